@@ -1,0 +1,3 @@
+module github.com/cdc-go/cdc
+
+go 1.26.8

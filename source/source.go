@@ -1,0 +1,111 @@
+// Package source holds the change-event model that every source emits and
+// the pipeline consumes. Sources live in sub-packages (source/postgres,
+// source/mysql); they never talk to Kafka.
+//
+// A source emits a stream of Messages. Every change sits between a Begin and
+// a Commit of its source transaction; the Commit carries the position from
+// which a restart resumes after that transaction. Positions advance only at
+// transaction boundaries: a checkpoint never points into a transaction.
+package source
+
+import (
+	"encoding"
+	"fmt"
+	"time"
+
+	"github.com/cdc-go/cdc/schema"
+)
+
+// Position is a source's resume point. Each source owns one concrete type
+// with exactly one text codec (MarshalText / its package's Parse function);
+// the pipeline and the sink only move it around and store its text form.
+type Position interface {
+	encoding.TextMarshaler
+	fmt.Stringer
+}
+
+// Op is the kind of change, as it appears in the envelope's "op" field.
+type Op byte
+
+// The operations. OpRead is reserved for snapshots.
+const (
+	OpCreate   Op = 'c'
+	OpUpdate   Op = 'u'
+	OpDelete   Op = 'd'
+	OpTruncate Op = 't'
+	OpRead     Op = 'r'
+	OpMessage  Op = 'm'
+)
+
+func (o Op) String() string { return string(o) }
+
+// Tx identifies a source transaction and an event's place in it.
+type Tx struct {
+	ID string
+	// Order is the event's 1-based position within its transaction.
+	Order int
+	// CommitTime is when the transaction committed on the source.
+	CommitTime time.Time
+}
+
+// Change is one row change (or a truncate or logical message).
+type Change struct {
+	Op    Op
+	Table *schema.Table
+	// Before and After are aligned with Table.Columns. Before is nil when the
+	// source did not send an old image (inserts; updates without a key change
+	// under Postgres REPLICA IDENTITY DEFAULT), After is nil for deletes and
+	// truncates.
+	Before, After []any
+	Tx            Tx
+	// Pos is where the change itself sits in the source's log (the LSN of the
+	// record, the binlog event position); informational, never a resume point.
+	Pos Position
+	// Message is set for OpMessage (Postgres pg_logical_emit_message).
+	Message *LogicalMessage
+	// Meta holds source-specific fields for the envelope's "source" block
+	// (for example "xmin", "gtid", "server_id", "file", "pos").
+	Meta map[string]any
+}
+
+// LogicalMessage is a transactional message written into the log by the
+// application (pg_logical_emit_message(true, prefix, content)).
+type LogicalMessage struct {
+	Prefix  string
+	Content []byte
+}
+
+// Begin opens a source transaction.
+type Begin struct {
+	TxID       string
+	CommitTime time.Time
+}
+
+// Commit closes a source transaction. Pos is the resume point after it: a
+// source started at Pos never re-emits this transaction and never skips the
+// next one.
+type Commit struct {
+	TxID       string
+	Pos        Position
+	CommitTime time.Time
+}
+
+// Message is one item of a source's stream: exactly one field is set.
+//
+// Heartbeat is a position the source has reached while no transaction is open
+// (an idle database, or transactions that touched no captured table). The
+// pipeline may checkpoint it so that the source can release old log.
+type Message struct {
+	Begin     *Begin
+	Change    *Change
+	Commit    *Commit
+	Heartbeat Position
+}
+
+// Server identifies the database a position belongs to (Postgres system
+// identifier and slot, MySQL server_uuid). A checkpoint taken on one server
+// is refused on another.
+type Server struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
