@@ -44,6 +44,9 @@ type Tx struct {
 	ID string
 	// Order is the event's 1-based position within its transaction.
 	Order int
+	// TableOrder is its 1-based position among the transaction's events of
+	// the same table (set by the pipeline).
+	TableOrder int
 	// CommitTime is when the transaction committed on the source.
 	CommitTime time.Time
 }
@@ -63,6 +66,10 @@ type Change struct {
 	Pos Position
 	// Message is set for OpMessage (Postgres pg_logical_emit_message).
 	Message *LogicalMessage
+	// Err is set when a value could not be converted; the row then carries
+	// the source's raw text for that column and the pipeline sends the
+	// change to the dead-letter topic instead of the table's topic.
+	Err error
 	// Meta holds source-specific fields for the envelope's "source" block
 	// (for example "xmin", "gtid", "server_id", "file", "pos").
 	Meta map[string]any

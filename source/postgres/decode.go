@@ -1,0 +1,151 @@
+package postgres
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cdc-go/cdc/schema"
+)
+
+// Built-in type OIDs (pg_type.dat); stable across Postgres versions.
+const (
+	oidBool        = 16
+	oidBytea       = 17
+	oidChar        = 18
+	oidName        = 19
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidOID         = 26
+	oidXID         = 28
+	oidJSON        = 114
+	oidXML         = 142
+	oidFloat4      = 700
+	oidFloat8      = 701
+	oidMoney       = 790
+	oidBPChar      = 1042
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTime        = 1083
+	oidTimestamp   = 1114
+	oidTimestampTZ = 1184
+	oidInterval    = 1186
+	oidTimeTZ      = 1266
+	oidBit         = 1560
+	oidVarbit      = 1562
+	oidNumeric     = 1700
+	oidUUID        = 2950
+	oidJSONB       = 3802
+)
+
+// kindOf maps a type OID to the logical kind of its values. Types not listed
+// (arrays, ranges, geometric, network, user-defined enums and domains) are
+// KindUnknown and travel as Postgres's text form.
+func kindOf(oid uint32) schema.Kind {
+	switch oid {
+	case oidBool:
+		return schema.KindBool
+	case oidInt2, oidInt4, oidInt8, oidOID, oidXID:
+		return schema.KindInt
+	case oidFloat4, oidFloat8:
+		return schema.KindFloat
+	case oidNumeric, oidMoney:
+		return schema.KindDecimal
+	case oidText, oidVarchar, oidBPChar, oidName, oidChar, oidXML:
+		return schema.KindString
+	case oidBytea:
+		return schema.KindBytes
+	case oidJSON, oidJSONB:
+		return schema.KindJSON
+	case oidUUID:
+		return schema.KindUUID
+	case oidDate:
+		return schema.KindDate
+	case oidTime, oidTimeTZ:
+		return schema.KindTime
+	case oidTimestamp:
+		return schema.KindTimestamp
+	case oidTimestampTZ:
+		return schema.KindTimestampTZ
+	case oidInterval:
+		return schema.KindInterval
+	case oidBit, oidVarbit:
+		return schema.KindBits
+	}
+	return schema.KindUnknown
+}
+
+// decodeText converts one column value from pgoutput's text format to the
+// value types documented in package schema. The replication session runs
+// with DateStyle=ISO, TimeZone=UTC, IntervalStyle=iso_8601 and
+// extra_float_digits=3, which the parsing below relies on.
+func decodeText(col *schema.Column, text []byte) (any, error) {
+	s := string(text)
+	switch col.Kind {
+	case schema.KindBool:
+		switch s {
+		case "t":
+			return true, nil
+		case "f":
+			return false, nil
+		}
+	case schema.KindInt:
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return v, nil
+		}
+		if v, err := strconv.ParseUint(s, 10, 64); err == nil { // xid, oid above 2^63 cannot happen but be safe
+			return v, nil
+		}
+	case schema.KindFloat:
+		v, err := strconv.ParseFloat(s, 64)
+		if err == nil && !math.IsInf(v, 0) && !math.IsNaN(v) {
+			return v, nil
+		}
+		return s, nil // "NaN", "Infinity", "-Infinity" have no JSON number form
+	case schema.KindDecimal:
+		if col.TypeID == oidMoney {
+			return s, nil // locale-formatted; kept as text
+		}
+		return s, nil
+	case schema.KindBytes:
+		if strings.HasPrefix(s, `\x`) {
+			b, err := hex.DecodeString(s[2:])
+			if err == nil {
+				return b, nil
+			}
+		}
+	case schema.KindJSON:
+		if json.Valid(text) {
+			return json.RawMessage(s), nil
+		}
+	case schema.KindTimestamp:
+		if t, err := time.Parse("2006-01-02 15:04:05.999999999", s); err == nil {
+			return t.Format("2006-01-02T15:04:05.999999999"), nil
+		}
+		return s, nil // "infinity", BC dates
+	case schema.KindTimestampTZ:
+		if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07", s); err == nil {
+			return t.UTC().Format(time.RFC3339Nano), nil
+		}
+		if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err == nil {
+			return t.UTC().Format(time.RFC3339Nano), nil
+		}
+		return s, nil
+	default:
+		return s, nil
+	}
+	return nil, fmt.Errorf("column %q of type %s: cannot decode %q", col.Name, col.Type, truncate(s, 64))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,64 @@
+package postgres
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/cdc-go/cdc/schema"
+)
+
+func TestDecodeText(t *testing.T) {
+	cases := []struct {
+		name string
+		oid  uint32
+		text string
+		want any
+	}{
+		{"bool true", oidBool, "t", true},
+		{"bool false", oidBool, "f", false},
+		{"int8 max", oidInt8, "9223372036854775807", int64(9223372036854775807)},
+		{"int2 negative", oidInt2, "-32768", int64(-32768)},
+		{"float8", oidFloat8, "1.5", 1.5},
+		{"float NaN stays text", oidFloat8, "NaN", "NaN"},
+		{"float Infinity stays text", oidFloat4, "-Infinity", "-Infinity"},
+		{"numeric keeps every digit", oidNumeric, "12345678901234567890.000000000001", "12345678901234567890.000000000001"},
+		{"numeric NaN", oidNumeric, "NaN", "NaN"},
+		{"text", oidText, "héllo, world", "héllo, world"},
+		{"bytea hex", oidBytea, `\xdeadbeef`, []byte{0xde, 0xad, 0xbe, 0xef}},
+		{"jsonb stays JSON", oidJSONB, `{"a": [1, 2]}`, json.RawMessage(`{"a": [1, 2]}`)},
+		{"uuid", oidUUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+		{"date", oidDate, "2024-02-29", "2024-02-29"},
+		{"timestamp micro", oidTimestamp, "2024-02-29 13:14:15.123456", "2024-02-29T13:14:15.123456"},
+		{"timestamp whole second", oidTimestamp, "2024-02-29 13:14:15", "2024-02-29T13:14:15"},
+		{"timestamp infinity", oidTimestamp, "infinity", "infinity"},
+		{"timestamptz to UTC", oidTimestampTZ, "2024-02-29 13:14:15.5+00", "2024-02-29T13:14:15.5Z"},
+		{"timestamptz offset normalised", oidTimestampTZ, "2024-02-29 13:14:15+05:30", "2024-02-29T07:44:15Z"},
+		{"unknown type is text", 600 /* point */, "(1,2)", "(1,2)"},
+		{"user enum is text", 16500, "shipped", "shipped"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			col := &schema.Column{Name: "c", TypeID: c.oid, Kind: kindOf(c.oid)}
+			got, err := decodeText(col, []byte(c.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %#v, want %#v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestDecodeTextErrors(t *testing.T) {
+	for _, c := range []struct {
+		oid  uint32
+		text string
+	}{{oidBool, "yes"}, {oidInt4, "1.5"}, {oidBytea, "zz"}, {oidJSON, "{"}} {
+		col := &schema.Column{Name: "c", Type: "x", TypeID: c.oid, Kind: kindOf(c.oid)}
+		if v, err := decodeText(col, []byte(c.text)); err == nil {
+			t.Errorf("oid %d %q: want error, got %#v", c.oid, c.text, v)
+		}
+	}
+}

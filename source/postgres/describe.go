@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pglogrepl"
+
+	"github.com/cdc-go/cdc/schema"
+)
+
+// describe builds the table schema for a relation message. Column names,
+// order and type OIDs come from the message itself, which reflects the
+// table as it was when the change was written; the catalog adds native type
+// names, NOT NULL and the primary key where the columns still match.
+func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*schema.Table, error) {
+	t := &schema.Table{Namespace: m.Namespace, Name: m.RelationName, Columns: make([]schema.Column, len(m.Columns))}
+	for i, c := range m.Columns {
+		t.Columns[i] = schema.Column{
+			Name: c.Name, TypeID: c.DataType, Kind: kindOf(c.DataType), Nullable: true,
+			Key: c.Flags&1 == 1, Type: fmt.Sprintf("oid:%d", c.DataType),
+		}
+	}
+	rows, err := s.sql.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.attnotnull,
+		coalesce(a.attnum = ANY (i.indkey), false)
+		FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+		WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`, m.RelationID)
+	if err != nil {
+		return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
+	}
+	type cat struct {
+		typ     string
+		oid     uint32
+		notNull bool
+		pk      bool
+	}
+	byName := map[string]cat{}
+	anyPK := false
+	for rows.Next() {
+		var name string
+		var c cat
+		if err := rows.Scan(&name, &c.typ, &c.oid, &c.notNull, &c.pk); err != nil {
+			return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
+		}
+		byName[name] = c
+		anyPK = anyPK || c.pk
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
+	}
+	for i := range t.Columns {
+		col := &t.Columns[i]
+		c, ok := byName[col.Name]
+		if !ok || c.oid != col.TypeID {
+			continue // the table changed since this row was written; keep what the stream says
+		}
+		col.Type = c.typ
+		col.Nullable = !c.notNull
+		if anyPK {
+			// The primary key is the event key; under REPLICA IDENTITY FULL
+			// the stream flags every column.
+			col.Key = c.pk
+		}
+	}
+	return t, nil
+}

@@ -1,0 +1,368 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/cdc-go/cdc/schema"
+	"github.com/cdc-go/cdc/source"
+)
+
+// slotBusyWait bounds how long Stream waits for a slot that another
+// connection still holds (a fenced predecessor shutting down).
+const slotBusyWait = 60 * time.Second
+
+// Stream replicates from the slot and sends messages to out until ctx ends
+// or an error occurs. It blocks; the caller runs it in its own goroutine.
+//
+// from is the checkpointed position, or nil to start at the slot's confirmed
+// position. Stream refuses to start when the slot has already confirmed more
+// than from: the changes in between are no longer available (ErrSlotAhead).
+//
+// Sends on out block (backpressure); while blocked, Stream keeps answering
+// the server so that wal_sender_timeout does not end the connection.
+func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- source.Message) error {
+	slot, _, err := s.slotLSN(ctx)
+	if err != nil {
+		return err
+	}
+	start := slot
+	if from != nil {
+		cp, ok := from.(LSN)
+		if !ok {
+			return fmt.Errorf("starting replication: position %v is not a postgres LSN", from)
+		}
+		if slot > cp {
+			return fmt.Errorf("slot %q has confirmed %s but the last checkpoint in Kafka is %s; changes between them are no longer available from the slot. Recover by recreating the slot and re-snapshotting, or delete this connector's checkpoint to start from the slot's position (accepting the gap): %w",
+				s.cfg.Slot, slot, cp, ErrSlotAhead)
+		}
+		start = cp
+	}
+	if s.acked.Load() < uint64(start) {
+		s.acked.Store(uint64(start))
+	}
+
+	conn, err := s.startReplication(ctx, start)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	s.log.Info("replication started", "slot", s.cfg.Slot, "publication", s.cfg.Publication, "from", start, "slot_confirmed", slot)
+
+	r := &reader{
+		src: s, conn: conn, out: out, rel: map[uint32]*schema.Table{},
+		received: start, heartbeatSent: start,
+	}
+	return r.run(ctx)
+}
+
+func (s *Source) startReplication(ctx context.Context, start LSN) (*pgconn.PgConn, error) {
+	cc, err := pgconn.ParseConfig(s.cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("parsing postgres dsn: %w", err)
+	}
+	cc.RuntimeParams["replication"] = "database"
+	cc.RuntimeParams["application_name"] = "cdc:" + s.cfg.Slot
+	// The text forms decodeText parses.
+	cc.RuntimeParams["DateStyle"] = "ISO"
+	cc.RuntimeParams["TimeZone"] = "UTC"
+	cc.RuntimeParams["IntervalStyle"] = "iso_8601"
+	cc.RuntimeParams["extra_float_digits"] = "3"
+
+	args := []string{
+		"proto_version '1'",
+		fmt.Sprintf("publication_names '%s'", s.cfg.Publication),
+		"messages 'true'",
+	}
+	deadline := time.Now().Add(slotBusyWait)
+	for {
+		conn, err := pgconn.ConnectConfig(ctx, cc)
+		if err != nil {
+			return nil, fmt.Errorf("opening replication connection: %w", unwrapConnect(err))
+		}
+		err = pglogrepl.StartReplication(ctx, conn, s.cfg.Slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{PluginArgs: args})
+		if err == nil {
+			return conn, nil
+		}
+		conn.Close(context.Background())
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55006" && time.Now().Before(deadline) { // object_in_use: slot active
+			s.log.Info("replication slot is still in use, waiting", "slot", s.cfg.Slot)
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		return nil, fmt.Errorf("starting replication on slot %q: %w", s.cfg.Slot, err)
+	}
+}
+
+// reader is the state of one replication session.
+type reader struct {
+	src  *Source
+	conn *pgconn.PgConn
+	out  chan<- source.Message
+	rel  map[uint32]*schema.Table
+
+	received      LSN // highest position seen from the server
+	heartbeatSent LSN
+	lastStatus    time.Time
+
+	inTx   bool
+	xid    uint32
+	commit time.Time
+	order  int
+	// convErr collects conversion errors of the change being decoded.
+	convErr error
+}
+
+func (r *reader) run(ctx context.Context) error {
+	interval := r.src.cfg.StatusInterval
+	for {
+		if time.Since(r.lastStatus) >= interval {
+			if err := r.sendStatus(); err != nil {
+				return err
+			}
+		}
+		rctx, cancel := context.WithDeadline(ctx, r.lastStatus.Add(interval))
+		raw, err := r.conn.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pgconn.Timeout(err) {
+				continue
+			}
+			return fmt.Errorf("receiving replication data: %w", err)
+		}
+		switch m := raw.(type) {
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("replication stream: %w", pgconn.ErrorResponseToPgError(m))
+		case *pgproto3.CopyData:
+			if err := r.handleCopyData(ctx, m.Data); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (r *reader) sendStatus() error {
+	acked := pglogrepl.LSN(r.src.acked.Load())
+	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), r.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: acked, WALFlushPosition: acked, WALApplyPosition: acked,
+	})
+	if err != nil {
+		return fmt.Errorf("sending standby status: %w", err)
+	}
+	r.lastStatus = time.Now()
+	return nil
+}
+
+// emit sends m, answering the server while the pipeline applies backpressure.
+func (r *reader) emit(ctx context.Context, m source.Message) error {
+	tick := time.NewTicker(r.src.cfg.StatusInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case r.out <- m:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if err := r.sendStatus(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (r *reader) handleCopyData(ctx context.Context, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	switch data[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
+		if err != nil {
+			return fmt.Errorf("parsing keepalive: %w", err)
+		}
+		if ka.ReplyRequested {
+			r.lastStatus = time.Time{}
+		}
+		return r.heartbeat(ctx, LSN(ka.ServerWALEnd))
+	case pglogrepl.XLogDataByteID:
+		xld, err := pglogrepl.ParseXLogData(data[1:])
+		if err != nil {
+			return fmt.Errorf("parsing XLogData: %w", err)
+		}
+		msg, err := pglogrepl.Parse(xld.WALData)
+		if err != nil {
+			return fmt.Errorf("parsing pgoutput message at %s: %w", LSN(xld.WALStart), err)
+		}
+		return r.handle(ctx, LSN(xld.WALStart), msg)
+	}
+	return nil
+}
+
+// heartbeat offers the server's decoding position to the pipeline when no
+// transaction is open. Every transaction that committed before it has been
+// sent already, so a restart from there loses nothing.
+func (r *reader) heartbeat(ctx context.Context, pos LSN) error {
+	if r.inTx || pos <= r.received {
+		return nil
+	}
+	r.received = pos
+	if pos <= r.heartbeatSent || time.Since(r.lastStatus) < r.src.cfg.StatusInterval/2 && pos-r.heartbeatSent < 1<<20 {
+		// Throttled: heartbeats matter for WAL retention, not latency.
+		return nil
+	}
+	r.heartbeatSent = pos
+	return r.emit(ctx, source.Message{Heartbeat: pos})
+}
+
+func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) error {
+	switch m := msg.(type) {
+	case *pglogrepl.RelationMessage:
+		t, err := r.src.describe(ctx, m)
+		if err != nil {
+			return err
+		}
+		r.rel[m.RelationID] = t
+	case *pglogrepl.BeginMessage:
+		r.inTx, r.xid, r.commit, r.order = true, m.Xid, m.CommitTime, 0
+		return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(m.Xid), 10), CommitTime: m.CommitTime}})
+	case *pglogrepl.CommitMessage:
+		end := LSN(m.TransactionEndLSN)
+		r.inTx = false
+		if end > r.received {
+			r.received = end
+		}
+		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: strconv.FormatUint(uint64(r.xid), 10), Pos: end, CommitTime: m.CommitTime}})
+	case *pglogrepl.InsertMessage:
+		t, err := r.table(m.RelationID)
+		if err != nil {
+			return err
+		}
+		after, err := r.tuple(t, m.Tuple, nil)
+		if err != nil {
+			return err
+		}
+		return r.change(ctx, at, source.OpCreate, t, nil, after)
+	case *pglogrepl.UpdateMessage:
+		t, err := r.table(m.RelationID)
+		if err != nil {
+			return err
+		}
+		var before []any
+		if m.OldTuple != nil {
+			if before, err = r.tuple(t, m.OldTuple, nil); err != nil {
+				return err
+			}
+		}
+		after, err := r.tuple(t, m.NewTuple, before)
+		if err != nil {
+			return err
+		}
+		return r.change(ctx, at, source.OpUpdate, t, before, after)
+	case *pglogrepl.DeleteMessage:
+		t, err := r.table(m.RelationID)
+		if err != nil {
+			return err
+		}
+		before, err := r.tuple(t, m.OldTuple, nil)
+		if err != nil {
+			return err
+		}
+		return r.change(ctx, at, source.OpDelete, t, before, nil)
+	case *pglogrepl.TruncateMessage:
+		for _, id := range m.RelationIDs {
+			t, err := r.table(id)
+			if err != nil {
+				return err
+			}
+			if err := r.change(ctx, at, source.OpTruncate, t, nil, nil); err != nil {
+				return err
+			}
+		}
+	case *pglogrepl.LogicalDecodingMessage:
+		if !m.Transactional || !r.inTx {
+			return nil // only transactional messages carry exactly-once meaning
+		}
+		r.order++
+		return r.emit(ctx, source.Message{Change: &source.Change{
+			Op: source.OpMessage, Tx: r.tx(), Pos: LSN(m.LSN),
+			Message: &source.LogicalMessage{Prefix: m.Prefix, Content: m.Content},
+			Meta:    map[string]any{"db": r.src.db, "lsn": uint64(m.LSN), "txId": int64(r.xid)},
+		}})
+	}
+	return nil
+}
+
+func (r *reader) tx() source.Tx {
+	return source.Tx{ID: strconv.FormatUint(uint64(r.xid), 10), Order: r.order, CommitTime: r.commit}
+}
+
+func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Table, before, after []any) error {
+	r.order++
+	convErr := r.convErr
+	r.convErr = nil
+	return r.emit(ctx, source.Message{Change: &source.Change{
+		Op: op, Table: t, Before: before, After: after, Tx: r.tx(), Pos: at, Err: convErr,
+		Meta: map[string]any{"db": r.src.db, "lsn": uint64(at), "txId": int64(r.xid)},
+	}})
+}
+
+func (r *reader) table(id uint32) (*schema.Table, error) {
+	t, ok := r.rel[id]
+	if !ok {
+		return nil, fmt.Errorf("change for relation %d before its relation message", id)
+	}
+	return t, nil
+}
+
+// tuple decodes a tuple. An unchanged TOAST value is taken from old when the
+// server sent it there (REPLICA IDENTITY FULL), and is otherwise
+// schema.Unavailable: never a fake NULL.
+func (r *reader) tuple(t *schema.Table, td *pglogrepl.TupleData, old []any) ([]any, error) {
+	if td == nil {
+		return nil, nil
+	}
+	if len(td.Columns) != len(t.Columns) {
+		return nil, fmt.Errorf("table %s: tuple has %d columns, relation has %d", t.ID(), len(td.Columns), len(t.Columns))
+	}
+	row := make([]any, len(td.Columns))
+	for i, c := range td.Columns {
+		switch c.DataType {
+		case pglogrepl.TupleDataTypeNull:
+			row[i] = nil
+		case pglogrepl.TupleDataTypeToast:
+			row[i] = schema.Unavailable{}
+			if old != nil {
+				if _, missing := old[i].(schema.Unavailable); !missing {
+					row[i] = old[i]
+				}
+			}
+		case pglogrepl.TupleDataTypeText:
+			v, err := decodeText(&t.Columns[i], c.Data)
+			if err != nil {
+				// Keep the raw text; the change goes to the dead-letter topic.
+				r.convErr = errors.Join(r.convErr, err)
+				v = string(c.Data)
+			}
+			row[i] = v
+		default:
+			return nil, fmt.Errorf("table %s: column %q has tuple data type %q", t.ID(), t.Columns[i].Name, c.DataType)
+		}
+	}
+	return row, nil
+}

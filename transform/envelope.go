@@ -1,0 +1,144 @@
+package transform
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/cdc-go/cdc/schema"
+	"github.com/cdc-go/cdc/source"
+)
+
+// Envelope describes the connector for the "source" block of each event.
+type Envelope struct {
+	// Connector is "postgresql" or "mysql", as Debezium names them.
+	Connector string
+	// Name is the connector's configured name.
+	Name string
+	// Version is cdc's version.
+	Version string
+	// Now gives the processing time for the top-level ts_ms; time.Now when nil.
+	Now func() time.Time
+}
+
+// Value encodes a change in the Debezium envelope:
+//
+//	{"before":{...},"after":{...},"source":{...},"op":"c","ts_ms":...,
+//	 "transaction":{"id":"...","total_order":N,"data_collection_order":N}}
+//
+// Field order is fixed, so equal changes encode to equal bytes.
+func (e *Envelope) Value(ch *source.Change) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"before":`...)
+	b = appendRow(b, ch.Table, ch.Before)
+	b = append(b, `,"after":`...)
+	b = appendRow(b, ch.Table, ch.After)
+	b = append(b, `,"source":`...)
+	b = e.appendSource(b, ch)
+	b = append(b, `,"op":`...)
+	b = appendString(b, ch.Op.String())
+	if ch.Message != nil {
+		b = append(b, `,"message":{"prefix":`...)
+		b = appendString(b, ch.Message.Prefix)
+		b = append(b, `,"content":`...)
+		b = appendValue(b, ch.Message.Content)
+		b = append(b, '}')
+	}
+	b = append(b, `,"ts_ms":`...)
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	b = strconv.AppendInt(b, now().UnixMilli(), 10)
+	b = append(b, `,"transaction":{"id":`...)
+	b = appendString(b, ch.Tx.ID)
+	b = append(b, `,"total_order":`...)
+	b = strconv.AppendInt(b, int64(ch.Tx.Order), 10)
+	b = append(b, `,"data_collection_order":`...)
+	b = strconv.AppendInt(b, int64(ch.Tx.TableOrder), 10)
+	b = append(b, "}}"...)
+	return b
+}
+
+func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
+	b = append(b, `{"version":`...)
+	b = appendString(b, e.Version)
+	b = append(b, `,"connector":`...)
+	b = appendString(b, e.Connector)
+	b = append(b, `,"name":`...)
+	b = appendString(b, e.Name)
+	b = append(b, `,"ts_ms":`...)
+	b = strconv.AppendInt(b, ch.Tx.CommitTime.UnixMilli(), 10)
+	b = append(b, `,"snapshot":`...)
+	if ch.Op == source.OpRead {
+		b = append(b, `"true"`...)
+	} else {
+		b = append(b, `"false"`...)
+	}
+	if db, ok := ch.Meta["db"]; ok {
+		b = append(b, `,"db":`...)
+		b = appendValue(b, db)
+	}
+	if ch.Table != nil {
+		if e.Connector == "postgresql" {
+			b = append(b, `,"schema":`...)
+			b = appendString(b, ch.Table.Namespace)
+		}
+		b = append(b, `,"table":`...)
+		b = appendString(b, ch.Table.Name)
+	}
+	keys := make([]string, 0, len(ch.Meta))
+	for k := range ch.Meta {
+		if k != "db" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b = append(b, ',')
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendValue(b, ch.Meta[k])
+	}
+	return append(b, '}')
+}
+
+// appendRow writes a row as a JSON object in column order, or null.
+func appendRow(b []byte, t *schema.Table, row []any) []byte {
+	if row == nil || t == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	for i, c := range t.Columns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, c.Name)
+		b = append(b, ':')
+		b = appendValue(b, row[i])
+	}
+	return append(b, '}')
+}
+
+// Key encodes the key columns of row as a JSON object, or returns nil when
+// the table has no key.
+func Key(t *schema.Table, row []any) []byte {
+	if t == nil || row == nil {
+		return nil
+	}
+	idx := t.KeyColumns()
+	if len(idx) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, 32)
+	b = append(b, '{')
+	for n, i := range idx {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t.Columns[i].Name)
+		b = append(b, ':')
+		b = appendValue(b, row[i])
+	}
+	return append(b, '}')
+}
