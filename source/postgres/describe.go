@@ -48,6 +48,13 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
 	}
+	if !anyPK && m.ReplicaIdentity == 'f' {
+		// REPLICA IDENTITY FULL flags every column; without a primary key
+		// the table has no key, and its events have a null key.
+		for i := range t.Columns {
+			t.Columns[i].Key = false
+		}
+	}
 	for i := range t.Columns {
 		col := &t.Columns[i]
 		c, ok := byName[col.Name]

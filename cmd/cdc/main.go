@@ -1,0 +1,106 @@
+// Command cdc streams row changes from PostgreSQL (and MySQL/MariaDB) into
+// Kafka with exactly-once checkpoints. See README.md.
+//
+//	cdc run   -c shop.yaml   stream until SIGINT/SIGTERM
+//	cdc check -c shop.yaml   validate the config and the source's prerequisites
+//	cdc version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // runtime failure: source, Kafka, fencing
+	exitUsage  = 2 // bad command line or configuration
+)
+
+func main() {
+	os.Exit(runMain(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError marks errors that are the caller's to fix (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	if err == nil {
+		return exitOK
+	}
+	// One line per error, no stack traces: the message says what to fix.
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(stderr, "cdc: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+const usage = `usage: cdc <command> [flags]
+
+commands:
+  run     -c FILE   stream changes to Kafka until SIGINT/SIGTERM
+  check   -c FILE   validate FILE and the source's prerequisites, print fixes
+  version           print the version
+`
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{errors.New("no command given")}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		path, err := configFlag("run", rest, stderr)
+		if err != nil {
+			return err
+		}
+		return runConnector(ctx, path, stderr)
+	case "check":
+		path, err := configFlag("check", rest, stderr)
+		if err != nil {
+			return err
+		}
+		return checkConnector(ctx, path, stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "cdc %s\n", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Errorf("unknown command %q", cmd)}
+}
+
+func configFlag(cmd string, args []string, stderr io.Writer) (string, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("c", "", "connector configuration `file` (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return "", usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return "", usageError{fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))}
+	}
+	if *path == "" {
+		return "", usageError{fmt.Errorf("%s: -c FILE is required", cmd)}
+	}
+	return *path, nil
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cdc-go/cdc/config"
+	"github.com/cdc-go/cdc/pipeline"
+	"github.com/cdc-go/cdc/sink/kafka"
+	"github.com/cdc-go/cdc/source"
+	"github.com/cdc-go/cdc/source/mysql"
+	"github.com/cdc-go/cdc/source/postgres"
+	"github.com/cdc-go/cdc/transform"
+)
+
+// connectTimeout bounds start-up connections, so that an unreachable
+// database or broker fails fast instead of retrying forever.
+const connectTimeout = 20 * time.Second
+
+// streamer is an opened source, as run needs it.
+type streamer interface {
+	pipeline.Source
+	Server() source.Server
+	ParsePosition(text []byte) (source.Position, error)
+	Close() error
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	return slog.New(cfg.Log.Handler(w))
+}
+
+func openSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (streamer, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	switch cfg.Source.Type {
+	case config.SourcePostgres:
+		src, err := postgres.Open(ctx, postgresConfig(cfg), log.With("source", "postgres"))
+		if err != nil {
+			return nil, "", err
+		}
+		return src, "postgresql", nil
+	case config.SourceMySQL:
+		src, err := mysql.Open(ctx, mysqlConfig(cfg), log.With("source", "mysql"))
+		if err != nil {
+			return nil, "", err
+		}
+		return src, "mysql", nil
+	}
+	return nil, "", usageError{fmt.Errorf("source.type %q is not supported yet", cfg.Source.Type)}
+}
+
+func postgresConfig(cfg *config.Config) postgres.Config {
+	return postgres.Config{
+		DSN: cfg.Source.DSN, Slot: cfg.Source.Slot, Publication: cfg.Source.Publication,
+		Tables: cfg.Source.Tables, CreateSlot: cfg.Source.CreateSlot, CreatePublication: cfg.Source.CreatePublication,
+		StatusInterval: cfg.Source.StatusInterval.Std(),
+	}
+}
+
+func mysqlConfig(cfg *config.Config) mysql.Config {
+	return mysql.Config{
+		DSN: cfg.Source.DSN, ServerID: cfg.Source.ServerID, Flavor: mysql.Flavor(cfg.Source.Flavor),
+		Tables: cfg.Source.Tables, Heartbeat: cfg.Source.Heartbeat.Std(),
+		StatusInterval: cfg.Source.StatusInterval.Std(), Name: cfg.Name,
+	}
+}
+
+func runConnector(parent context.Context, path string, stderr io.Writer) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr).With("connector", cfg.Name)
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	src, connector, err := openSource(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	kctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	sink, err := kafka.Open(kctx, kafka.Config{
+		Brokers: cfg.Kafka.Brokers, ClientID: cfg.Kafka.ClientID, TransactionalID: cfg.Kafka.TransactionalID,
+		CheckpointTopic: cfg.Kafka.CheckpointTopic, Partitions: int32(cfg.Kafka.Partitions),
+		ReplicationFactor: int16(cfg.Kafka.ReplicationFactor), MaxRecordBytes: cfg.Kafka.MaxRecordBytes, TransactionTimeout: cfg.Kafka.TransactionTimeout.Std(),
+	}, log.With("sink", "kafka"))
+	if err != nil {
+		cancel()
+		return err
+	}
+	defer sink.Close()
+	// Open fenced any previous instance; only now is the checkpoint stable.
+	cp, err := sink.LoadCheckpoint(kctx, cfg.Name)
+	cancel()
+	if err != nil {
+		return err
+	}
+	var from source.Position
+	var seq uint64
+	if cp != nil {
+		if cp.Server != src.Server() {
+			return fmt.Errorf("the checkpoint of connector %q belongs to %s server %q, but source.dsn points at %s server %q; use another connector name for another server, or delete the checkpoint to start over",
+				cfg.Name, cp.Server.Type, cp.Server.ID, src.Server().Type, src.Server().ID)
+		}
+		if from, err = src.ParsePosition(cp.Position); err != nil {
+			return fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+		}
+		seq = cp.Seq
+		log.Info("resuming from checkpoint", "position", from.String(), "seq", seq, "checkpointed_at", cp.Time)
+	} else {
+		log.Info("no checkpoint yet; starting at the replication slot's position")
+	}
+
+	router := &transform.Tables{
+		Envelope:   transform.Envelope{Connector: connector, Name: cfg.Name, Version: version},
+		Prefix:     cfg.Kafka.TopicPrefix,
+		Tombstones: true,
+	}
+	err = pipeline.Run(ctx, src, sink, router, from, pipeline.Options{
+		Connector: cfg.Name, Server: src.Server(), Seq: seq,
+		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
+		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
+		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
+		Log: log,
+	})
+	if errors.Is(err, kafka.ErrFenced) {
+		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "config %s: ok\n", path)
+	failed := 0
+	switch cfg.Source.Type {
+	case config.SourcePostgres:
+		probs, err := postgres.Check(ctx, postgresConfig(cfg))
+		if err != nil {
+			stdout.Write(out.Bytes())
+			return err
+		}
+		for _, p := range probs {
+			level := "error"
+			if p.Warning {
+				level = "warning"
+			} else {
+				failed++
+			}
+			fmt.Fprintf(&out, "%s: %s\n", level, p.Message)
+			if p.Fix != "" {
+				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
+			}
+		}
+	case config.SourceMySQL:
+		probs, err := mysql.Check(ctx, mysqlConfig(cfg))
+		if err != nil {
+			stdout.Write(out.Bytes())
+			return err
+		}
+		for _, p := range probs {
+			level := "error"
+			if p.Warning {
+				level = "warning"
+			} else {
+				failed++
+			}
+			fmt.Fprintf(&out, "%s: %s\n", level, p.Message)
+			if p.Fix != "" {
+				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
+			}
+		}
+	default:
+		return usageError{fmt.Errorf("source.type %q is not supported yet", cfg.Source.Type)}
+	}
+	kctx, kcancel := context.WithTimeout(ctx, connectTimeout)
+	defer kcancel()
+	if err := kafka.Ping(kctx, cfg.Kafka.Brokers); err != nil {
+		fmt.Fprintf(&out, "error: %v\n", err)
+		failed++
+	} else {
+		fmt.Fprintf(&out, "kafka %v: reachable\n", cfg.Kafka.Brokers)
+	}
+	stdout.Write(out.Bytes())
+	if failed > 0 {
+		return fmt.Errorf("%d problem(s) found; see the fixes above", failed)
+	}
+	fmt.Fprintln(stdout, "source prerequisites: ok")
+	return nil
+}

@@ -1,0 +1,179 @@
+//go:build e2e
+
+// Package e2e tests the cdc binary end to end against real PostgreSQL,
+// MariaDB and Kafka, started by e2e/services.sh. It imports none of cdc's
+// packages: it drives the binary and reads Kafka the way a user would.
+//
+//	eval "$(e2e/services.sh env)"; go test -tags e2e ./e2e/
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	cdcBin  string
+	pgDSN   string
+	brokers string
+)
+
+func TestMain(m *testing.M) {
+	pgDSN = os.Getenv("CDC_PG_DSN")
+	brokers = os.Getenv("CDC_KAFKA_BROKERS")
+	if pgDSN == "" || brokers == "" {
+		fmt.Fprintln(os.Stderr, "e2e: CDC_PG_DSN and CDC_KAFKA_BROKERS must be set; run: eval \"$(e2e/services.sh env)\"")
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "cdc-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	cdcBin = filepath.Join(dir, "cdc")
+	build := exec.Command("go", "build", "-race", "-o", cdcBin, "../cmd/cdc")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building cdc:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running cdc process.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.Write(b)
+}
+
+// Log returns what the process has written to stderr so far.
+func (p *proc) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// startCDC starts `cdc run -c cfg`. The process is killed at test end.
+func startCDC(t *testing.T, cfg string, env ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, done: make(chan struct{})}
+	p.cmd = exec.Command(cdcBin, "run", "-c", cfg)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p
+	p.cmd.Stdout = p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting cdc: %v", err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// kill sends SIGKILL and waits for the process to end.
+func (p *proc) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (p *proc) stop(timeout time.Duration) int {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("cdc did not stop within %v after SIGTERM; log:\n%s", timeout, p.Log())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// exited reports whether the process ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitExit waits for the process to end by itself and returns its exit code.
+func (p *proc) waitExit(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		p.t.Fatalf("cdc still running after %v; log:\n%s", timeout, p.Log())
+		return -1
+	}
+}
+
+// runCDC runs cdc with args to completion and returns exit code, stdout and stderr.
+func runCDC(t *testing.T, timeout time.Duration, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cdcBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("cdc %s: timed out after %v; stderr:\n%s", strings.Join(args, " "), timeout, errb.String())
+	}
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running cdc: %v", err)
+		}
+		code = ee.ExitCode()
+	}
+	return code, out.String(), errb.String()
+}
+
+// writeConfig writes a connector config into the test's temp dir.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "connector.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// uniq returns a short name unique to this test run, usable in SQL and topics.
+func uniq(prefix string) string {
+	return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1_000_000_000)
+}

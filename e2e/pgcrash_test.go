@@ -1,0 +1,274 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ledgerWriter runs transactions against <schema>.counters and
+// <schema>.ledger until stopped: each committed transaction bumps the
+// counter of one to three keys and inserts one ledger row per bump (some
+// with a multi-row INSERT, so several rows share a statement); one in ten
+// transactions does the same work and rolls back. It remembers what
+// committed.
+type ledgerWriter struct {
+	schema string
+	keys   int
+	mu     sync.Mutex
+	final  map[int]int // key -> last committed counter value
+	txs    int
+	rolled int
+}
+
+func (w *ledgerWriter) setup(t *testing.T, db *pgx.Conn) {
+	pgExec(t, db,
+		"CREATE SCHEMA "+w.schema,
+		"CREATE TABLE "+w.schema+".counters (k int PRIMARY KEY, v int NOT NULL)",
+		"CREATE TABLE "+w.schema+".ledger (k int, seq int, note text, PRIMARY KEY (k, seq))",
+	)
+	w.final = map[int]int{}
+}
+
+// seed inserts the counter rows (call once streaming runs, so the inserts are captured).
+func (w *ledgerWriter) seed(t *testing.T, db *pgx.Conn) {
+	pgExec(t, db, fmt.Sprintf("INSERT INTO %s.counters SELECT g, 0 FROM generate_series(1, %d) g", w.schema, w.keys))
+	for k := 1; k <= w.keys; k++ {
+		w.final[k] = 0
+	}
+}
+
+func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for ctx.Err() == nil {
+		n := 1 + rng.IntN(3)
+		ks := map[int]bool{}
+		for len(ks) < n {
+			ks[1+rng.IntN(w.keys)] = true
+		}
+		var keys []int
+		for k := range ks {
+			keys = append(keys, k)
+		}
+		sort.Ints(keys) // fixed lock order: no deadlocks between writers
+		rollback := rng.IntN(10) == 0
+		bg := context.Background()
+		tx, err := db.Begin(bg)
+		if err != nil {
+			return err
+		}
+		vals := map[int]int{}
+		for _, k := range keys {
+			var v int
+			if err := tx.QueryRow(bg, fmt.Sprintf("UPDATE %s.counters SET v = v + 1 WHERE k = $1 RETURNING v", w.schema), k).Scan(&v); err != nil {
+				tx.Rollback(bg)
+				return err
+			}
+			vals[k] = v
+		}
+		if rng.IntN(2) == 0 {
+			// One multi-row statement.
+			q := fmt.Sprintf("INSERT INTO %s.ledger VALUES ", w.schema)
+			for i, k := range keys {
+				if i > 0 {
+					q += ", "
+				}
+				q += fmt.Sprintf("(%d, %d, 'multi')", k, vals[k])
+			}
+			if _, err := tx.Exec(bg, q); err != nil {
+				tx.Rollback(bg)
+				return err
+			}
+		} else {
+			for _, k := range keys {
+				if _, err := tx.Exec(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES ($1, $2, 'single')", w.schema), k, vals[k]); err != nil {
+					tx.Rollback(bg)
+					return err
+				}
+			}
+		}
+		if rollback {
+			if err := tx.Rollback(bg); err != nil {
+				return err
+			}
+			w.mu.Lock()
+			w.rolled++
+			w.mu.Unlock()
+			continue
+		}
+		if err := tx.Commit(bg); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		for k, v := range vals {
+			w.final[k] = v
+		}
+		w.txs++
+		w.mu.Unlock()
+		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+	}
+	return nil
+}
+
+// verify checks that Kafka holds every committed change exactly once, in
+// order per key, and nothing that rolled back.
+func (w *ledgerWriter) verify(t *testing.T, es []event, prefix string) {
+	t.Helper()
+	counters := byKey(es, prefix+"."+w.schema+".counters")
+	for k := 1; k <= w.keys; k++ {
+		key := fmt.Sprintf(`{"k":%d}`, k)
+		var got []int
+		for _, e := range counters[key] {
+			v := e.env(t)
+			got = append(got, int(v.After["v"].(float64)))
+		}
+		want := make([]int, w.final[k]+1) // the seed insert (v=0), then 1..final
+		for i := range want {
+			want[i] = i
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("counter %d: events carry values %v, want exactly %v", k, got, want)
+		}
+	}
+	ledger := byKey(es, prefix+"."+w.schema+".ledger")
+	total := 0
+	for k := 1; k <= w.keys; k++ {
+		for s := 1; s <= w.final[k]; s++ {
+			total++
+			key := fmt.Sprintf(`{"k":%d,"seq":%d}`, k, s)
+			if n := len(ledger[key]); n != 1 {
+				t.Errorf("ledger row %s: %d events, want exactly 1", key, n)
+			}
+		}
+	}
+	if len(ledger) != total {
+		t.Errorf("ledger: %d keys in Kafka, %d committed rows", len(ledger), total)
+	}
+}
+
+// done reports whether every committed counter value has arrived.
+func (w *ledgerWriter) done(t *testing.T, es []event, prefix string) bool {
+	last := map[string]int{}
+	for _, e := range es {
+		if e.Topic != prefix+"."+w.schema+".counters" || e.Value == nil {
+			continue
+		}
+		var v envelope
+		if json.Unmarshal(e.Value, &v) == nil && v.After != nil {
+			last[e.Key] = int(v.After["v"].(float64))
+		}
+	}
+	for k, v := range w.final {
+		if last[fmt.Sprintf(`{"k":%d}`, k)] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPostgresKillRestartExactlyOnce(t *testing.T) {
+	name := uniq("pgkill")
+	db := pgConnect(t)
+	w := &ledgerWriter{schema: name, keys: 25}
+	w.setup(t, db)
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 30ms\n    max_events: 200\n"))
+
+	// First run creates the slot; seed once it streams.
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	w.seed(t, db)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	wdb := pgConnect(t)
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, t, wdb) }()
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	const cycles = 24
+	for i := 0; i < cycles; i++ {
+		if i > 0 {
+			p = startCDC(t, cfg)
+		}
+		// Kill at random points: during start-up, mid-stream, mid-commit.
+		time.Sleep(time.Duration(100+rng.IntN(1900)) * time.Millisecond)
+		if p.exited() {
+			t.Fatalf("cycle %d: connector exited by itself; log:\n%s", i, p.Log())
+		}
+		p.kill()
+	}
+	cancel()
+	if err := <-werr; err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	t.Logf("writer committed %d transactions, rolled back %d, across %d SIGKILLs", w.txs, w.rolled, cycles)
+
+	p = startCDC(t, cfg)
+	c := newConsumer(t, "^"+name+`\.`)
+	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
+	es := c.settle(3 * time.Second)
+	w.verify(t, es, name)
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
+	}
+}
+
+// Kills the connector right after a transaction whose changes share LSNs
+// with their neighbours (one multi-row statement; back-to-back
+// transactions) became visible in Kafka, then writes more and restarts.
+func TestPostgresKillAfterSharedLSN(t *testing.T) {
+	name := uniq("pglsn")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, round int)")
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 0s\n"))
+	c := newConsumer(t, "^"+name+`\.`)
+	id := 0
+	want := 0
+	for round := 0; round < 6; round++ {
+		p := startCDC(t, cfg)
+		waitStreaming(t, p)
+		// A multi-row statement and two back-to-back single-row transactions.
+		q := fmt.Sprintf("INSERT INTO %s.t SELECT g, %d FROM generate_series(%d, %d) g", name, round, id+1, id+5)
+		id += 5
+		pgExec(t, db, q,
+			fmt.Sprintf("INSERT INTO %s.t VALUES (%d, %d)", name, id+1, round),
+			fmt.Sprintf("INSERT INTO %s.t VALUES (%d, %d)", name, id+2, round))
+		id += 2
+		want += 7
+		c.atLeast(want, 60*time.Second)
+		p.kill() // right after the last change is committed in Kafka
+		// Written while the connector is down: must arrive after restart.
+		pgExec(t, db, fmt.Sprintf("UPDATE %s.t SET round = -1 WHERE id = %d", name, id))
+		want++
+	}
+	p := startCDC(t, cfg)
+	c.atLeast(want, 60*time.Second)
+	es := c.settle(3 * time.Second)
+	keys := byKey(es, name+"."+name+".t")
+	for i := 1; i <= id; i++ {
+		k := fmt.Sprintf(`{"id":%d}`, i)
+		wantOps := []string{"c"}
+		if i%7 == 0 {
+			wantOps = []string{"c", "u"}
+		}
+		if s := summary(t, keys[k]); fmt.Sprint(s) != fmt.Sprint(wantOps) {
+			t.Errorf("key %s: %v, want %v", k, s, wantOps)
+		}
+	}
+	if len(es) != want {
+		t.Errorf("%d events, want %d", len(es), want)
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
+	}
+}

@@ -1,0 +1,103 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// SIGTERM between bursts of writes: every stop exits 0, and across the
+// restarts nothing is lost or repeated.
+func TestPostgresGracefulRestart(t *testing.T) {
+	name := uniq("pgstop")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, v int)")
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 200ms\n"))
+	c := newConsumer(t, "^"+name+`\.`)
+	n := 0
+	for round := 0; round < 4; round++ {
+		p := startCDC(t, cfg)
+		waitStreaming(t, p)
+		for i := 0; i < 50; i++ {
+			n++
+			pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (%d, %d)", name, n, round))
+		}
+		// Stop while changes may still be in flight.
+		if code := p.stop(30 * time.Second); code != 0 {
+			t.Fatalf("round %d: exit code %d; log:\n%s", round, code, p.Log())
+		}
+		// Written while stopped.
+		n++
+		pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (%d, -1)", name, n))
+	}
+	p := startCDC(t, cfg)
+	c.atLeast(n, 60*time.Second)
+	es := c.settle(2 * time.Second)
+	keys := byKey(es, name+"."+name+".t")
+	for i := 1; i <= n; i++ {
+		if got := len(keys[fmt.Sprintf(`{"id":%d}`, i)]); got != 1 {
+			t.Errorf("id %d: %d events, want 1", i, got)
+		}
+	}
+	if len(es) != n {
+		t.Errorf("%d events, want %d", len(es), n)
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+// The slot's confirmed position and the Kafka checkpoint differ:
+//   - slot behind the checkpoint (the crash window between Kafka commit and
+//     acknowledgement): resume from the checkpoint, no duplicates;
+//   - slot ahead of the checkpoint (someone advanced it): refuse to start,
+//     naming both positions, rather than silently skip changes.
+func TestPostgresSlotVersusCheckpoint(t *testing.T) {
+	name := uniq("pgslot")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	dropSlotAtEnd(t, db, name, name)
+	// A long status interval: the slot hears of Kafka commits late, so a
+	// SIGKILL leaves it behind the checkpoint.
+	cfg := writeConfig(t, replaceStatus(pgConfig(name, "  batch:\n    linger: 0s\n"), "60s"))
+	c := newConsumer(t, "^"+name+`\.`)
+
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	for i := 1; i <= 10; i++ {
+		pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (%d)", name, i))
+	}
+	c.atLeast(10, 60*time.Second)
+	p.kill()
+	var confirmed string
+	if err := db.QueryRow(context.Background(), "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", name).Scan(&confirmed); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("slot confirmed %s after the kill", confirmed)
+
+	p = startCDC(t, cfg)
+	waitStreaming(t, p)
+	pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (11)", name))
+	c.atLeast(11, 60*time.Second)
+	if es := c.settle(2 * time.Second); len(es) != 11 {
+		t.Fatalf("%d events after restart with the slot behind the checkpoint, want 11 (no duplicates)", len(es))
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+
+	// Advance the slot past the checkpoint behind the connector's back.
+	pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (12)", name))
+	if _, err := db.Exec(context.Background(), "SELECT pg_replication_slot_advance($1, pg_current_wal_lsn())", name); err != nil {
+		t.Fatal(err)
+	}
+	p = startCDC(t, cfg)
+	if code := p.waitExit(60 * time.Second); code == 0 {
+		t.Fatalf("started although the slot is ahead of the checkpoint; log:\n%s", p.Log())
+	}
+	assertOneLineError(t, p.Log(), "ahead of the checkpoint")
+}

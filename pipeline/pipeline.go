@@ -1,0 +1,370 @@
+// Package pipeline moves changes from a source through the routes into the
+// Kafka sink, and advances the checkpoint at source-transaction boundaries:
+//
+//	source -> route -> sink (events + checkpoint in one Kafka transaction)
+//	       -> Ack(position) to the source, only after Kafka committed it.
+//
+// Several source transactions share one Kafka transaction, bounded by
+// MaxEvents, MaxBytes and Linger; a Kafka transaction never ends inside a
+// source transaction, so a checkpoint always names a transaction boundary.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/cdc-go/cdc/sink/kafka"
+	"github.com/cdc-go/cdc/source"
+	"github.com/cdc-go/cdc/transform"
+)
+
+// Source is what the pipeline needs of a source.
+type Source interface {
+	// Stream sends messages to out until ctx ends or it fails.
+	Stream(ctx context.Context, from source.Position, out chan<- source.Message) error
+	// Ack reports that everything up to pos is durable in Kafka.
+	Ack(pos source.Position)
+}
+
+// Sink is what the pipeline needs of the Kafka writer.
+type Sink interface {
+	Begin() error
+	Write(ctx context.Context, r transform.Record) error
+	Commit(ctx context.Context, cp kafka.Checkpoint) error
+	Abort(ctx context.Context) error
+	Pending() (records int, bytes int)
+}
+
+// Router turns a change into records.
+type Router interface {
+	Route(ch *source.Change) []transform.Record
+}
+
+// Options configure a pipeline run.
+type Options struct {
+	Connector string
+	Server    source.Server
+	// Seq is the sequence number of the checkpoint the run starts from.
+	Seq uint64
+	// MaxEvents and MaxBytes bound a Kafka transaction (checked at source
+	// transaction ends); Linger bounds how long committed source
+	// transactions wait for more to share their Kafka transaction.
+	MaxEvents int
+	MaxBytes  int
+	Linger    time.Duration
+	// HeartbeatInterval is the least time between checkpoints that only
+	// advance the position (idle source).
+	HeartbeatInterval time.Duration
+	// TransactionTopic, when set, receives BEGIN and END records for every
+	// source transaction.
+	TransactionTopic string
+	// DeadLetterTopic overrides the "<topic>.DLT" default.
+	DeadLetterTopic string
+	// ShutdownGrace is how long a stop request waits for the open source
+	// transaction to complete before aborting it.
+	ShutdownGrace time.Duration
+	// Buffer is the capacity of the channel between source and pipeline.
+	Buffer int
+	Log    *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = 5000
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 4 << 20
+	}
+	if o.Linger < 0 {
+		o.Linger = 0
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = 10 * time.Second
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 10 * time.Second
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 4096
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Run streams from src, starting after from (nil: the source's own start),
+// until ctx is cancelled or something fails. On cancellation it finishes the
+// open source transaction if that takes less than ShutdownGrace, commits
+// what is complete, and returns nil; otherwise it aborts the open Kafka
+// transaction, so nothing partial is ever visible to read_committed
+// consumers. Errors from the source or the sink are returned after the open
+// Kafka transaction was committed (when it holds only complete source
+// transactions) or aborted.
+func Run(ctx context.Context, src Source, sink Sink, router Router, from source.Position, opt Options) error {
+	opt.defaults()
+	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now()}
+
+	msgs := make(chan source.Message, opt.Buffer)
+	srcCtx, stopSource := context.WithCancel(context.Background())
+	srcDone := make(chan error, 1)
+	go func() { srcDone <- src.Stream(srcCtx, from, msgs) }()
+	defer func() {
+		stopSource()
+		<-srcDone
+	}()
+
+	// Work started must finish even when a stop is requested: only the
+	// select below watches ctx.
+	work := context.WithoutCancel(ctx)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	var drain <-chan time.Time // set once a stop was requested inside a source transaction
+	stop := ctx.Done()
+	for {
+		select {
+		case <-stop:
+			stop = nil
+			if !p.inTx {
+				return p.finish(nil)
+			}
+			opt.Log.Info("stop requested; waiting for the open source transaction", "grace", opt.ShutdownGrace)
+			drain = time.After(opt.ShutdownGrace)
+		case <-drain:
+			opt.Log.Warn("source transaction did not complete within the grace period; aborting it", "tx", p.txID)
+			return p.abort(nil)
+		case err := <-srcDone:
+			srcDone <- err // for the deferred receive
+			if err == nil {
+				err = errors.New("source stopped unexpectedly")
+			}
+			err = fmt.Errorf("source: %w", err)
+			if p.inTx {
+				return p.abort(err)
+			}
+			return p.finish(err)
+		case <-linger.C:
+			if p.open && !p.inTx {
+				if err := p.commit(work); err != nil {
+					return p.abort(err)
+				}
+			}
+		case m := <-msgs:
+			if err := p.handle(work, m, linger); err != nil {
+				return p.abort(err)
+			}
+			if stop == nil && !p.inTx { // draining and the transaction completed
+				return p.finish(nil)
+			}
+		}
+	}
+}
+
+type run struct {
+	src    Source
+	sink   Sink
+	router Router
+	opt    Options
+
+	seq            uint64
+	resume         source.Position // newest position safe to checkpoint
+	dirty          bool            // resume moved since the last checkpoint
+	open           bool            // a Kafka transaction is open
+	openedAt       time.Time
+	inTx           bool // inside a source transaction
+	txID           string
+	txEvents       int
+	txTables       map[string]int
+	lastCheckpoint time.Time
+}
+
+func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) error {
+	switch {
+	case m.Begin != nil:
+		if err := p.ensureOpen(linger); err != nil {
+			return err
+		}
+		p.inTx, p.txID, p.txEvents, p.txTables = true, m.Begin.TxID, 0, map[string]int{}
+		if p.opt.TransactionTopic != "" {
+			return p.write(ctx, txRecord(p.opt.TransactionTopic, "BEGIN", m.Begin.TxID, m.Begin.CommitTime, 0, nil))
+		}
+	case m.Change != nil:
+		if !p.inTx {
+			return fmt.Errorf("change outside a source transaction (table %v)", m.Change.Table)
+		}
+		p.txEvents++
+		if m.Change.Table != nil {
+			p.txTables[m.Change.Table.ID()]++
+			m.Change.Tx.TableOrder = p.txTables[m.Change.Table.ID()]
+		}
+		for _, r := range p.router.Route(m.Change) {
+			if m.Change.Err != nil {
+				r = p.deadLetter(r, m.Change, m.Change.Err)
+			}
+			if err := p.write(ctx, r); err != nil {
+				if !errors.Is(err, kafka.ErrRecordTooLarge) {
+					return err
+				}
+				if err := p.write(ctx, p.deadLetter(transform.Record{Topic: r.Topic, Key: r.Key, Headers: r.Headers}, m.Change, err)); err != nil {
+					return err
+				}
+			}
+		}
+	case m.Commit != nil:
+		if p.opt.TransactionTopic != "" {
+			if err := p.write(ctx, txRecord(p.opt.TransactionTopic, "END", m.Commit.TxID, m.Commit.CommitTime, p.txEvents, p.txTables)); err != nil {
+				return err
+			}
+		}
+		p.inTx = false
+		p.resume, p.dirty = m.Commit.Pos, true
+		n, size := p.sink.Pending()
+		if n >= p.opt.MaxEvents || size >= p.opt.MaxBytes || time.Since(p.openedAt) >= p.opt.Linger {
+			return p.commit(ctx)
+		}
+	case m.Heartbeat != nil:
+		if p.inTx {
+			return nil
+		}
+		p.resume, p.dirty = m.Heartbeat, true
+		if !p.open && time.Since(p.lastCheckpoint) >= p.opt.HeartbeatInterval {
+			if err := p.ensureOpen(linger); err != nil {
+				return err
+			}
+			return p.commit(ctx)
+		}
+	}
+	return nil
+}
+
+func (p *run) ensureOpen(linger *time.Timer) error {
+	if p.open {
+		return nil
+	}
+	if err := p.sink.Begin(); err != nil {
+		return fmt.Errorf("beginning kafka transaction: %w", err)
+	}
+	p.open, p.openedAt = true, time.Now()
+	linger.Reset(p.opt.Linger)
+	return nil
+}
+
+func (p *run) write(ctx context.Context, r transform.Record) error {
+	return p.sink.Write(ctx, r)
+}
+
+// commit writes the checkpoint and commits the Kafka transaction, then
+// acknowledges the position to the source.
+func (p *run) commit(ctx context.Context) error {
+	if !p.open {
+		return nil
+	}
+	if p.resume == nil || !p.dirty {
+		// Nothing new to checkpoint (events without a completed transaction
+		// cannot happen here: commit runs only outside source transactions).
+		if err := p.sink.Abort(ctx); err != nil {
+			return fmt.Errorf("aborting empty kafka transaction: %w", err)
+		}
+		p.open = false
+		return nil
+	}
+	text, err := p.resume.MarshalText()
+	if err != nil {
+		return fmt.Errorf("encoding position %v: %w", p.resume, err)
+	}
+	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1}
+	if err := p.sink.Commit(ctx, cp); err != nil {
+		p.open = false
+		return fmt.Errorf("committing events through %v: %w", p.resume, err)
+	}
+	p.seq++
+	p.open, p.dirty = false, false
+	p.lastCheckpoint = time.Now()
+	p.src.Ack(p.resume)
+	p.opt.Log.Debug("committed", "position", p.resume.String(), "seq", p.seq)
+	return nil
+}
+
+// finish commits the open Kafka transaction, which holds only complete
+// source transactions, and returns err.
+func (p *run) finish(err error) error {
+	if cerr := p.commit(context.Background()); cerr != nil {
+		return errors.Join(err, p.abort(cerr))
+	}
+	return err
+}
+
+// abort drops the open Kafka transaction and returns err.
+func (p *run) abort(err error) error {
+	if !p.open {
+		return err
+	}
+	p.open = false
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if aerr := p.sink.Abort(ctx); aerr != nil {
+		return errors.Join(err, fmt.Errorf("aborting kafka transaction: %w", aerr))
+	}
+	return err
+}
+
+// deadLetter turns a record that cannot be delivered as is into a record for
+// the dead-letter topic, with the reason and the source position in headers.
+func (p *run) deadLetter(r transform.Record, ch *source.Change, reason error) transform.Record {
+	topic := p.opt.DeadLetterTopic
+	if topic == "" {
+		topic = r.Topic + ".DLT"
+	}
+	h := append([]transform.Header(nil), r.Headers...)
+	h = append(h,
+		transform.Header{Key: "cdc.dlt.reason", Value: []byte(reason.Error())},
+		transform.Header{Key: "cdc.dlt.topic", Value: []byte(r.Topic)},
+		transform.Header{Key: "cdc.dlt.tx", Value: []byte(ch.Tx.ID)},
+	)
+	if ch.Pos != nil {
+		h = append(h, transform.Header{Key: "cdc.dlt.position", Value: []byte(ch.Pos.String())})
+	}
+	p.opt.Log.Warn("change sent to the dead-letter topic", "topic", topic, "reason", reason)
+	return transform.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: h}
+}
+
+type txKey struct {
+	ID string `json:"id"`
+}
+
+type txValue struct {
+	Status          string           `json:"status"`
+	ID              string           `json:"id"`
+	TsMs            int64            `json:"ts_ms"`
+	EventCount      *int             `json:"event_count"`
+	DataCollections []dataCollection `json:"data_collections"`
+}
+
+type dataCollection struct {
+	DataCollection string `json:"data_collection"`
+	EventCount     int    `json:"event_count"`
+}
+
+// txRecord builds a transaction-metadata record in Debezium's shape.
+func txRecord(topic, status, id string, at time.Time, events int, tables map[string]int) transform.Record {
+	v := txValue{Status: status, ID: id, TsMs: at.UnixMilli()}
+	if status == "END" {
+		v.EventCount = &events
+		v.DataCollections = []dataCollection{}
+		names := make([]string, 0, len(tables))
+		for name := range tables {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			v.DataCollections = append(v.DataCollections, dataCollection{name, tables[name]})
+		}
+	}
+	key, _ := json.Marshal(txKey{id}) // plain structs of strings and ints always encode
+	value, _ := json.Marshal(v)
+	return transform.Record{Topic: topic, Key: key, Value: value}
+}

@@ -1,0 +1,405 @@
+// Package kafka is the connector's sink: it writes change events and the
+// connector's checkpoint to Kafka in one transaction, so that after a crash
+// Kafka holds both or neither, and a restart resumes exactly after the last
+// committed events.
+//
+// A Writer owns one transactional producer. The pipeline uses it as
+//
+//	w, err := kafka.Open(ctx, cfg, log) // fences any older instance
+//	cp, err := w.LoadCheckpoint(ctx, "shop")
+//	for each batch of source transactions {
+//		w.Begin()
+//		w.Write(ctx, rec) ...
+//		w.Commit(ctx, checkpoint) // on error: w.Abort(ctx), or exit if errors.Is(err, kafka.ErrFenced)
+//	}
+//
+// Consumers of the event topics must read with isolation.level=read_committed
+// to see only committed transactions.
+package kafka
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-go/cdc/transform"
+)
+
+const (
+	// maxBufferedRecords caps the producer's buffer; Write flushes when
+	// it is full, so the wait is bounded by Write's context.
+	maxBufferedRecords = 10_000
+	// closeAbortTimeout bounds the abort of an open transaction in Close.
+	closeAbortTimeout = 10 * time.Second
+)
+
+// Writer writes events and checkpoints in Kafka transactions.
+//
+// A Writer is used from one goroutine: its methods must not be called
+// concurrently. Its state is one of: no transaction open; a transaction open
+// (after Begin or the first Write); failed (a Commit or a produce failed; only
+// Abort and Close are useful); fenced (a newer instance took over; every
+// method returns an error wrapping ErrFenced, and the caller should exit).
+type Writer struct {
+	cfg    Config
+	log    *slog.Logger
+	cl     *kgo.Client
+	adm    *kadm.Client
+	topics map[string]struct{} // topics known to exist
+	// fetchBytes caps one fetch of LoadCheckpoint (tests lower it to read
+	// batch by batch).
+	fetchBytes int32
+
+	inTxn   bool
+	records int // written in the open transaction
+	bytes   int
+	failed  error // why the open transaction can only be aborted
+	fenced  error // permanent
+	closed  bool
+
+	async firstError // first failed produce of the open transaction
+}
+
+// firstError keeps the first error reported by produce promises, which run
+// on franz-go's goroutines.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+func (f *firstError) reset() {
+	f.mu.Lock()
+	f.err = nil
+	f.mu.Unlock()
+}
+
+// Open connects to Kafka and prepares the transactional producer. In order,
+// it checks that a broker answers (failing with an error wrapping
+// ErrUnreachable, naming the brokers, rather than retrying past ctx), ensures
+// the checkpoint topic exists (created compacted with one partition; an
+// existing one must have cleanup.policy=compact), and then fences any previous
+// instance with the same transactional id by initializing the producer id.
+// Fencing aborts that instance's open transaction, so a LoadCheckpoint after
+// Open sees only what was committed and nothing can commit behind it.
+//
+// Open blocks until all of that is done or ctx ends; ctx bounds only Open,
+// not the Writer's lifetime. On error nothing is left open. A nil log
+// discards logs.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID(cfg.ClientID),
+		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.TransactionTimeout(cfg.TransactionTimeout),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)),
+		kgo.ProducerLinger(0),
+		kgo.MaxBufferedRecords(maxBufferedRecords),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating kafka client: %w", err)
+	}
+	w := &Writer{
+		cfg:        cfg,
+		log:        log,
+		cl:         cl,
+		adm:        kadm.NewClient(cl),
+		topics:     make(map[string]struct{}),
+		fetchBytes: fetchMaxBytes,
+	}
+	if err := w.open(ctx); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Writer) open(ctx context.Context) error {
+	if err := w.cl.Ping(ctx); err != nil {
+		return fmt.Errorf("connecting to kafka brokers %s: %w: %w", strings.Join(w.cfg.Brokers, ","), ErrUnreachable, err)
+	}
+	if err := w.ensureCheckpointTopic(ctx); err != nil {
+		return err
+	}
+	id, epoch, err := w.cl.ProducerID(ctx)
+	if err != nil {
+		return wrap(fmt.Sprintf("initializing kafka producer for transactional id %q", w.cfg.TransactionalID), err)
+	}
+	w.log.Info("kafka writer ready", "brokers", w.cfg.Brokers, "transactional_id", w.cfg.TransactionalID,
+		"producer_id", id, "producer_epoch", epoch, "checkpoint_topic", w.cfg.CheckpointTopic)
+	return nil
+}
+
+// usable returns why no new work may be added, if anything.
+func (w *Writer) usable() error {
+	switch {
+	case w.closed:
+		return errors.New("kafka writer closed")
+	case w.fenced != nil:
+		return w.fenced
+	case w.failed != nil:
+		return fmt.Errorf("kafka transaction failed, abort it first: %w", w.failed)
+	}
+	return nil
+}
+
+// fail records err as the reason the open transaction can only be aborted,
+// or as permanent if it is a fencing error, and returns it.
+func (w *Writer) fail(err error) error {
+	if errors.Is(err, ErrFenced) {
+		if w.fenced == nil {
+			w.fenced = err
+		}
+	} else if w.failed == nil {
+		w.failed = err
+	}
+	return err
+}
+
+// Begin opens a Kafka transaction; it does nothing if one is open. It does
+// not block: the broker learns of the transaction with its first record.
+// Write and Commit call it themselves.
+func (w *Writer) Begin() error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.inTxn {
+		return nil
+	}
+	if err := w.cl.BeginTransaction(); err != nil {
+		return w.fail(wrap("beginning kafka transaction", err))
+	}
+	w.inTxn = true
+	w.records, w.bytes = 0, 0
+	w.async.reset()
+	return nil
+}
+
+// Write adds r to the open transaction, opening one if needed. It produces
+// asynchronously: it returns once the record is buffered, after creating
+// r.Topic on first use (Config.Partitions, Config.ReplicationFactor).
+// Records of one partition are written in Write order.
+//
+// Write blocks only to create a topic or, when the producer's buffer is full,
+// to flush it; ctx bounds both. A record that cannot fit in
+// Config.MaxRecordBytes fails with an error wrapping ErrRecordTooLarge and
+// leaves the transaction usable. Write returns the first asynchronous
+// produce failure of the transaction, if one has been reported; after that,
+// or after an error wrapping ErrFenced, the transaction can only be aborted.
+// Other errors (ctx ended, topic creation failed) add nothing to the
+// transaction.
+func (w *Writer) Write(ctx context.Context, r transform.Record) error {
+	if r.Topic == "" {
+		return errors.New("writing record: empty topic")
+	}
+	if n := recordBatchBytes(&r); n > w.cfg.MaxRecordBytes {
+		return fmt.Errorf("writing record to topic %q: %w: %d bytes with framing, MaxRecordBytes is %d",
+			r.Topic, ErrRecordTooLarge, n, w.cfg.MaxRecordBytes)
+	}
+	if err := w.Begin(); err != nil {
+		return err
+	}
+	if err := w.async.get(); err != nil {
+		return w.fail(err)
+	}
+	if err := w.ensureTopic(ctx, r.Topic); err != nil {
+		return err
+	}
+	if w.cl.BufferedProduceRecords() >= maxBufferedRecords {
+		if err := w.cl.Flush(ctx); err != nil {
+			return fmt.Errorf("flushing kafka producer: %w", err)
+		}
+	}
+	rec := &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}
+	if len(r.Headers) > 0 {
+		rec.Headers = make([]kgo.RecordHeader, len(r.Headers))
+		for i, h := range r.Headers {
+			rec.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
+	}
+	w.produce(ctx, rec)
+	w.records++
+	w.bytes += r.Size()
+	return nil
+}
+
+// produce buffers rec. The record's lifetime is detached from ctx: franz-go
+// fails buffered records whose context ends, and a per-call context ending
+// after Write returned must not break the transaction.
+func (w *Writer) produce(ctx context.Context, rec *kgo.Record) {
+	w.cl.Produce(context.WithoutCancel(ctx), rec, func(r *kgo.Record, err error) {
+		if err != nil {
+			w.async.set(wrap(fmt.Sprintf("producing record to topic %q", r.Topic), err))
+		}
+	})
+}
+
+// Commit writes cp to the checkpoint topic in the open transaction (opening
+// one if needed, so a checkpoint can be committed alone), flushes every
+// buffered record and commits the transaction. A zero cp.Time is set to now.
+//
+// Commit blocks until Kafka has durably committed the transaction, or fails;
+// ctx bounds the wait. After an error, call Abort (or exit) and resume from
+// what LoadCheckpoint returns, not from a position kept in memory: if the
+// commit request itself failed in flight (a dropped connection, ctx ending),
+// the transaction may have committed anyway, and Abort cannot undo that. An
+// error wrapping ErrFenced means another instance with the same
+// transactional id took over; the caller should exit.
+func (w *Writer) Commit(ctx context.Context, cp Checkpoint) error {
+	if cp.Time.IsZero() {
+		cp.Time = time.Now()
+	}
+	value, err := EncodeCheckpoint(cp)
+	if err != nil {
+		return err
+	}
+	if err := w.Begin(); err != nil {
+		return err
+	}
+	if err := w.async.get(); err != nil {
+		return w.fail(err)
+	}
+	w.produce(ctx, &kgo.Record{Topic: w.cfg.CheckpointTopic, Key: []byte(cp.Connector), Value: value})
+	if err := w.cl.Flush(ctx); err != nil {
+		return w.fail(fmt.Errorf("flushing kafka transaction: %w", err))
+	}
+	// Flush returns after every record's promise has run.
+	if err := w.async.get(); err != nil {
+		return w.fail(err)
+	}
+	if err := w.settleNewTopics(ctx); err != nil {
+		return w.fail(err)
+	}
+	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return w.fail(wrap("committing kafka transaction", err))
+	}
+	w.inTxn = false
+	w.records, w.bytes = 0, 0
+	return nil
+}
+
+// settleNewTopics waits until franz-go has published the partitions of topics
+// first produced to in this transaction. It works around a race in franz-go
+// (seen with v1.22.3): the first records for a topic new to the client are
+// sent from inside storePartitionsUpdate, which publishes the topic's
+// partitions only when it returns, under the producer's unknown-topics lock.
+// If the records are acknowledged and Flush returns before that, an
+// EndTransaction(TryCommit) that sees no partition added to the transaction
+// aborts it (or, before KIP-890, ends nothing) and still returns nil: a
+// commit that silently did not happen. AbortBufferedRecords takes that lock,
+// so once it returns the partitions are visible; after a successful Flush
+// nothing is buffered, so it fails no record. The race needs unlucky
+// scheduling; TestCommitStressNewTopic reproduces it (see there how).
+func (w *Writer) settleNewTopics(ctx context.Context) error {
+	if err := w.cl.AbortBufferedRecords(ctx); err != nil {
+		return fmt.Errorf("flushing kafka transaction: %w", err)
+	}
+	return nil
+}
+
+// Abort drops the open transaction: buffered records are failed, records
+// already sent are aborted by the broker, and read_committed consumers never
+// see any of them. It does nothing if no transaction is open.
+//
+// Abort blocks until in-flight produce requests have answered and the abort
+// is acknowledged, or ctx ends. On error the Writer stays failed and Abort
+// may be retried; a Writer that was fenced stays fenced.
+func (w *Writer) Abort(ctx context.Context) error {
+	if !w.inTxn {
+		w.failed = nil
+		return nil
+	}
+	if err := w.cl.AbortBufferedRecords(ctx); err != nil {
+		return w.fail(fmt.Errorf("aborting buffered kafka records: %w", err))
+	}
+	w.async.reset()
+	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		return w.fail(wrap("aborting kafka transaction", err))
+	}
+	w.inTxn = false
+	w.failed = nil
+	w.records, w.bytes = 0, 0
+	return nil
+}
+
+// Pending reports how many records Write added to the open transaction and
+// their approximate size (transform.Record.Size), for batching decisions. It
+// does not block.
+func (w *Writer) Pending() (records, bytes int) {
+	return w.records, w.bytes
+}
+
+// Close aborts any open transaction, waiting at most 10 seconds, and closes
+// the client. A failure to abort is logged: the broker aborts the
+// transaction itself after Config.TransactionTimeout. Calling Close again
+// does nothing.
+func (w *Writer) Close() {
+	if w.closed {
+		return
+	}
+	if w.inTxn {
+		ctx, cancel := context.WithTimeout(context.Background(), closeAbortTimeout)
+		if err := w.Abort(ctx); err != nil {
+			w.log.Warn("kafka transaction left open at close; the broker aborts it after the transaction timeout",
+				"err", err, "transaction_timeout", w.cfg.TransactionTimeout)
+		}
+		cancel()
+	}
+	w.closed = true
+	w.cl.Close()
+}
+
+// recordBatchOverhead is the size of a Kafka record batch header (with its
+// length prefix in the produce request), as franz-go counts it against
+// ProducerBatchMaxBytes.
+const recordBatchOverhead = 4 + 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4
+
+// recordBatchBytes is the size of a batch holding only r: franz-go fails a
+// record with MESSAGE_TOO_LARGE, poisoning the transaction, exactly when
+// this exceeds the batch limit.
+func recordBatchBytes(r *transform.Record) int {
+	n := 1 + // attributes
+		1 + // timestamp delta, 0 for a batch's first record
+		1 + // offset delta, 0 likewise
+		varintLen(len(r.Key)) + len(r.Key) +
+		varintLen(len(r.Value)) + len(r.Value) +
+		varintLen(len(r.Headers))
+	for _, h := range r.Headers {
+		n += varintLen(len(h.Key)) + len(h.Key) + varintLen(len(h.Value)) + len(h.Value)
+	}
+	return recordBatchOverhead + varintLen(n) + n
+}
+
+func varintLen(n int) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutVarint(buf[:], int64(n))
+}
