@@ -40,9 +40,11 @@ type Sink interface {
 	Pending() (records int, bytes int)
 }
 
-// Router turns a change into records.
+// Router turns a change into records. An error means the change cannot be
+// routed (a malformed outbox row, say): the pipeline sends the change to the
+// dead-letter topic with the error as the reason, and goes on.
 type Router interface {
-	Route(ch *source.Change) []transform.Record
+	Route(ch *source.Change) ([]transform.Record, error)
 }
 
 // Options configure a pipeline run.
@@ -65,6 +67,9 @@ type Options struct {
 	TransactionTopic string
 	// DeadLetterTopic overrides the "<topic>.DLT" default.
 	DeadLetterTopic string
+	// Fallback encodes changes the Router rejects, for the dead-letter
+	// topic: the original row in the table envelope.
+	Fallback *transform.Tables
 	// ShutdownGrace is how long a stop request waits for the open source
 	// transaction to complete before aborting it.
 	ShutdownGrace time.Duration
@@ -94,6 +99,9 @@ func (o *Options) defaults() {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Fallback == nil {
+		o.Fallback = &transform.Tables{Prefix: o.Connector}
 	}
 }
 
@@ -201,7 +209,14 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			p.txTables[m.Change.Table.ID()]++
 			m.Change.Tx.TableOrder = p.txTables[m.Change.Table.ID()]
 		}
-		for _, r := range p.router.Route(m.Change) {
+		recs, err := p.router.Route(m.Change)
+		if err != nil {
+			recs, _ = p.opt.Fallback.Route(m.Change)
+			for i := range recs {
+				recs[i] = p.deadLetter(recs[i], m.Change, err)
+			}
+		}
+		for _, r := range recs {
 			if m.Change.Err != nil {
 				r = p.deadLetter(r, m.Change, m.Change.Err)
 			}

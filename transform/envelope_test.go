@@ -67,7 +67,7 @@ func TestRouteGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got bytes.Buffer
-			for _, rec := range r.Route(c.ch) {
+			for _, rec := range r.records(c.ch) {
 				got.WriteString("topic: " + rec.Topic + "\nkey: " + string(rec.Key) + "\nvalue: ")
 				if rec.Value == nil {
 					got.WriteString("<tombstone>")
@@ -99,7 +99,7 @@ func TestRouteGolden(t *testing.T) {
 func TestKeyless(t *testing.T) {
 	tbl := &schema.Table{Namespace: "public", Name: "notes", Columns: []schema.Column{{Name: "body", Kind: schema.KindString}}}
 	ch := &source.Change{Op: source.OpDelete, Table: tbl, Before: []any{"x"}}
-	recs := testRouter().Route(ch)
+	recs := testRouter().records(ch)
 	if len(recs) != 1 || recs[0].Key != nil {
 		t.Fatalf("a delete on a keyless table is one record with a null key and no tombstone, got %+v", recs)
 	}

@@ -28,7 +28,11 @@ func (r *Tables) Topic(ch *source.Change) string {
 // tombstones gives two; an update that changes the key gives a delete of the
 // old key (and its tombstone) followed by a create under the new key, so
 // that each key's history stays on its own partition in order.
-func (r *Tables) Route(ch *source.Change) []Record {
+func (r *Tables) Route(ch *source.Change) ([]Record, error) {
+	return r.records(ch), nil
+}
+
+func (r *Tables) records(ch *source.Change) []Record {
 	topic := r.Topic(ch)
 	switch ch.Op {
 	case source.OpDelete:
@@ -44,7 +48,7 @@ func (r *Tables) Route(ch *source.Change) []Record {
 			if oldKey := Key(ch.Table, ch.Before); oldKey != nil && !bytes.Equal(oldKey, newKey) {
 				del := *ch
 				del.Op, del.After = source.OpDelete, nil
-				recs := r.Route(&del)
+				recs := r.records(&del)
 				ins := *ch
 				ins.Op, ins.Before = source.OpCreate, nil
 				return append(recs, Record{Topic: topic, Key: newKey, Value: r.Envelope.Value(&ins)})

@@ -17,7 +17,6 @@ import (
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/source/mysql"
 	"github.com/cdc-go/cdc/source/postgres"
-	"github.com/cdc-go/cdc/transform"
 )
 
 // connectTimeout bounds start-up connections, so that an unreachable
@@ -128,16 +127,16 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		log.Info("no checkpoint yet; starting at the replication slot's position")
 	}
 
-	router := &transform.Tables{
-		Envelope:   transform.Envelope{Connector: connector, Name: cfg.Name, Version: version},
-		Prefix:     cfg.Kafka.TopicPrefix,
-		Tombstones: true,
+	router, fallback, err := buildRouter(cfg, connector)
+	if err != nil {
+		return usageError{err}
 	}
 	err = pipeline.Run(ctx, src, sink, router, from, pipeline.Options{
 		Connector: cfg.Name, Server: src.Server(), Seq: seq,
 		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
+		Fallback:          fallback,
 		Log: log,
 	})
 	if errors.Is(err, kafka.ErrFenced) {
