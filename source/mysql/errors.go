@@ -1,0 +1,30 @@
+package mysql
+
+import "errors"
+
+// Sentinel errors; each is wrapped with the details that explain it.
+var (
+	// ErrPositionPurged: the binlog the stream must resume from is gone from
+	// the server (PURGE BINARY LOGS, binlog_expire_logs_seconds). The changes
+	// between the checkpoint and the oldest binlog left are lost to cdc.
+	ErrPositionPurged = errors.New("binlog position purged from the server")
+	// ErrServerIDConflict: another replica is registered with the server_id
+	// this connector is configured with.
+	ErrServerIDConflict = errors.New("server_id conflict")
+)
+
+// Problem is one unmet prerequisite, with the statement or setting that
+// fixes it.
+type Problem struct {
+	Message string
+	Fix     string
+	// Warning problems do not stop the connector (GTIDs off, for instance).
+	Warning bool
+}
+
+func (p Problem) Error() string {
+	if p.Fix == "" {
+		return p.Message
+	}
+	return p.Message + "; fix: " + p.Fix
+}
