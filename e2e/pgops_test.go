@@ -101,3 +101,42 @@ func TestPostgresSlotVersusCheckpoint(t *testing.T) {
 	}
 	assertOneLineError(t, p.Log(), "ahead of the checkpoint")
 }
+
+// A second instance with the same name fences the first: the first stops
+// with an error that says so, the second carries on, and under continuous
+// writes the handover neither loses nor repeats a change.
+func TestPostgresSecondInstanceFencesFirst(t *testing.T) {
+	name := uniq("pgfence")
+	db := pgConnect(t)
+	w := &ledgerWriter{schema: name, keys: 10}
+	w.setup(t, db)
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 20ms\n"))
+
+	first := startCDC(t, cfg)
+	waitStreaming(t, first)
+	w.seed(t, db)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdb := pgConnect(t)
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, t, wdb) }()
+	time.Sleep(time.Second)
+
+	second := startCDC(t, cfg)
+	if code := first.waitExit(60 * time.Second); code != 1 {
+		t.Fatalf("first instance: exit code %d, want 1; log:\n%s", code, first.Log())
+	}
+	assertOneLineError(t, first.Log(), "took over")
+	waitStreaming(t, second)
+	time.Sleep(time.Second)
+	cancel()
+	if err := <-werr; err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	c := newConsumer(t, "^"+name+`\.`)
+	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
+	w.verify(t, c.settle(2*time.Second), name)
+	if code := second.stop(30 * time.Second); code != 0 {
+		t.Fatalf("second instance: exit code %d; log:\n%s", code, second.Log())
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -56,6 +58,8 @@ const usage = `usage: cdc <command> [flags]
 commands:
   run     -c FILE   stream changes to Kafka until SIGINT/SIGTERM
   check   -c FILE   validate FILE and the source's prerequisites, print fixes
+  tail    -c FILE [-n N] [-timeout D]
+                    print the committed events of the connector's topics
   version           print the version
 `
 
@@ -78,6 +82,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return checkConnector(ctx, path, stdout)
+	case "tail":
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return tailTopics(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cdc %s\n", version)
 		return nil
