@@ -136,8 +136,8 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		Fallback:          fallback,
-		Log: log,
+		Fallback: fallback,
+		Log:      log,
 	})
 	if errors.Is(err, kafka.ErrFenced) {
 		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
