@@ -39,6 +39,7 @@ type Config struct {
 	Name   string `yaml:"name"`
 	Source Source `yaml:"source"`
 	Kafka  Kafka  `yaml:"kafka"`
+	Schema Schema `yaml:"schema"`
 	Log    Log    `yaml:"log"`
 
 	// File is the path the config was loaded from (the name given to
@@ -287,6 +288,7 @@ func joinValues[T ~string](valid []T) string {
 func (c *Config) defaults() {
 	c.Source.defaults(c.Name, c.pos.has)
 	c.Kafka.defaults(c.Name, c.pos.has)
+	c.Schema.defaults(c.Kafka.TopicPrefix)
 	c.Log.defaults()
 }
 
@@ -413,6 +415,7 @@ func (c *Config) Validate() error {
 	}
 	c.Source.validate(v, nameOK)
 	c.Kafka.validate(v, nameOK)
+	c.Schema.validate(v, c.Kafka.CheckpointTopic)
 	c.Log.validate(v)
 	return v.err()
 }

@@ -87,8 +87,9 @@ func TestLoadTestdata(t *testing.T) {
 			Batch:              Batch{MaxEvents: 5000, MaxBytes: 4194304, Linger: Duration(100 * time.Millisecond)},
 			TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 		},
-		Log:  Log{Level: LevelInfo, Format: FormatJSON},
-		File: "testdata/shop.yaml",
+		Schema: Schema{Topic: "shop._schemas", ChangesTopic: "shop.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+		Log:    Log{Level: LevelInfo, Format: FormatJSON},
+		File:   "testdata/shop.yaml",
 	}
 	if !reflect.DeepEqual(stripped(got), want) {
 		t.Errorf("Load(shop.yaml)\n got %#v\nwant %#v", stripped(got), want)
@@ -127,8 +128,9 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: DefaultBatchMaxEvents, MaxBytes: DefaultBatchMaxBytes, Linger: 0},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Log:  Log{Level: LevelInfo, Format: FormatText},
-			File: "orders-mysql.yaml",
+			Schema: Schema{Topic: "orders-mysql._schemas", ChangesTopic: "orders-mysql.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:    Log{Level: LevelInfo, Format: FormatText},
+			File:   "orders-mysql.yaml",
 		}
 	}
 	tests := []struct {
@@ -167,8 +169,9 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Log:  Log{Level: LevelInfo, Format: FormatText},
-			File: "orders-mysql.yaml",
+			Schema: Schema{Topic: "Shop-EU.1._schemas", ChangesTopic: "Shop-EU.1.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:    Log{Level: LevelInfo, Format: FormatText},
+			File:   "orders-mysql.yaml",
 		},
 	}, {
 		// Pins that explicit false survives the true default, that null
@@ -188,8 +191,9 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Log:  Log{Level: LevelInfo, Format: FormatText},
-			File: "orders-mysql.yaml",
+			Schema: Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:    Log{Level: LevelInfo, Format: FormatText},
+			File:   "orders-mysql.yaml",
 		},
 	}, {
 		// Pins that secrets expand in any scalar, not just strings, and
@@ -210,8 +214,9 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Log:  Log{Level: LevelInfo, Format: FormatText},
-			File: "orders-mysql.yaml",
+			Schema: Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:    Log{Level: LevelInfo, Format: FormatText},
+			File:   "orders-mysql.yaml",
 		},
 	}}
 	for _, tt := range tests {
@@ -294,7 +299,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "file: not a mapping",
 			data: "- name: shop\n",
-			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, log at the top level, got a list"},
+			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, log at the top level, got a list"},
 		},
 
 		// Strict decoding: unknown and duplicate keys.
@@ -309,7 +314,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "unknown key at the top level, transposed letters",
 			data: pgBase + "kafak: {}\n",
-			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, log)`},
+			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, log)`},
 		}, {
 			name: "unknown key: camelCase finds the snake_case key",
 			data: strings.Replace(mysqlBase, "server_id:", "serverId:", 1),

@@ -118,6 +118,18 @@ type partitionReader struct {
 // found is false if there is none. A nil value with found true is a
 // tombstone.
 func (pr *partitionReader) latest(ctx context.Context, key []byte, start, end int64) (value []byte, found bool, err error) {
+	err = pr.scan(ctx, start, end, func(r *kgo.Record) error {
+		if bytes.Equal(r.Key, key) {
+			value, found = r.Value, true
+		}
+		return nil
+	})
+	return value, found, err
+}
+
+// scan calls fn for each committed record in [start, end) (possibly more,
+// if more commits land meanwhile), in offset order.
+func (pr *partitionReader) scan(ctx context.Context, start, end int64, fn func(*kgo.Record) error) error {
 	for off := start; off < end; {
 		fp, next, err := pr.fetch(ctx, off)
 		switch {
@@ -125,24 +137,24 @@ func (pr *partitionReader) latest(ctx context.Context, key []byte, start, end in
 			// Records deleted meanwhile (retention, DeleteRecords)?
 			start, lerr := pr.startOffset(ctx)
 			if lerr != nil {
-				return nil, false, lerr
+				return lerr
 			}
 			if start <= off {
-				return nil, false, err
+				return err
 			}
 			off = start
 			continue
 		case kerr.IsRetriable(err) || errors.Is(err, errNoLeader):
 			if err := pr.refresh(ctx); err != nil {
-				return nil, false, err
+				return err
 			}
 			continue
 		case err != nil:
-			return nil, false, err
+			return err
 		}
 		for _, r := range fp.Records {
-			if bytes.Equal(r.Key, key) {
-				value, found = r.Value, true
+			if err := fn(r); err != nil {
+				return err
 			}
 		}
 		if next <= off {
@@ -152,7 +164,7 @@ func (pr *partitionReader) latest(ctx context.Context, key []byte, start, end in
 		}
 		off = next
 	}
-	return value, found, nil
+	return nil
 }
 
 var errNoLeader = errors.New("partition has no leader")

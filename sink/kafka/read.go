@@ -1,0 +1,68 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// EnsureCompactedTopic creates topic with one partition and
+// cleanup.policy=compact if it does not exist. The schema history uses it.
+func (w *Writer) EnsureCompactedTopic(ctx context.Context, topic string) error {
+	if _, ok := w.topics[topic]; ok {
+		return nil
+	}
+	if _, err := w.createTopic(ctx, topic, 1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}); err != nil {
+		return err
+	}
+	w.topics[topic] = struct{}{}
+	return nil
+}
+
+// ReadCommitted calls fn for every committed record of topic, partition by
+// partition in offset order, from the log start up to the last stable offset
+// taken when it starts. A missing topic has no records. It blocks until done
+// or ctx ends; an error from fn stops it and is returned.
+func (w *Writer) ReadCommitted(ctx context.Context, topic string, fn func(key, value []byte) error) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	meta, err := w.describeTopic(ctx, topic)
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("describing topic %q: %w", topic, err)
+	}
+	starts, err := w.adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("listing start offsets of %q: %w", topic, err)
+	}
+	ends, err := w.adm.ListCommittedOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("listing last stable offsets of %q: %w", topic, err)
+	}
+	for _, p := range meta.Partitions {
+		start, ok1 := starts.Lookup(topic, p.Partition)
+		end, ok2 := ends.Lookup(topic, p.Partition)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("listing offsets of %q: partition %d missing from the answer", topic, p.Partition)
+		}
+		pr := partitionReader{w: w, topic: topic, id: meta.TopicID, partition: p.Partition, leader: p.Leader}
+		err := pr.scan(ctx, start.Offset, end.Offset, func(r *kgo.Record) error { return fn(r.Key, r.Value) })
+		if err != nil {
+			return fmt.Errorf("reading %q partition %d: %w", topic, p.Partition, err)
+		}
+	}
+	return nil
+}
