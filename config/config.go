@@ -41,6 +41,11 @@ type Config struct {
 	Kafka  Kafka  `yaml:"kafka"`
 	Schema Schema `yaml:"schema"`
 	Log    Log    `yaml:"log"`
+	// Routes route the changes of matching tables (outbox events, topics,
+	// keys, filters, masks); Messages route Postgres logical messages. See
+	// routes.go and docs/routing.md.
+	Routes   []Route        `yaml:"routes,omitempty"`
+	Messages []MessageRoute `yaml:"messages,omitempty"`
 
 	// File is the path the config was loaded from (the name given to
 	// Parse). It prefixes every error; "" for a Config built in code.
@@ -290,6 +295,7 @@ func (c *Config) defaults() {
 	c.Kafka.defaults(c.Name, c.pos.has)
 	c.Schema.defaults(c.Kafka.TopicPrefix)
 	c.Log.defaults()
+	c.routeDefaults()
 }
 
 func (s *Source) defaults(name string, has func(string) bool) {
@@ -417,6 +423,7 @@ func (c *Config) Validate() error {
 	c.Kafka.validate(v, nameOK)
 	c.Schema.validate(v, c.Kafka.CheckpointTopic)
 	c.Log.validate(v)
+	c.validateRoutes(v)
 	return v.err()
 }
 

@@ -273,6 +273,14 @@ func (d *decoder) value(n *yaml.Node, key string, line int, v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Struct:
 		d.mapping(n, key, line, v)
+	case reflect.Pointer:
+		// An optional section or value: nil when absent or null.
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.value(n, key, line, v.Elem())
+	case reflect.Map:
+		d.stringMap(n, key, line, v)
 	case reflect.Slice:
 		d.sequence(n, key, line, v)
 	case reflect.String:
@@ -380,6 +388,37 @@ func (d *decoder) sequence(n *yaml.Node, key string, line int, v reflect.Value) 
 		}
 		d.value(it, ik, item.Line, elem)
 		out = reflect.Append(out, elem)
+	}
+	v.Set(out)
+}
+
+// stringMap decodes a mapping with free-form keys (column names, say) into
+// a map with string keys. A null value is stored as the element's zero
+// value, so that "ssn: null" keeps its key.
+func (d *decoder) stringMap(n *yaml.Node, key string, line int, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(line, key, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := resolve(n.Content[i]), n.Content[i+1]
+		kline := n.Content[i].Line
+		if kn == nil || kn.Kind != yaml.ScalarNode || kn.ShortTag() == "!!merge" {
+			d.failKey(kline, key, "keys %s must be plain names, got %s", in(key), kindName(kn))
+			continue
+		}
+		path := joinKey(key, kn.Value)
+		if l, dup := first[kn.Value]; dup {
+			d.fail(kline, path, "duplicate key %q %s (first on line %d; remove one)", kn.Value, in(key), l)
+			continue
+		}
+		first[kn.Value] = kline
+		d.pos.lines[path] = kline
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.value(vn, path, kline, elem)
+		out.SetMapIndex(reflect.ValueOf(kn.Value).Convert(v.Type().Key()), elem)
 	}
 	v.Set(out)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,20 @@ type consumer struct {
 	t   *testing.T
 	cl  *kgo.Client
 	got []event
+	// schemas keeps the schema-history and schema-change topics, which
+	// other tests leave out of their counts.
+	schemas bool
+}
+
+func isSchemaTopic(topic string) bool {
+	return strings.HasSuffix(topic, "._schemas") || strings.HasSuffix(topic, ".schema-changes")
+}
+
+// newSchemaConsumer is newConsumer including the schema topics.
+func newSchemaConsumer(t *testing.T, topicRegex string) *consumer {
+	c := newConsumer(t, topicRegex)
+	c.schemas = true
+	return c
 }
 
 func newConsumer(t *testing.T, topicRegex string) *consumer {
@@ -85,6 +100,9 @@ func (c *consumer) until(timeout time.Duration, done func([]event) bool) []event
 		fs := c.cl.PollFetches(ctx)
 		cancel()
 		fs.EachRecord(func(r *kgo.Record) {
+			if isSchemaTopic(r.Topic) && !c.schemas {
+				return
+			}
 			h := map[string]string{}
 			for _, x := range r.Headers {
 				h[x.Key] = string(x.Value)

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/sink/kafka"
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/transform"
@@ -73,6 +74,8 @@ type Options struct {
 	// ShutdownGrace is how long a stop request waits for the open source
 	// transaction to complete before aborting it.
 	ShutdownGrace time.Duration
+	// Schemas, when set, tracks schema versions (see Schemas).
+	Schemas *Schemas
 	// Buffer is the capacity of the channel between source and pipeline.
 	Buffer int
 	Log    *slog.Logger
@@ -116,6 +119,12 @@ func (o *Options) defaults() {
 func Run(ctx context.Context, src Source, sink Sink, router Router, from source.Position, opt Options) error {
 	opt.defaults()
 	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now()}
+	if from == nil {
+		// No checkpoint yet: store the first position the source offers at
+		// once, so that a crash before the first event does not lose the
+		// start (a MySQL source has no slot that remembers it).
+		p.lastCheckpoint = time.Time{}
+	}
 
 	msgs := make(chan source.Message, opt.Buffer)
 	srcCtx, stopSource := context.WithCancel(context.Background())
@@ -209,6 +218,17 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			p.txTables[m.Change.Table.ID()]++
 			m.Change.Tx.TableOrder = p.txTables[m.Change.Table.ID()]
 		}
+		var sv *schema.Version
+		if p.opt.Schemas != nil && m.Change.Table != nil {
+			v, err := p.version(ctx, m.Change)
+			if err != nil {
+				return err
+			}
+			// Sources make a new table value for every shape, so the
+			// version belongs to this value.
+			m.Change.Table.Version = v.Version
+			sv = v
+		}
 		recs, err := p.router.Route(m.Change)
 		if err != nil {
 			recs, _ = p.opt.Fallback.Route(m.Change)
@@ -217,6 +237,9 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			}
 		}
 		for _, r := range recs {
+			if sv != nil {
+				r.Headers = append(r.Headers, schemaHeaders(sv)...)
+			}
 			if m.Change.Err != nil {
 				r = p.deadLetter(r, m.Change, m.Change.Err)
 			}

@@ -86,6 +86,10 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 		}
 		b = append(b, `,"table":`...)
 		b = appendString(b, ch.Table.Name)
+		if ch.Table.Version > 0 {
+			b = append(b, `,"schema_version":`...)
+			b = strconv.AppendInt(b, int64(ch.Table.Version), 10)
+		}
 	}
 	keys := make([]string, 0, len(ch.Meta))
 	for k := range ch.Meta {

@@ -33,35 +33,44 @@ func (r *Tables) Route(ch *source.Change) ([]Record, error) {
 }
 
 func (r *Tables) records(ch *source.Change) []Record {
-	topic := r.Topic(ch)
+	key := func(row []any) []byte { return Key(ch.Table, row) }
+	return rowRecords(ch, r.Topic(ch), key, r.Envelope.Value, r.Tombstones)
+}
+
+// rowRecords returns the records of one change on topic, with key giving
+// the key of a row image and value the encoded event: usually one record; a
+// delete with tombstones gives two; an update that changes the key gives a
+// delete of the old key (and its tombstone) followed by a create under the
+// new key, so that each key's history stays on its own partition in order.
+func rowRecords(ch *source.Change, topic string, key func(row []any) []byte, value func(*source.Change) []byte, tombstones bool) []Record {
 	switch ch.Op {
 	case source.OpDelete:
-		key := Key(ch.Table, ch.Before)
-		recs := []Record{{Topic: topic, Key: key, Value: r.Envelope.Value(ch)}}
-		if r.Tombstones && key != nil {
-			recs = append(recs, Record{Topic: topic, Key: key})
+		k := key(ch.Before)
+		recs := []Record{{Topic: topic, Key: k, Value: value(ch)}}
+		if tombstones && k != nil {
+			recs = append(recs, Record{Topic: topic, Key: k})
 		}
 		return recs
 	case source.OpUpdate:
-		newKey := Key(ch.Table, ch.After)
+		newKey := key(ch.After)
 		if ch.Before != nil {
-			if oldKey := Key(ch.Table, ch.Before); oldKey != nil && !bytes.Equal(oldKey, newKey) {
+			if oldKey := key(ch.Before); oldKey != nil && !bytes.Equal(oldKey, newKey) {
 				del := *ch
 				del.Op, del.After = source.OpDelete, nil
-				recs := r.records(&del)
+				recs := rowRecords(&del, topic, key, value, tombstones)
 				ins := *ch
 				ins.Op, ins.Before = source.OpCreate, nil
-				return append(recs, Record{Topic: topic, Key: newKey, Value: r.Envelope.Value(&ins)})
+				return append(recs, Record{Topic: topic, Key: newKey, Value: value(&ins)})
 			}
 		}
-		return []Record{{Topic: topic, Key: newKey, Value: r.Envelope.Value(ch)}}
+		return []Record{{Topic: topic, Key: newKey, Value: value(ch)}}
 	case source.OpMessage:
-		var key []byte
+		var k []byte
 		if ch.Message != nil {
-			key = appendString(nil, ch.Message.Prefix)
+			k = appendString(nil, ch.Message.Prefix)
 		}
-		return []Record{{Topic: topic, Key: key, Value: r.Envelope.Value(ch)}}
+		return []Record{{Topic: topic, Key: k, Value: value(ch)}}
 	default:
-		return []Record{{Topic: topic, Key: Key(ch.Table, ch.After), Value: r.Envelope.Value(ch)}}
+		return []Record{{Topic: topic, Key: key(ch.After), Value: value(ch)}}
 	}
 }

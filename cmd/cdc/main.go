@@ -60,6 +60,8 @@ commands:
   check   -c FILE   validate FILE and the source's prerequisites, print fixes
   tail    -c FILE [-n N] [-timeout D]
                     print the committed events of the connector's topics
+  schemas -c FILE [-json-schema] [TABLE]
+                    list the schema versions of each table, with what changed
   version           print the version
 `
 
@@ -86,6 +88,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return tailTopics(ctx, rest, stdout, stderr)
+	case "schemas":
+		return listSchemas(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cdc %s\n", version)
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cdc-go/cdc/config"
 	"github.com/cdc-go/cdc/pipeline"
+	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/sink/kafka"
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/source/mysql"
@@ -111,6 +112,13 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := sink.EnsureCompactedTopic(ctx, cfg.Schema.Topic); err != nil {
+		return err
+	}
+	history, err := loadHistory(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	var from source.Position
 	var seq uint64
 	if cp != nil {
@@ -137,7 +145,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
 		Fallback: fallback,
-		Log:      log,
+		Schemas: &pipeline.Schemas{
+			History: history, Topic: cfg.Schema.Topic, ChangesTopic: cfg.Schema.ChangesTopic,
+			Compatibility: schema.Compatibility(cfg.Schema.Compatibility), Stop: cfg.Schema.OnIncompatible == config.IncompatibleStop,
+		},
+		Log: log,
 	})
 	if errors.Is(err, kafka.ErrFenced) {
 		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)

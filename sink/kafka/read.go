@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -65,4 +66,17 @@ func (w *Writer) ReadCommitted(ctx context.Context, topic string, fn func(key, v
 		}
 	}
 	return nil
+}
+
+// ReadTopic is ReadCommitted with a client of its own and no producer: it
+// fences nothing, so it can run beside a running connector (`cdc schemas`).
+func ReadTopic(ctx context.Context, brokers []string, topic string, fn func(key, value []byte) error) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return fmt.Errorf("creating kafka client: %w", err)
+	}
+	defer cl.Close()
+	r := &Writer{cl: cl, adm: kadm.NewClient(cl), topics: map[string]struct{}{}, fetchBytes: fetchMaxBytes,
+		log: slog.New(slog.DiscardHandler)}
+	return r.ReadCommitted(ctx, topic, fn)
 }

@@ -120,7 +120,9 @@ func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, erro
 
 	// server_id: the binlog dump protocol identifies replicas by it, and the
 	// server disconnects the older of two replicas that share one.
-	if cfg.ServerID == st.serverID {
+	if cfg.ServerID == 0 {
+		add(false, "set source.server_id to a number from 1 to 4294967295, unique among the server's replicas", "source.server_id is not set")
+	} else if cfg.ServerID == st.serverID {
 		add(false, "choose another source.server_id, unique among the server's replicas",
 			"source.server_id %d is the server's own server_id", cfg.ServerID)
 	}

@@ -159,10 +159,10 @@ func (s *Source) setup(ctx context.Context) error {
 // recreated container without a fixed hostname) is refused too, which is the
 // safe mistake: set report_host to keep the identity stable.
 func serverIdentity(st server) source.Server {
-	if st.flavor == FlavorMariaDB || st.uuid == "" {
-		return source.Server{Type: string(FlavorMariaDB), ID: fmt.Sprintf("%d@%s:%d", st.serverID, st.host, st.port)}
+	if st.flavor == FlavorMySQL && st.uuid != "" {
+		return source.Server{Type: string(FlavorMySQL), ID: st.uuid}
 	}
-	return source.Server{Type: string(FlavorMySQL), ID: st.uuid}
+	return source.Server{Type: string(st.flavor), ID: fmt.Sprintf("%d@%s:%d", st.serverID, st.host, st.port)}
 }
 
 // connect opens a small pool for catalog queries and checks that the server

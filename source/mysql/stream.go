@@ -9,14 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
-	"github.com/google/uuid"
 
 	"github.com/cdc-go/cdc/source"
 )
@@ -62,9 +59,19 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		src: s, out: out, reached: start, tables: map[uint64]*tableEntry{}, cache: map[string]*cachedTable{}, captured: map[string]bool{},
 		hbAt: time.Now(),
 	}
-	r.file, r.offset = start.File()
+	r.file, _ = start.File()
+	if from == nil {
+		// A new connector has no checkpoint, and MySQL keeps no replication
+		// slot for it: offer the start position at once, so that the first
+		// checkpoint does not wait for a captured transaction.
+		r.progress = 1
+		if err := r.heartbeat(ctx, true); err != nil {
+			return err
+		}
+	}
 	budget := time.Now().Add(reconnectBudget)
 	delay := reconnectMin
+	var firstErr error // the failure that started the current run of reconnections
 	for {
 		err := r.session(ctx)
 		if ctx.Err() != nil {
@@ -77,11 +84,11 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		if r.begun {
 			return fmt.Errorf("binlog connection lost inside transaction %s after part of it was sent; stopping so that a restart resumes from the checkpoint without sending that part twice: %w", r.txID(), te.err)
 		}
-		if r.healthy {
-			budget, delay = time.Now().Add(reconnectBudget), reconnectMin
+		if r.healthy || firstErr == nil {
+			budget, delay, firstErr = time.Now().Add(reconnectBudget), reconnectMin, te.err
 		}
 		if time.Now().After(budget) {
-			return fmt.Errorf("reading the binlog: giving up after reconnecting for %v: %w", reconnectBudget, te.err)
+			return fmt.Errorf("reading the binlog: giving up after reconnecting for %v (first failure: %v): %w", reconnectBudget, firstErr, te.err)
 		}
 		s.log.Warn("binlog connection lost; reconnecting", "error", te.err, "from", r.reached.String(), "in", delay)
 		select {
@@ -125,6 +132,9 @@ func (s *Source) startPosition(ctx context.Context, from source.Position) (Posit
 			return Position{}, err
 		}
 		if !slices.Contains(files, p.file) {
+			if n := len(files); n > 0 && validFileName(files[n-1]) == nil && p.binlogPos().Compare(FilePosition(files[n-1], 0).binlogPos()) > 0 {
+				return Position{}, fmt.Errorf("starting replication: binlog file %s is newer than the server's newest (%s): the checkpoint is from another server or a newer copy of it; delete the checkpoint or set a position of this server", p.file, files[n-1])
+			}
 			return Position{}, s.purged(p, fmt.Sprintf("binlog file %s is not in the server's binlog index", p.file), files)
 		}
 	}
@@ -180,52 +190,6 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// reader is the state of a stream, carried across reconnections.
-type reader struct {
-	src *Source
-	out chan<- source.Message
-
-	reached Position // the last transaction boundary passed: the resume point
-	file    string   // current binlog file
-	offset  uint32
-	healthy bool // the current session received an event
-
-	// Heartbeat throttling.
-	progress   int // transaction boundaries passed
-	hbProgress int
-	hbAt       time.Time
-
-	// The current event group (transaction or DDL statement).
-	group      bool
-	inTx       bool // inside BEGIN ... COMMIT (explicit or implied by a MariaDB GTID event)
-	begun      bool // Begin sent
-	txGTID     string
-	txNext     Position // reached, advanced by this group's GTID
-	txStart    Position // file position of the group's first event
-	txTime     time.Time
-	thread     uint32
-	order      int
-	warnedStmt bool
-
-	tables     map[uint64]*tableEntry // by table id; rebuilt by each table-map event
-	cache      map[string]*cachedTable
-	captured   map[string]bool // "db.table" -> matches source.tables
-	decodeErrs sync.Map        // *replication.RowsEvent -> error, from the syncer's goroutine
-}
-
-// tableEntry is the table map in force for a table id.
-type tableEntry struct {
-	tm    *replication.TableMapEvent
-	table *table // nil when the table is not captured
-}
-
-// cachedTable keeps the last schema built for a table, so that table maps
-// of an unchanged table share one *schema.Table.
-type cachedTable struct {
-	fingerprint string
-	table       *table
 }
 
 // session runs one binlog connection from r.reached until it fails.
@@ -286,7 +250,8 @@ func (r *reader) session(ctx context.Context) error {
 	if err != nil {
 		return r.classify(ctx, fmt.Errorf("starting binlog replication: %w", err))
 	}
-	if r.progress == 0 && r.hbProgress == 0 {
+	if !r.started {
+		r.started = true
 		s.log.Info("replication started", "from", r.reached.String(), "server_id", s.cfg.ServerID, "flavor", s.srv.flavor)
 	}
 	idle := 3 * s.cfg.Heartbeat
@@ -321,6 +286,7 @@ const (
 // classify tells transient failures (network, server restart) from fatal
 // ones (privileges, purged position, server_id conflict).
 func (r *reader) classify(ctx context.Context, err error) error {
+	err = libError(err)
 	var me *gomysql.MyError
 	if errors.As(err, &me) {
 		switch me.Code {
@@ -330,8 +296,11 @@ func (r *reader) classify(ctx context.Context, err error) error {
 			msg := strings.ToLower(me.Message)
 			switch {
 			case strings.Contains(msg, "could not find first log file"), strings.Contains(msg, "purged"):
-				files, _ := binlogFiles(ctx, r.src.db)
-				return r.src.purged(r.reached, "the server says: "+me.Message, files)
+				var files []string
+				if r.src.db != nil {
+					files, _ = binlogFiles(ctx, r.src.db)
+				}
+				return r.src.purged(r.reached, "the server says: "+strings.TrimRight(me.Message, ". "), files)
 			case strings.Contains(msg, "same server_uuid/server_id"), strings.Contains(msg, "same server_id"):
 				return fmt.Errorf("the server dropped this connection because another replica registered with source.server_id %d (%s); fix: give each connector its own source.server_id: %w",
 					r.src.cfg.ServerID, me.Message, ErrServerIDConflict)
@@ -353,404 +322,35 @@ func (r *reader) classify(ctx context.Context, err error) error {
 	return fmt.Errorf("reading the binlog: %w", err)
 }
 
-// handle applies one binlog event. inner is set for the events of a MySQL
-// compressed transaction payload, whose positions are the payload's.
-func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent, inner bool) error {
-	h := ev.Header
-	start := h.LogPos
-	if !inner && h.LogPos >= h.EventSize {
-		start = h.LogPos - h.EventSize
+// libError hides the stack traces of go-mysql's errors (pingcap/errors):
+// they print them for %+v, which slog's text handler uses, and some put
+// them into their messages. It keeps the messages of the chain ("connection
+// was bad: io.ReadFull(header) failed. err EOF"); the original stays
+// reachable through errors.Is and errors.As.
+func libError(err error) error {
+	text := err.Error()
+	if !strings.Contains(text, "\n") {
+		return &cleanError{msg: text, err: err}
 	}
-	switch e := ev.Event.(type) {
-	case *replication.RotateEvent:
-		r.file, r.offset = string(e.NextLogName), uint32(e.Position)
-		if r.reached.kind == kindFile && !r.group {
-			r.reached = FilePosition(r.file, r.offset)
+	lines := strings.Split(text, "\n")
+	var keep []string
+	for i, l := range lines {
+		stackFunc := i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t")
+		if l == "" || strings.HasPrefix(l, "\t") || stackFunc {
+			continue
 		}
-	case *replication.MariadbGTIDEvent:
-		if err := r.beginGroup(h, start); err != nil {
-			return err
-		}
-		g := e.GTID
-		r.txGTID = fmt.Sprintf("%d-%d-%d", g.DomainID, g.ServerID, g.SequenceNumber)
-		if r.reached.kind == kindMariaDB {
-			r.txNext = r.reached.withMariaDBGTID(g)
-		}
-		r.inTx = !e.IsStandalone()
-	case *replication.GtidTaggedLogEvent:
-		return r.mysqlGTID(h, start, &e.GTIDEvent, e.Tag)
-	case *replication.GTIDEvent:
-		if h.EventType == replication.ANONYMOUS_GTID_EVENT {
-			return r.beginGroup(h, start)
-		}
-		return r.mysqlGTID(h, start, e, gomysql.Tag{})
-	case *replication.QueryEvent:
-		return r.query(ctx, h, start, e)
-	case *replication.TableMapEvent:
-		return r.tableMap(e)
-	case *replication.RowsEvent:
-		return r.rows(ctx, h, start, e)
-	case *replication.XIDEvent:
-		return r.commit(ctx, h)
-	case *replication.TransactionPayloadEvent:
-		for _, in := range e.Events {
-			if err := r.handle(ctx, in, true); err != nil {
-				return err
-			}
-		}
-	case *replication.HeartbeatEvent:
-		if !r.group && r.reached.kind == kindFile && e.Filename == r.file && h.LogPos > r.reached.offset {
-			r.reached = FilePosition(r.file, h.LogPos)
-			r.progress++
-		}
-		return r.heartbeat(ctx, false)
+		keep = append(keep, l)
 	}
-	return nil
+	return &cleanError{msg: strings.Join(keep, ": "), err: err}
 }
 
-func (r *reader) mysqlGTID(h *replication.EventHeader, start uint32, e *replication.GTIDEvent, tag gomysql.Tag) error {
-	if err := r.beginGroup(h, start); err != nil {
-		return err
-	}
-	sid, err := uuid.FromBytes(e.SID)
-	if err != nil {
-		return fmt.Errorf("decoding GTID event at %s:%d: %w", r.file, start, err)
-	}
-	r.txGTID = sid.String() + ":" + strconv.FormatInt(e.GNO, 10)
-	if tag != (gomysql.Tag{}) {
-		r.txGTID = sid.String() + ":" + tag.String() + ":" + strconv.FormatInt(e.GNO, 10)
-	}
-	if e.ImmediateCommitTimestamp > 0 {
-		r.txTime = time.UnixMicro(int64(e.ImmediateCommitTimestamp)).UTC()
-	}
-	if r.reached.kind == kindMySQL {
-		r.txNext = r.reached.withMySQLGTID(sid, tag, e.GNO)
-	}
-	return nil
+type cleanError struct {
+	msg string
+	err error
 }
 
-// beginGroup starts an event group at a GTID event (or a BEGIN without one).
-func (r *reader) beginGroup(h *replication.EventHeader, start uint32) error {
-	if r.begun {
-		return fmt.Errorf("binlog transaction %s has no commit before the next transaction at %s:%d", r.txID(), r.file, start)
-	}
-	r.endGroup()
-	r.group = true
-	r.txNext = r.reached
-	r.txStart = FilePosition(r.file, start)
-	r.txTime = time.Unix(int64(h.Timestamp), 0).UTC()
-	return nil
-}
-
-func (r *reader) endGroup() {
-	r.group, r.inTx, r.begun = false, false, false
-	r.txGTID, r.thread, r.order, r.warnedStmt = "", 0, 0, false
-}
-
-// txID is the GTID when there is one, else the file position of the
-// transaction's first event.
-func (r *reader) txID() string {
-	if r.txGTID != "" {
-		return r.txGTID
-	}
-	return r.txStart.file + ":" + strconv.FormatUint(uint64(r.txStart.offset), 10)
-}
-
-// query handles QUERY events: BEGIN and COMMIT of non-transactional
-// tables, and DDL.
-func (r *reader) query(ctx context.Context, h *replication.EventHeader, start uint32, e *replication.QueryEvent) error {
-	q := strings.TrimSpace(string(e.Query))
-	w := leadingWords(q)
-	switch {
-	case w[0] == "BEGIN" || w[0] == "XA" && w[1] == "START":
-		if !r.group {
-			if err := r.beginGroup(h, start); err != nil {
-				return err
-			}
-		}
-		r.inTx, r.thread = true, e.SlaveProxyID
-		return nil
-	case w[0] == "COMMIT":
-		return r.commit(ctx, h)
-	case w[0] == "ROLLBACK" && w[1] != "TO":
-		// Written for transactions that changed non-transactional tables:
-		// those changes stay, so what was sent is committed.
-		return r.commit(ctx, h)
-	case w[0] == "SAVEPOINT" || w[0] == "ROLLBACK" || w[0] == "RELEASE" || w[0] == "XA":
-		return nil
-	}
-	d := ddl{DB: string(e.Schema), Statement: q, GTID: r.txGTID}
-	if r.inTx && !isDDL(w[0]) {
-		// A statement-based event inside a transaction: a session still
-		// writes with binlog_format=STATEMENT or MIXED. Its changes are not
-		// in the stream.
-		if !r.warnedStmt {
-			r.warnedStmt = true
-			r.src.log.Warn("statement-based event in the binlog: its changes cannot be captured",
-				"statement", truncate(q, 200), "db", d.DB, "position", r.file+":"+strconv.FormatUint(uint64(start), 10),
-				"fix", "SET GLOBAL binlog_format = 'ROW'; and reconnect the applications that write (SET GLOBAL affects new sessions only)")
-		}
-		return nil
-	}
-	if r.inTx {
-		// CREATE TABLE ... SELECT inside its transaction: the rows follow.
-		d.Pos = r.txNext.withFile(r.file, h.LogPos)
-		r.recordDDL(d)
-		return nil
-	}
-	// A DDL statement is its own transaction.
-	if !r.group {
-		if err := r.beginGroup(h, start); err != nil {
-			return err
-		}
-		d.GTID = ""
-	}
-	d.Pos = r.txNext.withFile(r.file, h.LogPos)
-	r.recordDDL(d)
-	r.reached = d.Pos
-	r.progress++
-	r.endGroup()
-	return r.heartbeat(ctx, true)
-}
-
-// ddl is a schema change (or another statement written as a QUERY event
-// outside a transaction). The schema-history work builds on recordDDL.
-type ddl struct {
-	DB        string
-	Statement string
-	GTID      string
-	Pos       Position // after the statement
-}
-
-func (r *reader) recordDDL(d ddl) {
-	r.src.log.Info("DDL in the binlog", "statement", truncate(d.Statement, 1000), "db", d.DB, "gtid", d.GTID, "position", d.Pos.String())
-}
-
-func isDDL(word string) bool {
-	switch word {
-	case "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE":
-		return true
-	}
-	return false
-}
-
-// leadingWords returns the first two words of a statement, upper-cased
-// ("" when missing).
-func leadingWords(q string) [2]string {
-	var w [2]string
-	f := strings.Fields(q[:min(len(q), 64)])
-	for i := 0; i < len(w) && i < len(f); i++ {
-		w[i] = strings.ToUpper(f[i])
-	}
-	return w
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
-// tableMap records the table map in force for its table id. Rows are
-// always decoded with the table map that precedes them (go-mysql attaches
-// it to the rows event), so rows written before an ALTER decode with the old
-// columns.
-func (r *reader) tableMap(tm *replication.TableMapEvent) error {
-	name := string(tm.Schema) + "." + string(tm.Table)
-	if !r.captures(name) {
-		r.tables[tm.TableID] = &tableEntry{tm: tm}
-		return nil
-	}
-	fp := fingerprint(tm)
-	if c, ok := r.cache[name]; ok && c.fingerprint == fp {
-		r.tables[tm.TableID] = &tableEntry{tm: tm, table: c.table}
-		return nil
-	}
-	t, err := describe(tm, r.src.charset)
-	if err != nil {
-		return err
-	}
-	if _, ok := r.cache[name]; ok {
-		r.src.log.Info("table schema changed", "table", name, "schema", t.schema.String())
-	}
-	r.cache[name] = &cachedTable{fingerprint: fp, table: t}
-	r.tables[tm.TableID] = &tableEntry{tm: tm, table: t}
-	return nil
-}
-
-// fingerprint identifies what describe reads from a table map.
-func fingerprint(tm *replication.TableMapEvent) string {
-	var b strings.Builder
-	field := func(p []byte) {
-		b.WriteString(strconv.Itoa(len(p)))
-		b.WriteByte(':')
-		b.Write(p)
-	}
-	field(tm.ColumnType)
-	for _, m := range tm.ColumnMeta {
-		b.WriteString(strconv.Itoa(int(m)))
-		b.WriteByte(',')
-	}
-	field(tm.NullBitmap)
-	field(tm.SignednessBitmap)
-	for _, n := range tm.ColumnName {
-		field(n)
-	}
-	for _, vs := range append(append([][][]byte{}, tm.EnumStrValue...), tm.SetStrValue...) {
-		b.WriteByte('|')
-		for _, v := range vs {
-			field(v)
-		}
-	}
-	for _, list := range [][]uint64{tm.DefaultCharset, tm.ColumnCharset, tm.EnumSetDefaultCharset, tm.EnumSetColumnCharset, tm.PrimaryKey, tm.GeometryType} {
-		b.WriteByte('|')
-		for _, n := range list {
-			b.WriteString(strconv.FormatUint(n, 10))
-			b.WriteByte(',')
-		}
-	}
-	return b.String()
-}
-
-// captures reports whether a "db.table" matches the configured patterns.
-func (r *reader) captures(name string) bool {
-	ok, seen := r.captured[name]
-	if !seen {
-		m, _ := matchTables(r.src.cfg.Tables, []string{name})
-		ok = len(m) > 0
-		r.captured[name] = ok
-	}
-	return ok
-}
-
-func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uint32, e *replication.RowsEvent) error {
-	decodeErr, _ := r.decodeErrs.LoadAndDelete(e)
-	entry := r.tables[e.TableID]
-	if entry == nil {
-		return fmt.Errorf("rows event at %s:%d for table id %d without its table map", r.file, start, e.TableID)
-	}
-	t := entry.table
-	if t == nil {
-		return nil // not captured
-	}
-	if entry.tm != e.Table {
-		return fmt.Errorf("rows event at %s:%d: its table map is not the one in force for table id %d", r.file, start, e.TableID)
-	}
-	if !r.group {
-		if err := r.beginGroup(h, start); err != nil {
-			return err
-		}
-		r.inTx = true
-	}
-	if !r.begun {
-		r.begun = true
-		if err := r.emit(ctx, source.Message{Begin: &source.Begin{TxID: r.txID(), CommitTime: r.txTime}}); err != nil {
-			return err
-		}
-	}
-	var op source.Op
-	switch e.Type() {
-	case replication.EnumRowsEventTypeInsert:
-		op = source.OpCreate
-	case replication.EnumRowsEventTypeUpdate:
-		op = source.OpUpdate
-	case replication.EnumRowsEventTypeDelete:
-		op = source.OpDelete
-	default:
-		return fmt.Errorf("rows event at %s:%d of unknown type %s", r.file, start, h.EventType)
-	}
-	pos := FilePosition(r.file, start)
-	if decodeErr != nil {
-		return r.change(ctx, h, pos, 0, &source.Change{Op: op, Table: t.schema,
-			Err: fmt.Errorf("decoding rows event for %s at %s: %w", t.schema.ID(), pos, decodeErr.(error))})
-	}
-	step := 1
-	if op == source.OpUpdate {
-		step = 2
-	}
-	for i := 0; i+step <= len(e.Rows); i += step {
-		var before, after []any
-		var err1, err2 error
-		skipped := func(j int) []int {
-			if j < len(e.SkippedColumns) {
-				return e.SkippedColumns[j]
-			}
-			return nil
-		}
-		switch op {
-		case source.OpCreate:
-			after, err1 = t.row(e.Rows[i], skipped(i))
-		case source.OpDelete:
-			before, err1 = t.row(e.Rows[i], skipped(i))
-		case source.OpUpdate:
-			before, err1 = t.row(e.Rows[i], skipped(i))
-			after, err2 = t.row(e.Rows[i+1], skipped(i+1))
-		}
-		if err := r.change(ctx, h, pos, i/step, &source.Change{Op: op, Table: t.schema, Before: before, After: after, Err: errors.Join(err1, err2)}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// change completes a change with its transaction and source fields, and sends it.
-func (r *reader) change(ctx context.Context, h *replication.EventHeader, pos Position, row int, ch *source.Change) error {
-	r.order++
-	ch.Tx = source.Tx{ID: r.txID(), Order: r.order, CommitTime: r.txTime}
-	ch.Pos = pos
-	ch.Meta = map[string]any{
-		"db": ch.Table.Namespace, "server_id": int64(h.ServerID), "file": pos.file, "pos": int64(pos.offset), "row": int64(row),
-	}
-	if r.txGTID != "" {
-		ch.Meta["gtid"] = r.txGTID
-	}
-	if r.thread != 0 {
-		ch.Meta["thread"] = int64(r.thread)
-	}
-	return r.emit(ctx, source.Message{Change: ch})
-}
-
-// commit ends the event group at an XID event or a COMMIT query. The
-// position after it is the resume point.
-func (r *reader) commit(ctx context.Context, h *replication.EventHeader) error {
-	if !r.group {
-		r.txNext = r.reached
-	}
-	next := r.txNext.withFile(r.file, h.LogPos)
-	r.reached = next
-	r.progress++
-	begun, id, at := r.begun, r.txID(), r.txTime
-	r.endGroup()
-	if begun {
-		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: id, Pos: next, CommitTime: at}})
-	}
-	return r.heartbeat(ctx, false)
-}
-
-// heartbeat offers the reached position to the pipeline while no
-// transaction is open, so that transactions of uncaptured tables and DDL
-// advance the checkpoint. Unless forced it is throttled to one per half
-// status interval, or heartbeatEvery transactions.
-func (r *reader) heartbeat(ctx context.Context, force bool) error {
-	if r.group || r.progress == r.hbProgress {
-		return nil
-	}
-	if !force && time.Since(r.hbAt) < r.src.cfg.StatusInterval/2 && r.progress-r.hbProgress < heartbeatEvery {
-		return nil
-	}
-	r.hbProgress, r.hbAt = r.progress, time.Now()
-	return r.emit(ctx, source.Message{Heartbeat: r.reached})
-}
-
-func (r *reader) emit(ctx context.Context, m source.Message) error {
-	select {
-	case r.out <- m:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (e *cleanError) Error() string { return e.msg }
+func (e *cleanError) Unwrap() error { return e.err }
 
 // debugHandler logs everything go-mysql logs at debug level: the library
 // logs errors it also returns (handled once, by us) and chatty progress.

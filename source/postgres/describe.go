@@ -21,6 +21,29 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 			Key: c.Flags&1 == 1, Type: fmt.Sprintf("oid:%d", c.DataType),
 		}
 	}
+	// Type names come from the message's own type OIDs and modifiers, so a
+	// row decoded again later (a replay) gets the same shape.
+	oids := make([]uint32, len(m.Columns))
+	mods := make([]int32, len(m.Columns))
+	for i, c := range m.Columns {
+		oids[i], mods[i] = c.DataType, c.TypeModifier
+	}
+	trows, err := s.sql.Query(ctx, `SELECT format_type(t.oid, t.mod) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY AS t(oid, mod, n) ORDER BY n`, oids, mods)
+	if err != nil {
+		return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
+	}
+	for i := 0; trows.Next(); i++ {
+		var name *string
+		if err := trows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
+		}
+		if name != nil && i < len(t.Columns) {
+			t.Columns[i].Type = *name
+		}
+	}
+	if err := trows.Err(); err != nil {
+		return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
+	}
 	rows, err := s.sql.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.attnotnull,
 		coalesce(a.attnum = ANY (i.indkey), false)
 		FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
@@ -61,7 +84,6 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 		if !ok || c.oid != col.TypeID {
 			continue // the table changed since this row was written; keep what the stream says
 		}
-		col.Type = c.typ
 		col.Nullable = !c.notNull
 		if anyPK {
 			// The primary key is the event key; under REPLICA IDENTITY FULL

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -301,7 +302,9 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		r.order++
 		return r.emit(ctx, source.Message{Change: &source.Change{
 			Op: source.OpMessage, Tx: r.tx(), Pos: LSN(m.LSN),
-			Message: &source.LogicalMessage{Prefix: m.Prefix, Content: m.Content},
+			// Content aliases the connection's read buffer, which the next
+			// receive overwrites while the change is still queued: copy it.
+			Message: &source.LogicalMessage{Prefix: m.Prefix, Content: bytes.Clone(m.Content)},
 			Meta:    map[string]any{"db": r.src.db, "lsn": uint64(m.LSN), "txId": int64(r.xid)},
 		}})
 	}

@@ -1,0 +1,192 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// versionOf returns the schema version an event carries, checking that the
+// header and the source block agree.
+func versionOf(t *testing.T, e event) int {
+	t.Helper()
+	h, err := strconv.Atoi(e.Headers["cdc.schema.version"])
+	if err != nil {
+		t.Fatalf("event at %s/%d has no cdc.schema.version header: %v", e.Topic, e.Offset, e.Headers)
+	}
+	if e.Value != nil {
+		if s, ok := e.env(t).Source["schema_version"].(float64); !ok || int(s) != h {
+			t.Fatalf("source.schema_version %v differs from header %d", e.env(t).Source["schema_version"], h)
+		}
+	}
+	if e.Headers["cdc.schema.fingerprint"] == "" {
+		t.Fatalf("event without cdc.schema.fingerprint header")
+	}
+	return h
+}
+
+func resetCheckpoint(t *testing.T, connector string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "_cdc_checkpoints_e2e", Key: []byte(connector)}).FirstErr(); err != nil {
+		t.Fatalf("writing checkpoint tombstone: %v", err)
+	}
+}
+
+func TestPostgresSchemaVersions(t *testing.T) {
+	name := uniq("pgschema")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, a int)")
+	dropSlotAtEnd(t, db, name, name)
+	// A long status interval keeps the slot at the start of each run, so
+	// that resetting the checkpoint replays the run.
+	cfg := writeConfig(t, replaceStatus(pgConfig(name, "  batch:\n    linger: 20ms\n"), "5m"))
+	topic := name + "." + name + ".t"
+	c := newSchemaConsumer(t, "^"+name+`\.`)
+	// rows returns the row events of t, ordered by id and, for an id,
+	// by arrival (one key stays on one partition, in order).
+	rows := func(es []event) []event {
+		var out []event
+		for _, e := range es {
+			if e.Topic == topic {
+				out = append(out, e)
+			}
+		}
+		sort.SliceStable(out, func(i, j int) bool {
+			var a, b envelope
+			json.Unmarshal(out[i].Value, &a)
+			json.Unmarshal(out[j].Value, &b)
+			return a.After["id"].(float64) < b.After["id"].(float64)
+		})
+		return out
+	}
+	waitRows := func(n int) []event {
+		t.Helper()
+		return rows(c.until(60*time.Second, func(es []event) bool { return len(rows(es)) >= n }))
+	}
+
+	// Part A: one run, five shapes of t and a table created mid-stream.
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	ins := func(id int, cols, vals string) {
+		pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t (id%s) VALUES (%d%s)", name, cols, id, vals))
+	}
+	ins(1, ", a", ", 10")
+	pgExec(t, db, "ALTER TABLE "+name+".t ADD COLUMN b text")
+	ins(2, ", a, b", ", 20, '20'")
+	pgExec(t, db, "ALTER TABLE "+name+".t DROP COLUMN a")
+	ins(3, ", b", ", '30'")
+	pgExec(t, db, "ALTER TABLE "+name+".t ALTER COLUMN b TYPE int USING b::int")
+	ins(4, ", b", ", 40")
+	pgExec(t, db, "ALTER TABLE "+name+".t RENAME COLUMN b TO c")
+	ins(5, ", c", ", 50")
+	pgExec(t, db, "CREATE TABLE "+name+".t2 (id int PRIMARY KEY)", "ALTER PUBLICATION "+name+" ADD TABLE "+name+".t2",
+		"INSERT INTO "+name+".t2 VALUES (1)")
+	es := waitRows(5)
+	for i, e := range es {
+		if v := versionOf(t, e); v != i+1 {
+			t.Errorf("row %d carries schema version %d, want %d", i+1, v, i+1)
+		}
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, p.Log())
+	}
+
+	// Part B: replay the run from an older position: the same rows come
+	// again with their original versions, and no new version appears.
+	resetCheckpoint(t, name)
+	p = startCDC(t, cfg)
+	es = waitRows(10)
+	for i := 0; i < 5; i++ {
+		if v := versionOf(t, es[2*i+1]); v != i+1 {
+			t.Errorf("replayed row %d carries schema version %d, want its original %d", i+1, v, i+1)
+		}
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+
+	// Part C: DDL while the connector is down.
+	pgExec(t, db, "ALTER TABLE "+name+".t ADD COLUMN d bool")
+	ins(6, ", c, d", ", 60, true")
+	p = startCDC(t, cfg)
+	es = waitRows(11)
+	if v := versionOf(t, es[10]); v != 6 {
+		t.Errorf("row after DDL while down: version %d, want 6", v)
+	}
+
+	// Part D: SIGKILL between a DDL and the next row.
+	pgExec(t, db, "ALTER TABLE "+name+".t ADD COLUMN e text")
+	p.kill()
+	ins(7, ", c, e", ", 70, 'e'")
+	p = startCDC(t, cfg)
+	es = waitRows(12)
+	if v := versionOf(t, es[11]); v != 7 {
+		t.Errorf("row after DDL and SIGKILL: version %d, want 7", v)
+	}
+	all := c.settle(2 * time.Second)
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+
+	// The schema topic holds each version exactly once.
+	keys := map[string]int{}
+	var changes []map[string]any
+	for _, e := range all {
+		switch e.Topic {
+		case name + "._schemas":
+			keys[e.Key]++
+		case name + ".schema-changes":
+			var m map[string]any
+			json.Unmarshal(e.Value, &m)
+			changes = append(changes, m)
+		}
+	}
+	want := []string{name + ".t2@1"}
+	for v := 1; v <= 7; v++ {
+		want = append(want, fmt.Sprintf("%s.t@%d", name, v))
+	}
+	for _, k := range want {
+		if keys[k] != 1 {
+			t.Errorf("schema topic: key %s appears %d times, want once", k, keys[k])
+		}
+	}
+	if len(keys) != len(want) {
+		t.Errorf("schema topic keys %v, want %v", keys, want)
+	}
+	if len(changes) != len(want) {
+		t.Errorf("%d schema-change events, want %d", len(changes), len(want))
+	}
+	// What changed, step by step.
+	expect := map[int]string{2: `"added"`, 3: `"dropped"`, 4: `"retyped"`, 5: `"renamed"`}
+	for _, ch := range changes {
+		if ch["table"] != name+".t" {
+			continue
+		}
+		v := int(ch["version"].(float64))
+		if key, ok := expect[v]; ok {
+			b, _ := json.Marshal(ch["changes"])
+			if !strings.Contains(string(b), key+`:[{`) {
+				t.Errorf("schema change to v%d: %s, want a non-empty %s list", v, b, key)
+			}
+		}
+	}
+
+	code, out, stderr := runCDC(t, 60*time.Second, nil, "schemas", "-c", cfg, name+".t")
+	if code != 0 || !strings.Contains(out, name+".t v7") || !strings.Contains(out, name+".t v1") {
+		t.Errorf("cdc schemas: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
