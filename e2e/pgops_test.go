@@ -91,7 +91,9 @@ func TestPostgresSlotVersusCheckpoint(t *testing.T) {
 	}
 
 	// Advance the slot past the checkpoint behind the connector's back.
-	pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (12)", name))
+	// The test server runs with synchronous_commit=off: commit this row
+	// durably, so that the WAL position the slot moves to covers it.
+	pgExec(t, db, "SET synchronous_commit = on", fmt.Sprintf("INSERT INTO %s.t VALUES (12)", name))
 	var advanced string
 	if err := db.QueryRow(context.Background(), "SELECT end_lsn::text FROM pg_replication_slot_advance($1, pg_current_wal_lsn())", name).Scan(&advanced); err != nil {
 		t.Fatal(err)
