@@ -171,45 +171,30 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "config %s: ok\n", path)
 	failed := 0
+	var probs []source.Problem
 	switch cfg.Source.Type {
 	case config.SourcePostgres:
-		probs, err := postgres.Check(ctx, postgresConfig(cfg))
-		if err != nil {
-			stdout.Write(out.Bytes())
-			return err
-		}
-		for _, p := range probs {
-			level := "error"
-			if p.Warning {
-				level = "warning"
-			} else {
-				failed++
-			}
-			fmt.Fprintf(&out, "%s: %s\n", level, p.Message)
-			if p.Fix != "" {
-				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
-			}
-		}
+		probs, err = postgres.Check(ctx, postgresConfig(cfg))
 	case config.SourceMySQL:
-		probs, err := mysql.Check(ctx, mysqlConfig(cfg))
-		if err != nil {
-			stdout.Write(out.Bytes())
-			return err
-		}
-		for _, p := range probs {
-			level := "error"
-			if p.Warning {
-				level = "warning"
-			} else {
-				failed++
-			}
-			fmt.Fprintf(&out, "%s: %s\n", level, p.Message)
-			if p.Fix != "" {
-				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
-			}
-		}
+		probs, err = mysql.Check(ctx, mysqlConfig(cfg))
 	default:
 		return usageError{fmt.Errorf("source.type %q is not supported yet", cfg.Source.Type)}
+	}
+	if err != nil {
+		stdout.Write(out.Bytes())
+		return err
+	}
+	for _, p := range probs {
+		level := "error"
+		if p.Warning {
+			level = "warning"
+		} else {
+			failed++
+		}
+		fmt.Fprintf(&out, "%s: %s\n", level, p.Message)
+		if p.Fix != "" {
+			fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
+		}
 	}
 	kctx, kcancel := context.WithTimeout(ctx, connectTimeout)
 	defer kcancel()

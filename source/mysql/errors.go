@@ -1,6 +1,10 @@
 package mysql
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/cdc-go/cdc/source"
+)
 
 // Sentinel errors; each is wrapped with the details that explain it.
 var (
@@ -13,18 +17,5 @@ var (
 	ErrServerIDConflict = errors.New("server_id conflict")
 )
 
-// Problem is one unmet prerequisite, with the statement or setting that
-// fixes it.
-type Problem struct {
-	Message string
-	Fix     string
-	// Warning problems do not stop the connector (GTIDs off, for instance).
-	Warning bool
-}
-
-func (p Problem) Error() string {
-	if p.Fix == "" {
-		return p.Message
-	}
-	return p.Message + "; fix: " + p.Fix
-}
+// Problem is one unmet prerequisite, with its fix.
+type Problem = source.Problem

@@ -125,16 +125,8 @@ func (s *Source) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var fatal []error
-	for _, p := range probs {
-		if p.Warning {
-			s.log.Warn(p.Message, "fix", p.Fix)
-			continue
-		}
-		fatal = append(fatal, p)
-	}
-	if len(fatal) > 0 {
-		return errors.Join(fatal...)
+	if err := source.Triage(probs, s.log); err != nil {
+		return err
 	}
 	s.srv = st
 	s.id = serverIdentity(st)

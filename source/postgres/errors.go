@@ -1,6 +1,10 @@
 package postgres
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/cdc-go/cdc/source"
+)
 
 // Sentinel errors; each is wrapped with the details that explain it.
 var (
@@ -11,18 +15,5 @@ var (
 	ErrSlotMissing = errors.New("replication slot missing")
 )
 
-// Problem is one unmet prerequisite, with the statement that fixes it.
-type Problem struct {
-	Message string
-	Fix     string
-	// Warning problems do not stop the connector (a table whose deletes
-	// would lose their key, for instance).
-	Warning bool
-}
-
-func (p Problem) Error() string {
-	if p.Fix == "" {
-		return p.Message
-	}
-	return p.Message + "; fix: " + p.Fix
-}
+// Problem is one unmet prerequisite, with its fix.
+type Problem = source.Problem
