@@ -93,7 +93,7 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 	}
 	keys := make([]string, 0, len(ch.Meta))
 	for k := range ch.Meta {
-		if k != "db" {
+		if k != "db" && k != "ddl" { // the DDL goes to the schema history, not into every event
 			keys = append(keys, k)
 		}
 	}

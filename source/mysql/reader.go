@@ -49,6 +49,9 @@ type reader struct {
 	cache      map[string]*cachedTable
 	captured   map[string]bool // "db.table" -> matches source.tables
 	decodeErrs sync.Map        // *replication.RowsEvent -> error, from the syncer's goroutine
+	// ddls holds recent DDL statements until a change of a table they name
+	// passes them on (Meta "ddl") to the schema history; at most 64.
+	ddls []ddl
 }
 
 // tableEntry is the table map in force for a table id.
@@ -246,6 +249,10 @@ func (r *reader) recordDDL(d ddl) {
 	level := slog.LevelDebug
 	if r.concerns(d) {
 		level = slog.LevelInfo
+		if len(r.ddls) >= 64 {
+			r.ddls = append(r.ddls[:0], r.ddls[1:]...)
+		}
+		r.ddls = append(r.ddls, d)
 	}
 	r.src.log.Log(context.Background(), level, "DDL in the binlog", "statement", truncate(d.Statement, 1000), "db", d.DB, "gtid", d.GTID, "position", d.Pos.String())
 }
@@ -466,6 +473,19 @@ func (r *reader) change(ctx context.Context, h *replication.EventHeader, pos Pos
 	}
 	if r.thread != 0 {
 		ch.Meta["thread"] = int64(r.thread)
+	}
+	if len(r.ddls) > 0 {
+		// Statements are not parsed: one names the table if it mentions
+		// it and runs in, or mentions, its database.
+		keep := r.ddls[:0]
+		for _, d := range r.ddls {
+			if (d.DB == ch.Table.Namespace || strings.Contains(d.Statement, ch.Table.Namespace)) && strings.Contains(d.Statement, ch.Table.Name) {
+				ch.Meta["ddl"] = d.Statement // the latest one naming the table wins
+			} else {
+				keep = append(keep, d)
+			}
+		}
+		r.ddls = keep
 	}
 	return r.emit(ctx, source.Message{Change: ch})
 }
