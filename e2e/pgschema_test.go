@@ -190,3 +190,47 @@ func TestPostgresSchemaVersions(t *testing.T) {
 		t.Errorf("cdc schemas: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+// schema.compatibility: backward with on_incompatible: stop halts before the
+// first row with a breaking shape, says why, and commits nothing of it; the
+// compatible change before it flows.
+func TestPostgresIncompatibleSchemaStops(t *testing.T) {
+	name := uniq("pgcompat")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, a int)")
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 0s\nschema:\n  compatibility: backward\n  on_incompatible: stop\n"))
+	c := newSchemaConsumer(t, "^"+name+`\.`)
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	pgExec(t, db,
+		"INSERT INTO "+name+".t VALUES (1, 1)",
+		"ALTER TABLE "+name+".t ADD COLUMN note text", // nullable: backward compatible
+		"INSERT INTO "+name+".t VALUES (2, 2, 'x')",
+		"ALTER TABLE "+name+".t ADD COLUMN qty int NOT NULL DEFAULT 0", // old events lack a required column
+		"INSERT INTO "+name+".t VALUES (3, 3, 'y', 3)",
+	)
+	if code := p.waitExit(60 * time.Second); code != 1 {
+		t.Fatalf("exit code %d, want 1; log:\n%s", code, p.Log())
+	}
+	assertOneLineError(t, p.Log(), "breaks backward compatibility")
+	es := c.settle(2 * time.Second)
+	var ids []float64
+	versions := 0
+	for _, e := range es {
+		switch {
+		case e.Topic == name+"._schemas":
+			versions++
+		case e.Topic == name+"."+name+".t":
+			ids = append(ids, e.env(t).After["id"].(float64))
+		}
+	}
+	if fmt.Sprint(ids) != "[1 2]" || versions != 2 {
+		t.Errorf("rows %v and %d stored versions, want rows [1 2] and 2 versions (nothing of the breaking shape)", ids, versions)
+	}
+	// It stays stopped: the breaking row is still next.
+	p = startCDC(t, cfg)
+	if code := p.waitExit(60 * time.Second); code != 1 {
+		t.Fatalf("restart: exit code %d, want 1", code)
+	}
+}
