@@ -156,6 +156,17 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 			return p.abort(nil)
 		case err := <-srcDone:
 			srcDone <- err // for the deferred receive
+			// What the source sent before it stopped is valid: take it.
+			for drained := false; !drained; {
+				select {
+				case m := <-msgs:
+					if herr := p.handle(work, m, linger); herr != nil {
+						return p.abort(errors.Join(herr, err))
+					}
+				default:
+					drained = true
+				}
+			}
 			if err == nil {
 				err = errors.New("source stopped unexpectedly")
 			}
@@ -230,7 +241,8 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			sv = v
 		}
 		recs, err := p.router.Route(m.Change)
-		if err != nil {
+		dead := err != nil
+		if dead {
 			recs, _ = p.opt.Fallback.Route(m.Change)
 			for i := range recs {
 				recs[i] = p.deadLetter(recs[i], m.Change, err)
@@ -240,7 +252,7 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			if sv != nil {
 				r.Headers = append(r.Headers, schemaHeaders(sv)...)
 			}
-			if m.Change.Err != nil {
+			if m.Change.Err != nil && !dead {
 				r = p.deadLetter(r, m.Change, m.Change.Err)
 			}
 			if err := p.write(ctx, r); err != nil {

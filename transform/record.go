@@ -1,6 +1,7 @@
 // Package transform turns source changes into Kafka records: the event
-// envelope, topic and key routing, and (later) filters, masking and the outbox
-// router. Everything here is a pure function of its inputs: no I/O.
+// envelope, topic and key routing, column filters and masking, and the
+// outbox event router. Everything here is a pure function of its inputs (the
+// version guard keeps bounded state): no I/O.
 package transform
 
 // Header is a Kafka record header.

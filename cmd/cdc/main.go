@@ -60,6 +60,8 @@ commands:
   check   -c FILE   validate FILE and the source's prerequisites, print fixes
   tail    -c FILE [-n N] [-timeout D]
                     print the committed events of the connector's topics
+  dlt replay -c FILE
+                    re-run dead-lettered rows through the current routes
   schemas -c FILE [-json-schema] [TABLE]
                     list the schema versions of each table, with what changed
   version           print the version
@@ -88,6 +90,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return tailTopics(ctx, rest, stdout, stderr)
+	case "dlt":
+		return dltMain(ctx, rest, stdout, stderr)
 	case "schemas":
 		return listSchemas(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":

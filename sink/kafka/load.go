@@ -7,14 +7,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 const (
-	fetchMaxBytes     = 16 << 20
-	fetchRetryBackoff = 100 * time.Millisecond
+	fetchMaxBytes      = 16 << 20
+	fetchRetryBackoff  = 100 * time.Millisecond
+	stableRetryBackoff = 25 * time.Millisecond
 )
 
 // LoadCheckpoint returns the newest committed checkpoint of connector, or
@@ -62,12 +64,9 @@ func (w *Writer) loadCheckpoint(ctx context.Context, connector string) (*Checkpo
 	if err != nil {
 		return nil, fmt.Errorf("listing start offsets: %w", err)
 	}
-	ends, err := w.adm.ListCommittedOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := w.stableOffsets(ctx, topic)
 	if err != nil {
-		return nil, fmt.Errorf("listing last stable offsets: %w", err)
+		return nil, err
 	}
 
 	key := []byte(connector)
@@ -168,6 +167,49 @@ func (pr *partitionReader) scan(ctx context.Context, start, end int64, fn func(*
 }
 
 var errNoLeader = errors.New("partition has no leader")
+
+// stableOffsets waits until the last stable offset of every partition of
+// topic has reached the high watermark seen on entry, and returns the last
+// stable offsets. A read_committed reader sees nothing beyond the first open
+// transaction of a partition, so without the wait a record committed after
+// another producer's still-open transaction (another connector sharing the
+// checkpoint topic) would be missed, and an older checkpoint taken for the
+// newest. Transactions open on entry end within their producers' linger, or
+// at worst their transaction timeout; ctx bounds the wait.
+func (w *Writer) stableOffsets(ctx context.Context, topic string) (kadm.ListedOffsets, error) {
+	hw, err := w.adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = hw.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing end offsets of %q: %w", topic, err)
+	}
+	for {
+		lso, err := w.adm.ListCommittedOffsets(ctx, topic)
+		if err == nil {
+			err = lso.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing last stable offsets of %q: %w", topic, err)
+		}
+		behind := false
+		hw.Each(func(o kadm.ListedOffset) {
+			if l, ok := lso.Lookup(topic, o.Partition); !ok || l.Offset < o.Offset {
+				behind = true
+			}
+		})
+		if !behind {
+			return lso, nil
+		}
+		t := time.NewTimer(stableRetryBackoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("waiting for open transactions of other producers on %q to end (another connector sharing the topic, or one that crashed and has not been fenced; its transaction times out after its transaction_timeout): %w", topic, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
 
 // fetch reads committed records from off on. next is the offset after the
 // last batch the answer covered, control and aborted batches included.

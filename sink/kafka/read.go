@@ -46,12 +46,9 @@ func (w *Writer) ReadCommitted(ctx context.Context, topic string, fn func(key, v
 	if err != nil {
 		return fmt.Errorf("listing start offsets of %q: %w", topic, err)
 	}
-	ends, err := w.adm.ListCommittedOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := w.stableOffsets(ctx, topic)
 	if err != nil {
-		return fmt.Errorf("listing last stable offsets of %q: %w", topic, err)
+		return err
 	}
 	for _, p := range meta.Partitions {
 		start, ok1 := starts.Lookup(topic, p.Partition)

@@ -649,3 +649,50 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// Connectors share the checkpoint topic. A checkpoint committed after
+// another connector opened a transaction on it sits beyond the last stable
+// offset until that transaction ends: LoadCheckpoint must wait for it, not
+// return an older checkpoint (which would replay committed events).
+func TestLoadCheckpointWaitsForOtherOpenTransactions(t *testing.T) {
+	c := newCluster(t)
+	ctx := t.Context()
+	other := openWriter(t, testConfig(c, "other"))
+	if err := other.Commit(ctx, checkpoint("other", 1)); err != nil { // creates the topic
+		t.Fatal(err)
+	}
+	// The other connector opens a transaction on the checkpoint topic and
+	// keeps it open.
+	if err := other.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Write(ctx, transform.Record{Topic: checkpointTopic, Key: []byte("other"), Value: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mine := openWriter(t, testConfig(c, "mine"))
+	if err := mine.Commit(ctx, checkpoint("mine", 7)); err != nil {
+		t.Fatal(err)
+	}
+	mine.Close()
+
+	const hold = 300 * time.Millisecond
+	go func() {
+		time.Sleep(hold)
+		other.Abort(context.Background())
+	}()
+	start := time.Now()
+	restarted := openWriter(t, testConfig(c, "mine"))
+	cp, err := restarted.LoadCheckpoint(ctx, "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp == nil || cp.Seq != 7 {
+		t.Fatalf("LoadCheckpoint = %+v, want seq 7 (the newest committed)", cp)
+	}
+	if waited := time.Since(start); waited < hold/2 {
+		t.Fatalf("returned after %v, before the other transaction ended", waited)
+	}
+}
