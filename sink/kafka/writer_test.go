@@ -679,10 +679,13 @@ func TestLoadCheckpointWaitsForOtherOpenTransactions(t *testing.T) {
 	mine.Close()
 
 	const hold = 300 * time.Millisecond
+	aborted := make(chan struct{})
 	go func() {
+		defer close(aborted)
 		time.Sleep(hold)
 		other.Abort(context.Background())
 	}()
+	defer func() { <-aborted }() // other is closed at cleanup, after this
 	start := time.Now()
 	restarted := openWriter(t, testConfig(c, "mine"))
 	cp, err := restarted.LoadCheckpoint(ctx, "mine")
