@@ -102,7 +102,13 @@ func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RequireStableFetchOffsets(),
 		kgo.ProducerBatchMaxBytes(int32(cfg.Kafka.MaxRecordBytes)),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { assigned.Store(true) }),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			// A first join can come before the regex matched any topic.
+			if len(m) > 0 {
+				assigned.Store(true)
+			}
+		}),
+		kgo.MetadataMinAge(250*time.Millisecond),
 	)
 	if err != nil {
 		return fmt.Errorf("creating kafka client: %w", err)
@@ -130,8 +136,12 @@ func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 	slices.Sort(dlts)
 	fmt.Fprintf(stdout, "replaying %s (consumer group %s)\n", strings.Join(dlts, ", "), group)
 
+	pending, err := dltPending(ctx, adm, group, dlts)
+	if err != nil {
+		return err
+	}
 	r := &replayer{cfg: cfg, router: router, adm: adm, known: map[string]bool{}, out: stdout}
-	start, empty := time.Now(), 0
+	start, empty, seen := time.Now(), 0, false
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		fetches := sess.PollFetches(pctx)
@@ -146,8 +156,9 @@ func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 		}
 		recs := fetches.Records()
 		if len(recs) == 0 {
-			// Done after two quiet polls with partitions assigned.
-			if assigned.Load() {
+			// Done after two quiet polls with partitions assigned, and
+			// once something was read if something was waiting.
+			if assigned.Load() && (seen || !pending) {
 				empty++
 			}
 			if empty >= 2 || time.Since(start) > 30*time.Second {
@@ -155,7 +166,7 @@ func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 			}
 			continue
 		}
-		empty = 0
+		empty, seen = 0, true
 		if err := r.batch(ctx, sess, recs); err != nil {
 			return err
 		}
@@ -275,4 +286,35 @@ func (r *replayer) ensureTopic(ctx context.Context, topic string) error {
 	}
 	r.known[topic] = true
 	return nil
+}
+
+// dltPending tells whether the dead-letter topics hold committed records the
+// group has not replayed yet. A partition's last stable offset lies one past
+// its last record, or two past it when a transaction marker ends the log, so
+// a gap of one is "nothing new".
+func dltPending(ctx context.Context, adm *kadm.Client, group string, topics []string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	ends, err := adm.ListCommittedOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return false, fmt.Errorf("listing offsets of the dead-letter topics: %w", err)
+	}
+	done, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return false, fmt.Errorf("reading offsets of consumer group %s: %w", group, err)
+	}
+	pending := false
+	ends.Each(func(o kadm.ListedOffset) {
+		c, ok := done.Lookup(o.Topic, o.Partition)
+		switch {
+		case !ok || c.At < 0:
+			pending = pending || o.Offset > 0
+		default:
+			pending = pending || o.Offset-c.At > 1
+		}
+	})
+	return pending, nil
 }
