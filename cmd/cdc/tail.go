@@ -64,6 +64,9 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		fs.EachRecord(func(r *kgo.Record) {
+			if *n > 0 && seen >= *n {
+				return
+			}
 			value := string(r.Value)
 			if r.Value == nil {
 				value = "<tombstone>"
