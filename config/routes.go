@@ -31,6 +31,11 @@ type Route struct {
 	Exclude          []string          `yaml:"exclude,omitempty"`
 	Mask             map[string]string `yaml:"mask,omitempty"` // column -> hash | truncate:N | null
 	Salt             Secret            `yaml:"salt,omitempty"` // for hash masks
+
+	// Compatibility and OnIncompatible override the schema section's for
+	// the tables of this route; empty inherits.
+	Compatibility  Compatibility  `yaml:"compatibility,omitempty"`
+	OnIncompatible OnIncompatible `yaml:"on_incompatible,omitempty"`
 }
 
 // Outbox configures an outbox event router. Column names left empty take

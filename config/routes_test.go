@@ -96,7 +96,7 @@ func TestRoutesErrors(t *testing.T) {
 	}{{
 		name: "unknown key in a route",
 		data: routesBase + "routes:\n  - table: public.orders\n    topik: x\n",
-		want: []string{`shop.yaml:10: unknown key "topik" in routes[0] (did you mean "topic"? valid keys: table, outbox, topic, topic_regex, topic_replacement, key, tombstones, include, exclude, mask, salt)`},
+		want: []string{`shop.yaml:10: unknown key "topik" in routes[0] (did you mean "topic"? valid keys: table, outbox, topic, topic_regex, topic_replacement, key, tombstones, include, exclude, mask, salt, compatibility, on_incompatible)`},
 	}, {
 		name: "unknown key in an outbox",
 		data: routesBase + "routes:\n  - table: public.outbox_event\n    outbox:\n      aggregatetype: agg\n",

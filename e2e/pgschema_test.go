@@ -191,15 +191,15 @@ func TestPostgresSchemaVersions(t *testing.T) {
 	}
 }
 
-// schema.compatibility: backward with on_incompatible: stop halts before the
-// first row with a breaking shape, says why, and commits nothing of it; the
-// compatible change before it flows.
+// A route's compatibility: backward with on_incompatible: stop (the global
+// default being none) halts before the first row with a breaking shape, says
+// why, and commits nothing of it; the compatible change before it flows.
 func TestPostgresIncompatibleSchemaStops(t *testing.T) {
 	name := uniq("pgcompat")
 	db := pgConnect(t)
 	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, a int)")
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 0s\nschema:\n  compatibility: backward\n  on_incompatible: stop\n"))
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 0s\nroutes:\n  - table: "+name+".t\n    compatibility: backward\n    on_incompatible: stop\n"))
 	c := newSchemaConsumer(t, "^"+name+`\.`)
 	p := startCDC(t, cfg)
 	waitStreaming(t, p)

@@ -29,6 +29,9 @@ type Schemas struct {
 	Compatibility schema.Compatibility
 	// Stop makes an incompatible change fatal (ErrIncompatibleSchema).
 	Stop bool
+	// Policy, when set, gives a table's own compatibility and stop rule
+	// (per route); ok false falls back to Compatibility and Stop.
+	Policy func(table string) (mode schema.Compatibility, stop bool, ok bool)
 
 	// resolved caches the version of each table value a source produced,
 	// so that fingerprints are computed once per shape, not per row.
@@ -54,16 +57,22 @@ func (p *run) version(ctx context.Context, ch *source.Change) (*schema.Version, 
 	v, fresh := s.History.Resolve(ch.Table, at, ddl, time.Now().UTC())
 	if fresh {
 		diff := schema.DiffVersions(prev, v)
+		mode, stop := s.Compatibility, s.Stop
+		if s.Policy != nil {
+			if m, st, ok := s.Policy(v.Table); ok {
+				mode, stop = m, st
+			}
+		}
 		var problems []string
 		if prev != nil {
-			problems = schema.CheckCompatibility(s.Compatibility, prev, v)
+			problems = schema.CheckCompatibility(mode, prev, v)
 		}
 		if len(problems) > 0 {
 			p.opt.Log.Warn("incompatible schema change", "table", v.Table, "version", v.Version,
-				"compatibility", s.Compatibility, "problems", strings.Join(problems, "; "), "stop", s.Stop)
-			if s.Stop {
-				return nil, fmt.Errorf("table %s version %d breaks %s compatibility (%s); stopping before its first row as schema.on_incompatible says: %w",
-					v.Table, v.Version, s.Compatibility, strings.Join(problems, "; "), ErrIncompatibleSchema)
+				"compatibility", mode, "problems", strings.Join(problems, "; "), "stop", stop)
+			if stop {
+				return nil, fmt.Errorf("table %s version %d breaks %s compatibility (%s); stopping before its first row as on_incompatible says: %w",
+					v.Table, v.Version, mode, strings.Join(problems, "; "), ErrIncompatibleSchema)
 			}
 		} else {
 			p.opt.Log.Info("new schema version", "table", v.Table, "version", v.Version, "position", at)

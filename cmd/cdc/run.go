@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os/signal"
+	"path"
 	"syscall"
 	"time"
 
@@ -148,6 +149,7 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		Schemas: &pipeline.Schemas{
 			History: history, Topic: cfg.Schema.Topic, ChangesTopic: cfg.Schema.ChangesTopic,
 			Compatibility: schema.Compatibility(cfg.Schema.Compatibility), Stop: cfg.Schema.OnIncompatible == config.IncompatibleStop,
+			Policy: compatibilityPolicy(cfg),
 		},
 		Log: log,
 	})
@@ -210,4 +212,28 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "source prerequisites: ok")
 	return nil
+}
+
+// compatibilityPolicy gives each table the compatibility of its route, where
+// the route sets one (one route per table: overlaps are start-up errors).
+func compatibilityPolicy(cfg *config.Config) func(string) (schema.Compatibility, bool, bool) {
+	return func(table string) (schema.Compatibility, bool, bool) {
+		for _, r := range cfg.Routes {
+			if ok, _ := path.Match(r.Table, table); !ok {
+				continue
+			}
+			if r.Compatibility == "" && r.OnIncompatible == "" {
+				return "", false, false
+			}
+			mode, on := r.Compatibility, r.OnIncompatible
+			if mode == "" {
+				mode = cfg.Schema.Compatibility
+			}
+			if on == "" {
+				on = cfg.Schema.OnIncompatible
+			}
+			return schema.Compatibility(mode), on == config.IncompatibleStop, true
+		}
+		return "", false, false
+	}
 }
