@@ -104,6 +104,9 @@ type Kafka struct {
 	// to the dead-letter topic without its value. Keep it at or below the
 	// topics' max.message.bytes.
 	MaxRecordBytes int `yaml:"max_record_bytes"` // default 1 MiB
+	// SchemaInPayload wraps values as Kafka Connect's JsonConverter with
+	// schemas.enable=true does: {"schema":{...},"payload":{...}}.
+	SchemaInPayload bool `yaml:"schema_in_payload"`
 }
 
 // Batch bounds one Kafka transaction: it commits when either size limit is

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"encoding/json"
 	"sort"
 	"strconv"
 	"time"
@@ -19,6 +20,11 @@ type Envelope struct {
 	Version string
 	// Now gives the processing time for the top-level ts_ms; time.Now when nil.
 	Now func() time.Time
+	// SchemaInPayload wraps each value as Kafka Connect's JsonConverter
+	// does with schemas.enable=true: {"schema":{...},"payload":{...}};
+	// JSON columns are then strings (io.debezium.data.Json), as Connect
+	// has no type for embedded JSON.
+	SchemaInPayload bool
 }
 
 // Value encodes a change in the Debezium envelope:
@@ -29,10 +35,15 @@ type Envelope struct {
 // Field order is fixed, so equal changes encode to equal bytes.
 func (e *Envelope) Value(ch *source.Change) []byte {
 	b := make([]byte, 0, 256)
+	if e.SchemaInPayload {
+		b = append(b, `{"schema":`...)
+		b = e.appendConnectSchema(b, ch)
+		b = append(b, `,"payload":`...)
+	}
 	b = append(b, `{"before":`...)
-	b = appendRow(b, ch.Table, ch.Before)
+	b = appendRowAs(b, ch.Table, ch.Before, e.SchemaInPayload)
 	b = append(b, `,"after":`...)
-	b = appendRow(b, ch.Table, ch.After)
+	b = appendRowAs(b, ch.Table, ch.After, e.SchemaInPayload)
 	b = append(b, `,"source":`...)
 	b = e.appendSource(b, ch)
 	b = append(b, `,"op":`...)
@@ -57,6 +68,9 @@ func (e *Envelope) Value(ch *source.Change) []byte {
 	b = append(b, `,"data_collection_order":`...)
 	b = strconv.AppendInt(b, int64(ch.Tx.TableOrder), 10)
 	b = append(b, "}}"...)
+	if e.SchemaInPayload {
+		b = append(b, '}')
+	}
 	return b
 }
 
@@ -109,6 +123,11 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 
 // appendRow writes a row as a JSON object in column order, or null.
 func appendRow(b []byte, t *schema.Table, row []any) []byte {
+	return appendRowAs(b, t, row, false)
+}
+
+// appendRowAs is appendRow; jsonAsString writes JSON values as strings.
+func appendRowAs(b []byte, t *schema.Table, row []any, jsonAsString bool) []byte {
 	if row == nil || t == nil {
 		return append(b, "null"...)
 	}
@@ -119,6 +138,10 @@ func appendRow(b []byte, t *schema.Table, row []any) []byte {
 		}
 		b = appendString(b, c.Name)
 		b = append(b, ':')
+		if raw, ok := row[i].(json.RawMessage); ok && jsonAsString {
+			b = appendString(b, string(raw))
+			continue
+		}
 		b = appendValue(b, row[i])
 	}
 	return append(b, '}')

@@ -148,3 +148,56 @@ func sameModuloReplacement(a, b string) bool {
 	}
 	return fold(a) == fold(b)
 }
+
+// With SchemaInPayload the value is a JsonConverter envelope: a Connect
+// schema whose row fields match the payload's columns, and JSON columns as
+// strings.
+func TestSchemaInPayload(t *testing.T) {
+	r := testRouter()
+	r.Envelope.SchemaInPayload = true
+	row := []any{int64(1), "new", "12.50", json.RawMessage(`{"tags":["a"]}`), []byte{0xde, 0xad}, nil}
+	recs := r.records(change(source.OpCreate, nil, row))
+	path := filepath.Join("testdata", "insert_schema_in_payload.golden")
+	if *update {
+		os.WriteFile(path, recs[0].Value, 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(recs[0].Value, want) {
+		t.Errorf("value changed:\n got %s\nwant %s", recs[0].Value, want)
+	}
+	var v struct {
+		Schema struct {
+			Fields []struct {
+				Field  string `json:"field"`
+				Fields []struct {
+					Field string `json:"field"`
+					Type  string `json:"type"`
+				} `json:"fields"`
+			} `json:"fields"`
+		} `json:"schema"`
+		Payload struct {
+			After map[string]any `json:"after"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(recs[0].Value, &v); err != nil {
+		t.Fatal(err)
+	}
+	after := v.Schema.Fields[1]
+	if after.Field != "after" || len(after.Fields) != len(orders.Columns) {
+		t.Fatalf("after schema %+v", after)
+	}
+	for i, f := range after.Fields {
+		if f.Field != orders.Columns[i].Name {
+			t.Errorf("schema field %d is %q, column is %q", i, f.Field, orders.Columns[i].Name)
+		}
+		if _, ok := v.Payload.After[f.Field]; !ok {
+			t.Errorf("payload lacks %q", f.Field)
+		}
+	}
+	if s, ok := v.Payload.After["meta"].(string); !ok || s != `{"tags":["a"]}` {
+		t.Errorf("json column in payload: %#v, want a string", v.Payload.After["meta"])
+	}
+}

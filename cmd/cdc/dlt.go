@@ -302,7 +302,20 @@ func dltPending(ctx context.Context, adm *kadm.Client, group string, topics []st
 	if err != nil {
 		return false, fmt.Errorf("listing offsets of the dead-letter topics: %w", err)
 	}
-	done, err := adm.FetchOffsets(ctx, group)
+	var done kadm.OffsetResponses
+	for {
+		// A new cluster creates its group coordinator on first use:
+		// COORDINATOR_NOT_AVAILABLE (retriable) until then.
+		done, err = adm.FetchOffsets(ctx, group)
+		if err == nil || !kerr.IsRetriable(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("reading offsets of consumer group %s: %w", group, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		return false, fmt.Errorf("reading offsets of consumer group %s: %w", group, err)
 	}
