@@ -4,10 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,21 +45,7 @@ func TestMySQLSchemaVersions(t *testing.T) {
 	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
 	topic := name + "." + name + ".t"
 	c := newSchemaConsumer(t, "^"+name+`\.`)
-	rows := func(es []event) []event {
-		var out []event
-		for _, e := range es {
-			if e.Topic == topic && e.Value != nil {
-				out = append(out, e)
-			}
-		}
-		sort.SliceStable(out, func(i, j int) bool {
-			var a, b envelope
-			json.Unmarshal(out[i].Value, &a)
-			json.Unmarshal(out[j].Value, &b)
-			return a.After["id"].(float64) < b.After["id"].(float64)
-		})
-		return out
-	}
+	rows := func(es []event) []event { return rowsByID(es, topic) }
 	waitRows := func(n int) []event {
 		t.Helper()
 		return rows(c.until(60*time.Second, func(es []event) bool { return len(rows(es)) >= n }))
@@ -142,44 +124,5 @@ func TestMySQLSchemaVersions(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 
-	keys := map[string]int{}
-	var changes []map[string]any
-	for _, e := range all {
-		switch e.Topic {
-		case name + "._schemas":
-			keys[e.Key]++
-		case name + ".schema-changes":
-			var m map[string]any
-			json.Unmarshal(e.Value, &m)
-			changes = append(changes, m)
-		}
-	}
-	want := []string{name + ".t2@1"}
-	for v := 1; v <= 7; v++ {
-		want = append(want, fmt.Sprintf("%s.t@%d", name, v))
-	}
-	for _, k := range want {
-		if keys[k] != 1 {
-			t.Errorf("schema topic: key %s appears %d times, want once", k, keys[k])
-		}
-	}
-	if len(keys) != len(want) || len(changes) != len(want) {
-		t.Errorf("schema topic keys %v and %d schema-change events, want %v", keys, len(changes), want)
-	}
-	expect := map[int][2]string{2: {`"added"`, "ADD COLUMN"}, 3: {`"dropped"`, "DROP COLUMN"}, 4: {`"retyped"`, "MODIFY"}, 5: {`"renamed"`, "RENAME COLUMN"}}
-	for _, ch := range changes {
-		if ch["table"] != name+".t" {
-			continue
-		}
-		v := int(ch["version"].(float64))
-		if w, ok := expect[v]; ok {
-			b, _ := json.Marshal(ch["changes"])
-			if !strings.Contains(string(b), w[0]+`:[{`) {
-				t.Errorf("schema change to v%d: %s, want a non-empty %s list", v, b, w[0])
-			}
-			if ddl, _ := ch["ddl"].(string); !strings.Contains(ddl, w[1]) {
-				t.Errorf("schema change to v%d: ddl %q, want the %s statement", v, ddl, w[1])
-			}
-		}
-	}
+	checkSchemaHistory(t, all, name, map[int]string{2: "ADD COLUMN", 3: "DROP COLUMN", 4: "MODIFY", 5: "RENAME COLUMN"})
 }

@@ -56,23 +56,7 @@ func TestPostgresSchemaVersions(t *testing.T) {
 	cfg := writeConfig(t, replaceStatus(pgConfig(name, "  batch:\n    linger: 20ms\n"), "5m"))
 	topic := name + "." + name + ".t"
 	c := newSchemaConsumer(t, "^"+name+`\.`)
-	// rows returns the row events of t, ordered by id and, for an id,
-	// by arrival (one key stays on one partition, in order).
-	rows := func(es []event) []event {
-		var out []event
-		for _, e := range es {
-			if e.Topic == topic {
-				out = append(out, e)
-			}
-		}
-		sort.SliceStable(out, func(i, j int) bool {
-			var a, b envelope
-			json.Unmarshal(out[i].Value, &a)
-			json.Unmarshal(out[j].Value, &b)
-			return a.After["id"].(float64) < b.After["id"].(float64)
-		})
-		return out
-	}
+	rows := func(es []event) []event { return rowsByID(es, topic) }
 	waitRows := func(n int) []event {
 		t.Helper()
 		return rows(c.until(60*time.Second, func(es []event) bool { return len(rows(es)) >= n }))
@@ -142,48 +126,7 @@ func TestPostgresSchemaVersions(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 
-	// The schema topic holds each version exactly once.
-	keys := map[string]int{}
-	var changes []map[string]any
-	for _, e := range all {
-		switch e.Topic {
-		case name + "._schemas":
-			keys[e.Key]++
-		case name + ".schema-changes":
-			var m map[string]any
-			json.Unmarshal(e.Value, &m)
-			changes = append(changes, m)
-		}
-	}
-	want := []string{name + ".t2@1"}
-	for v := 1; v <= 7; v++ {
-		want = append(want, fmt.Sprintf("%s.t@%d", name, v))
-	}
-	for _, k := range want {
-		if keys[k] != 1 {
-			t.Errorf("schema topic: key %s appears %d times, want once", k, keys[k])
-		}
-	}
-	if len(keys) != len(want) {
-		t.Errorf("schema topic keys %v, want %v", keys, want)
-	}
-	if len(changes) != len(want) {
-		t.Errorf("%d schema-change events, want %d", len(changes), len(want))
-	}
-	// What changed, step by step.
-	expect := map[int]string{2: `"added"`, 3: `"dropped"`, 4: `"retyped"`, 5: `"renamed"`}
-	for _, ch := range changes {
-		if ch["table"] != name+".t" {
-			continue
-		}
-		v := int(ch["version"].(float64))
-		if key, ok := expect[v]; ok {
-			b, _ := json.Marshal(ch["changes"])
-			if !strings.Contains(string(b), key+`:[{`) {
-				t.Errorf("schema change to v%d: %s, want a non-empty %s list", v, b, key)
-			}
-		}
-	}
+	checkSchemaHistory(t, all, name, nil)
 
 	code, out, stderr := runCDC(t, 60*time.Second, nil, "schemas", "-c", cfg, name+".t")
 	if code != 0 || !strings.Contains(out, name+".t v7") || !strings.Contains(out, name+".t v1") {
@@ -288,5 +231,73 @@ func TestPostgresSchemaInPayload(t *testing.T) {
 	}
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// rowsByID returns the row events (not tombstones) of topic, ordered by the
+// "id" column and, for one id, by arrival (one key stays on one partition).
+func rowsByID(es []event, topic string) []event {
+	var out []event
+	for _, e := range es {
+		if e.Topic == topic && e.Value != nil {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		var a, b envelope
+		json.Unmarshal(out[i].Value, &a)
+		json.Unmarshal(out[j].Value, &b)
+		return a.After["id"].(float64) < b.After["id"].(float64)
+	})
+	return out
+}
+
+// checkSchemaHistory checks the schema topic and the schema-change topic of
+// connector name after the shared scenario: t at versions 1..7 and t2 at 1,
+// each stored once, with one change event each, and the listed steps'
+// change lists non-empty. ddl, when set, maps a step to text its DDL holds.
+func checkSchemaHistory(t *testing.T, all []event, name string, ddl map[int]string) {
+	t.Helper()
+	keys := map[string]int{}
+	var changes []map[string]any
+	for _, e := range all {
+		switch e.Topic {
+		case name + "._schemas":
+			keys[e.Key]++
+		case name + ".schema-changes":
+			var m map[string]any
+			json.Unmarshal(e.Value, &m)
+			changes = append(changes, m)
+		}
+	}
+	want := []string{name + ".t2@1"}
+	for v := 1; v <= 7; v++ {
+		want = append(want, fmt.Sprintf("%s.t@%d", name, v))
+	}
+	for _, k := range want {
+		if keys[k] != 1 {
+			t.Errorf("schema topic: key %s appears %d times, want once", k, keys[k])
+		}
+	}
+	if len(keys) != len(want) || len(changes) != len(want) {
+		t.Errorf("schema topic keys %v and %d schema-change events, want %v", keys, len(changes), want)
+	}
+	expect := map[int]string{2: `"added"`, 3: `"dropped"`, 4: `"retyped"`, 5: `"renamed"`}
+	for _, ch := range changes {
+		if ch["table"] != name+".t" {
+			continue
+		}
+		v := int(ch["version"].(float64))
+		if list, ok := expect[v]; ok {
+			b, _ := json.Marshal(ch["changes"])
+			if !strings.Contains(string(b), list+`:[{`) {
+				t.Errorf("schema change to v%d: %s, want a non-empty %s list", v, b, list)
+			}
+		}
+		if text, ok := ddl[v]; ok {
+			if got, _ := ch["ddl"].(string); !strings.Contains(got, text) {
+				t.Errorf("schema change to v%d: ddl %q, want the %s statement", v, got, text)
+			}
+		}
 	}
 }
