@@ -41,6 +41,8 @@ type Config struct {
 	Kafka  Kafka  `yaml:"kafka"`
 	Schema Schema `yaml:"schema"`
 	Log    Log    `yaml:"log"`
+	// Metrics serves Prometheus metrics when metrics.listen is set.
+	Metrics Metrics `yaml:"metrics"`
 	// Routes route the changes of matching tables (outbox events, topics,
 	// keys, filters, masks); Messages route Postgres logical messages. See
 	// routes.go and docs/routing.md.
@@ -426,6 +428,7 @@ func (c *Config) Validate() error {
 	c.Kafka.validate(v, nameOK)
 	c.Schema.validate(v, c.Kafka.CheckpointTopic)
 	c.Log.validate(v)
+	c.Metrics.validate(v)
 	c.validateRoutes(v)
 	return v.err()
 }

@@ -299,7 +299,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "file: not a mapping",
 			data: "- name: shop\n",
-			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, log, routes, messages at the top level, got a list"},
+			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, log, metrics, routes, messages at the top level, got a list"},
 		},
 
 		// Strict decoding: unknown and duplicate keys.
@@ -314,7 +314,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "unknown key at the top level, transposed letters",
 			data: pgBase + "kafak: {}\n",
-			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, log, routes, messages)`},
+			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, log, metrics, routes, messages)`},
 		}, {
 			name: "unknown key: camelCase finds the snake_case key",
 			data: strings.Replace(mysqlBase, "server_id:", "serverId:", 1),

@@ -76,6 +76,8 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// Schemas, when set, tracks schema versions (see Schemas).
 	Schemas *Schemas
+	// Metrics, when set, records steady-state metrics.
+	Metrics *Metrics
 	// Buffer is the capacity of the channel between source and pipeline.
 	Buffer int
 	Log    *slog.Logger
@@ -208,6 +210,9 @@ type run struct {
 	txEvents       int
 	txTables       map[string]int
 	lastCheckpoint time.Time
+	// lastSourceCommit is the commit time of the newest source transaction
+	// in the open Kafka transaction, for the lag metric.
+	lastSourceCommit time.Time
 }
 
 func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) error {
@@ -225,6 +230,11 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			return fmt.Errorf("change outside a source transaction (table %v)", m.Change.Table)
 		}
 		p.txEvents++
+		table := ""
+		if m.Change.Table != nil {
+			table = m.Change.Table.ID()
+		}
+		p.opt.Metrics.event(table, m.Change.Op.String())
 		if m.Change.Table != nil {
 			p.txTables[m.Change.Table.ID()]++
 			m.Change.Tx.TableOrder = p.txTables[m.Change.Table.ID()]
@@ -272,6 +282,8 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 		}
 		p.inTx = false
 		p.resume, p.dirty = m.Commit.Pos, true
+		p.lastSourceCommit = m.Commit.CommitTime
+		p.opt.Metrics.sourceTx()
 		n, size := p.sink.Pending()
 		if n >= p.opt.MaxEvents || size >= p.opt.MaxBytes || time.Since(p.openedAt) >= p.opt.Linger {
 			return p.commit(ctx)
@@ -327,11 +339,13 @@ func (p *run) commit(ctx context.Context) error {
 		return fmt.Errorf("encoding position %v: %w", p.resume, err)
 	}
 	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1}
+	started := time.Now()
 	if err := p.sink.Commit(ctx, cp); err != nil {
 		p.open = false
 		return fmt.Errorf("committing events through %v: %w", p.resume, err)
 	}
 	p.seq++
+	p.opt.Metrics.committed(p.seq, time.Since(started), p.lastSourceCommit)
 	p.open, p.dirty = false, false
 	p.lastCheckpoint = time.Now()
 	p.src.Ack(p.resume)
@@ -379,6 +393,7 @@ func (p *run) deadLetter(r transform.Record, ch *source.Change, reason error) tr
 		h = append(h, transform.Header{Key: "cdc.dlt.position", Value: []byte(ch.Pos.String())})
 	}
 	p.opt.Log.Warn("change sent to the dead-letter topic", "topic", topic, "reason", reason)
+	p.opt.Metrics.deadLetter(topic)
 	return transform.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: h}
 }
 

@@ -67,6 +67,7 @@ func (p *run) version(ctx context.Context, ch *source.Change) (*schema.Version, 
 		if prev != nil {
 			problems = schema.CheckCompatibility(mode, prev, v)
 		}
+		p.opt.Metrics.schemaVersion(v.Table, len(problems) > 0)
 		if len(problems) > 0 {
 			p.opt.Log.Warn("incompatible schema change", "table", v.Table, "version", v.Version,
 				"compatibility", mode, "problems", strings.Join(problems, "; "), "stop", stop)

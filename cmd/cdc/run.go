@@ -136,6 +136,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		log.Info("no checkpoint yet; starting at the replication slot's position")
 	}
 
+	metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	router, fallback, err := buildRouter(cfg, connector)
 	if err != nil {
 		return usageError{err}
@@ -151,7 +156,8 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 			Compatibility: schema.Compatibility(cfg.Schema.Compatibility), Stop: cfg.Schema.OnIncompatible == config.IncompatibleStop,
 			Policy: compatibilityPolicy(cfg),
 		},
-		Log: log,
+		Metrics: metrics,
+		Log:     log,
 	})
 	if errors.Is(err, kafka.ErrFenced) {
 		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
