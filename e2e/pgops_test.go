@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -142,5 +143,48 @@ func TestPostgresSecondInstanceFencesFirst(t *testing.T) {
 	w.verify(t, c.settle(2*time.Second), name)
 	if code := second.stop(30 * time.Second); code != 0 {
 		t.Fatalf("second instance: exit code %d; log:\n%s", code, second.Log())
+	}
+}
+
+// The server ends the connector's connections (pg_terminate_backend, as a
+// failover or an admin would): the connector resumes from its checkpoint
+// without exiting, and nothing is lost or repeated.
+func TestPostgresConnectionLossResumes(t *testing.T) {
+	name := uniq("pgterm")
+	db := pgConnect(t)
+	w := &ledgerWriter{schema: name, keys: 10}
+	w.setup(t, db)
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 20ms\n"))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	w.seed(t, db)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdb := pgConnect(t)
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, t, wdb) }()
+	for i := 0; i < 3; i++ {
+		time.Sleep(700 * time.Millisecond)
+		// Every backend of the connector: the walsender and the catalog connection.
+		if _, err := db.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 OR (usename = current_user AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND query ILIKE '%pg_attribute%')", "cdc:"+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	if err := <-werr; err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	c := newConsumer(t, "^"+name+`\.`)
+	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
+	w.verify(t, c.settle(2*time.Second), name)
+	if p.exited() {
+		t.Fatalf("connector exited instead of resuming; log:\n%s", p.Log())
+	}
+	if !strings.Contains(p.Log(), "resuming from the last checkpoint") {
+		t.Errorf("no resume logged; log:\n%s", p.Log())
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, p.Log())
 	}
 }

@@ -24,6 +24,15 @@ import (
 	"github.com/cdc-go/cdc/transform"
 )
 
+// SourceError is how Run reports that the source failed (lost its
+// connection, say) while the sink was fine: the open Kafka transaction was
+// committed (when it held only complete source transactions) or aborted, so
+// a new Run from the last checkpoint continues exactly.
+type SourceError struct{ Err error }
+
+func (e *SourceError) Error() string { return "source: " + e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
 // Source is what the pipeline needs of a source.
 type Source interface {
 	// Stream sends messages to out until ctx ends or it fails.
@@ -172,7 +181,7 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 			if err == nil {
 				err = errors.New("source stopped unexpectedly")
 			}
-			err = fmt.Errorf("source: %w", err)
+			err = &SourceError{Err: err}
 			if p.inTx {
 				return p.abort(err)
 			}

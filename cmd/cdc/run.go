@@ -145,20 +145,55 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	err = pipeline.Run(ctx, src, sink, router, from, pipeline.Options{
+	opts := pipeline.Options{
 		Connector: cfg.Name, Server: src.Server(), Seq: seq,
 		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
 		Fallback: fallback,
-		Schemas: &pipeline.Schemas{
-			History: history, Topic: cfg.Schema.Topic, ChangesTopic: cfg.Schema.ChangesTopic,
-			Compatibility: schema.Compatibility(cfg.Schema.Compatibility), Stop: cfg.Schema.OnIncompatible == config.IncompatibleStop,
-			Policy: compatibilityPolicy(cfg),
-		},
-		Metrics: metrics,
-		Log:     log,
-	})
+		Schemas:  schemas(cfg, history),
+		Metrics:  metrics,
+		Log:      log,
+	}
+	backoff, failingSince := time.Second, time.Time{}
+	for {
+		started := time.Now()
+		err = pipeline.Run(ctx, src, sink, router, from, opts)
+		if !retrySource(err) || ctx.Err() != nil {
+			break
+		}
+		// The source lost its connection; Kafka is fine. Resume from the
+		// checkpoint in Kafka (not from memory) after a backoff, for up to
+		// sourceRetryFor of failures in a row.
+		if time.Since(started) > time.Minute {
+			backoff, failingSince = time.Second, time.Time{}
+		}
+		if failingSince.IsZero() {
+			failingSince = started
+		}
+		if time.Since(failingSince) > sourceRetryFor {
+			err = fmt.Errorf("giving up after %v of source failures: %w", sourceRetryFor, err)
+			break
+		}
+		log.Warn("source failed; resuming from the last checkpoint", "error", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+		if ctx.Err() != nil {
+			err = nil
+			break
+		}
+		if from, opts.Seq, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq); err != nil {
+			break
+		}
+		// Versions recorded in an aborted transaction must be recorded again.
+		if history, err = loadHistory(ctx, cfg); err != nil {
+			break
+		}
+		opts.Schemas = schemas(cfg, history)
+	}
 	if errors.Is(err, kafka.ErrFenced) {
 		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
 	}
@@ -241,5 +276,46 @@ func compatibilityPolicy(cfg *config.Config) func(string) (schema.Compatibility,
 			return schema.Compatibility(mode), on == config.IncompatibleStop, true
 		}
 		return "", false, false
+	}
+}
+
+// sourceRetryFor bounds how long run keeps restarting a failing source.
+const sourceRetryFor = 5 * time.Minute
+
+// retrySource tells whether err is a source failure worth resuming from
+// (a lost connection), as opposed to one that needs an operator.
+func retrySource(err error) bool {
+	var se *pipeline.SourceError
+	if !errors.As(err, &se) {
+		return false
+	}
+	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, context.Canceled} {
+		if errors.Is(err, fatal) {
+			return false
+		}
+	}
+	return true
+}
+
+// resumePoint reads the newest checkpoint again.
+func resumePoint(ctx context.Context, sink *kafka.Writer, src streamer, name string, from source.Position, seq uint64) (source.Position, uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	cp, err := sink.LoadCheckpoint(ctx, name)
+	if err != nil || cp == nil {
+		return from, seq, err
+	}
+	pos, err := src.ParsePosition(cp.Position)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading checkpoint of connector %q: %w", name, err)
+	}
+	return pos, cp.Seq, nil
+}
+
+func schemas(cfg *config.Config, history *schema.History) *pipeline.Schemas {
+	return &pipeline.Schemas{
+		History: history, Topic: cfg.Schema.Topic, ChangesTopic: cfg.Schema.ChangesTopic,
+		Compatibility: schema.Compatibility(cfg.Schema.Compatibility), Stop: cfg.Schema.OnIncompatible == config.IncompatibleStop,
+		Policy: compatibilityPolicy(cfg),
 	}
 }

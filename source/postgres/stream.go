@@ -30,6 +30,16 @@ const slotBusyWait = 60 * time.Second
 // Sends on out block (backpressure); while blocked, Stream keeps answering
 // the server so that wal_sender_timeout does not end the connection.
 func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- source.Message) error {
+	if err := s.sql.Ping(ctx); err != nil {
+		// The catalog connection died with the last session (a server
+		// restart, a terminated backend): open a new one.
+		conn, cerr := connectSQL(ctx, s.cfg.DSN)
+		if cerr != nil {
+			return cerr
+		}
+		s.sql.Close(context.Background())
+		s.sql = conn
+	}
 	slot, _, err := s.slotLSN(ctx)
 	if err != nil {
 		return err
