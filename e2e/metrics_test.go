@@ -60,6 +60,8 @@ func TestPostgresMetrics(t *testing.T) {
 		fmt.Sprintf(`cdc_schema_versions_total{table="%s.t"} 1`, name),
 		`cdc_kafka_commit_seconds_count`,
 		`cdc_checkpoint_seq`,
+		`cdc_route_rejected_total 0`,
+		`cdc_outbox_version_gaps_total 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

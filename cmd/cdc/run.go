@@ -19,6 +19,7 @@ import (
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/source/mysql"
 	"github.com/cdc-go/cdc/source/postgres"
+	"github.com/cdc-go/cdc/transform"
 )
 
 // connectTimeout bounds start-up connections, so that an unreachable
@@ -136,7 +137,7 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		log.Info("no checkpoint yet; starting at the replication slot's position")
 	}
 
-	metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log)
+	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log)
 	if err != nil {
 		return err
 	}
@@ -144,6 +145,9 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	router, fallback, err := buildRouter(cfg, connector)
 	if err != nil {
 		return usageError{err}
+	}
+	if r, ok := router.(*transform.Router); ok {
+		registerRouterStats(reg, r)
 	}
 	opts := pipeline.Options{
 		Connector: cfg.Name, Server: src.Server(), Seq: seq,
