@@ -176,28 +176,13 @@ func (w *ledgerWriter) done(t *testing.T, es []event, prefix string) bool {
 }
 
 func TestPostgresKillRestartExactlyOnce(t *testing.T) {
-	name := uniq("pgkill")
-	db := pgConnect(t)
-	w := &ledgerWriter{schema: name, keys: 25}
-	w.setup(t, db)
-	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 30ms\n    max_events: 200\n"))
-
-	// First run creates the slot; seed once it streams.
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
-	w.seed(t, db)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	wdb := pgConnect(t)
-	werr := make(chan error, 1)
-	go func() { werr <- w.run(ctx, t, wdb) }()
-
+	l := startLedger(t, "pgkill", 25, "  batch:\n    linger: 30ms\n    max_events: 200\n")
+	w, p := l.w, l.p
 	rng := rand.New(rand.NewPCG(7, 11))
 	const cycles = 24
 	for i := 0; i < cycles; i++ {
 		if i > 0 {
-			p = startCDC(t, cfg)
+			p = startCDC(t, l.cfg)
 		}
 		// Kill at random points: during start-up, mid-stream, mid-commit.
 		time.Sleep(time.Duration(100+rng.IntN(1900)) * time.Millisecond)
@@ -206,17 +191,11 @@ func TestPostgresKillRestartExactlyOnce(t *testing.T) {
 		}
 		p.kill()
 	}
-	cancel()
-	if err := <-werr; err != nil {
-		t.Fatalf("writer: %v", err)
-	}
+	l.stopWriting()
 	t.Logf("writer committed %d transactions, rolled back %d, across %d SIGKILLs", w.txs, w.rolled, cycles)
 
-	p = startCDC(t, cfg)
-	c := newConsumer(t, "^"+name+`\.`)
-	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
-	es := c.settle(3 * time.Second)
-	w.verify(t, es, name)
+	p = startCDC(t, l.cfg)
+	l.await(t)
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
 	}
@@ -271,4 +250,50 @@ func TestPostgresKillAfterSharedLSN(t *testing.T) {
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
 	}
+}
+
+// ledgerRun is a connector streaming a ledger schema while a writer runs.
+type ledgerRun struct {
+	w   *ledgerWriter
+	db  *pgx.Conn
+	cfg string
+	p   *proc
+	// stopWriting stops the writer and fails the test on its error.
+	stopWriting func()
+}
+
+// startLedger creates the ledger schema, starts a connector with the batch
+// settings in extra, seeds the counters once it streams, and starts writing.
+func startLedger(t *testing.T, prefix string, keys int, extra string) *ledgerRun {
+	t.Helper()
+	name := uniq(prefix)
+	db := pgConnect(t)
+	w := &ledgerWriter{schema: name, keys: keys}
+	w.setup(t, db)
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, extra))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	w.seed(t, db)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdb := pgConnect(t)
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, t, wdb) }()
+	stop := func() {
+		t.Helper()
+		cancel()
+		if err := <-werr; err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+	}
+	return &ledgerRun{w: w, db: db, cfg: cfg, p: p, stopWriting: stop}
+}
+
+// await waits until Kafka holds every committed change and verifies them.
+func (l *ledgerRun) await(t *testing.T) {
+	t.Helper()
+	name := l.w.schema
+	c := newConsumer(t, "^"+name+`\.`)
+	c.until(120*time.Second, func(es []event) bool { return l.w.done(t, es, name) })
+	l.w.verify(t, c.settle(2*time.Second), name)
 }

@@ -111,36 +111,19 @@ func TestPostgresSlotVersusCheckpoint(t *testing.T) {
 // with an error that says so, the second carries on, and under continuous
 // writes the handover neither loses nor repeats a change.
 func TestPostgresSecondInstanceFencesFirst(t *testing.T) {
-	name := uniq("pgfence")
-	db := pgConnect(t)
-	w := &ledgerWriter{schema: name, keys: 10}
-	w.setup(t, db)
-	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 20ms\n"))
-
-	first := startCDC(t, cfg)
-	waitStreaming(t, first)
-	w.seed(t, db)
-	ctx, cancel := context.WithCancel(context.Background())
-	wdb := pgConnect(t)
-	werr := make(chan error, 1)
-	go func() { werr <- w.run(ctx, t, wdb) }()
+	l := startLedger(t, "pgfence", 10, "  batch:\n    linger: 20ms\n")
+	first := l.p
 	time.Sleep(time.Second)
 
-	second := startCDC(t, cfg)
+	second := startCDC(t, l.cfg)
 	if code := first.waitExit(60 * time.Second); code != 1 {
 		t.Fatalf("first instance: exit code %d, want 1; log:\n%s", code, first.Log())
 	}
 	assertOneLineError(t, first.Log(), "took over")
 	waitStreaming(t, second)
 	time.Sleep(time.Second)
-	cancel()
-	if err := <-werr; err != nil {
-		t.Fatalf("writer: %v", err)
-	}
-	c := newConsumer(t, "^"+name+`\.`)
-	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
-	w.verify(t, c.settle(2*time.Second), name)
+	l.stopWriting()
+	l.await(t)
 	if code := second.stop(30 * time.Second); code != 0 {
 		t.Fatalf("second instance: exit code %d; log:\n%s", code, second.Log())
 	}
@@ -150,19 +133,8 @@ func TestPostgresSecondInstanceFencesFirst(t *testing.T) {
 // failover or an admin would): the connector resumes from its checkpoint
 // without exiting, and nothing is lost or repeated.
 func TestPostgresConnectionLossResumes(t *testing.T) {
-	name := uniq("pgterm")
-	db := pgConnect(t)
-	w := &ledgerWriter{schema: name, keys: 10}
-	w.setup(t, db)
-	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
-	w.seed(t, db)
-	ctx, cancel := context.WithCancel(context.Background())
-	wdb := pgConnect(t)
-	werr := make(chan error, 1)
-	go func() { werr <- w.run(ctx, t, wdb) }()
+	l := startLedger(t, "pgterm", 10, "  batch:\n    linger: 20ms\n")
+	db, p, name := l.db, l.p, l.w.schema
 	for i := 0; i < 3; i++ {
 		time.Sleep(700 * time.Millisecond)
 		// Every backend of the connector: the walsender and the catalog connection.
@@ -171,13 +143,8 @@ func TestPostgresConnectionLossResumes(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	cancel()
-	if err := <-werr; err != nil {
-		t.Fatalf("writer: %v", err)
-	}
-	c := newConsumer(t, "^"+name+`\.`)
-	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
-	w.verify(t, c.settle(2*time.Second), name)
+	l.stopWriting()
+	l.await(t)
 	if p.exited() {
 		t.Fatalf("connector exited instead of resuming; log:\n%s", p.Log())
 	}
