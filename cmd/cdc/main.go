@@ -58,7 +58,7 @@ const usage = `usage: cdc <command> [flags]
 commands:
   run     -c FILE   stream changes to Kafka until SIGINT/SIGTERM
   check   -c FILE   validate FILE and the source's prerequisites, print fixes
-  tail    -c FILE [-n N] [-timeout D]
+  tail    -c FILE [-n N] [-timeout D] [-all]
                     print the committed events of the connector's topics
   dlt replay -c FILE
                     re-run dead-lettered rows through the current routes

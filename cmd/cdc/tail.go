@@ -14,6 +14,7 @@ import (
 
 // tailTopics prints the committed records of the connector's topics
 // (read_committed, from the beginning): one line per record, "topic key value".
+// The schema topics are left out unless -all is given.
 // It stops after n records (n > 0), or after idle without a new record.
 func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
@@ -21,6 +22,7 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	path := fs.String("c", "", "connector configuration `file` (YAML)")
 	n := fs.Int("n", 0, "stop after this many records (0: no limit)")
 	idle := fs.Duration("timeout", 0, "stop after this long without a record (0: never)")
+	all := fs.Bool("all", false, "include the schema history and schema-change topics")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -65,6 +67,9 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			if *n > 0 && seen >= *n {
+				return
+			}
+			if !*all && (r.Topic == cfg.Schema.Topic || r.Topic == cfg.Schema.ChangesTopic) {
 				return
 			}
 			value := string(r.Value)
