@@ -108,9 +108,13 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	defer sink.Close()
-	// Open fenced any previous instance; only now is the checkpoint stable.
-	cp, err := sink.LoadCheckpoint(kctx, cfg.Name)
 	cancel()
+	// Open fenced any previous instance; only now is the checkpoint stable.
+	// Reading it may wait for another connector's open transaction on a
+	// shared checkpoint topic: at most that transaction's timeout.
+	lctx, lcancel := context.WithTimeout(ctx, max(connectTimeout, cfg.Kafka.TransactionTimeout.Std()+10*time.Second))
+	cp, err := sink.LoadCheckpoint(lctx, cfg.Name)
+	lcancel()
 	if err != nil {
 		return err
 	}

@@ -184,6 +184,7 @@ func (w *Writer) stableOffsets(ctx context.Context, topic string) (kadm.ListedOf
 	if err != nil {
 		return nil, fmt.Errorf("listing end offsets of %q: %w", topic, err)
 	}
+	since, logged := time.Now(), false
 	for {
 		lso, err := w.adm.ListCommittedOffsets(ctx, topic)
 		if err == nil {
@@ -200,6 +201,10 @@ func (w *Writer) stableOffsets(ctx context.Context, topic string) (kadm.ListedOf
 		})
 		if !behind {
 			return lso, nil
+		}
+		if !logged && time.Since(since) > 2*time.Second {
+			logged = true
+			w.log.Info("waiting for other producers' open transactions on the topic to end", "topic", topic)
 		}
 		t := time.NewTimer(stableRetryBackoff)
 		select {
