@@ -213,56 +213,12 @@ func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
 // order per key, and nothing that rolled back.
 func (w *myLedgerWriter) verify(t *testing.T, es []event, prefix string) {
 	t.Helper()
-	counters := byKey(es, prefix+"."+w.db+".counters")
-	for k := 1; k <= w.keys; k++ {
-		key := fmt.Sprintf(`{"k":%d}`, k)
-		var got []int
-		for _, e := range counters[key] {
-			got = append(got, int(e.env(t).After["v"].(float64)))
-		}
-		want := make([]int, w.final[k]+1) // the seed insert (v=0), then 1..final
-		for i := range want {
-			want[i] = i
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("counter %d: events carry values %v, want exactly %v", k, got, want)
-		}
-	}
-	ledger := byKey(es, prefix+"."+w.db+".ledger")
-	total := 0
-	for k := 1; k <= w.keys; k++ {
-		for s := 1; s <= w.final[k]; s++ {
-			total++
-			key := fmt.Sprintf(`{"k":%d,"seq":%d}`, k, s)
-			if n := len(ledger[key]); n != 1 {
-				t.Errorf("ledger row %s: %d events, want exactly 1", key, n)
-			}
-		}
-	}
-	if len(ledger) != total {
-		t.Errorf("ledger: %d keys in Kafka, %d committed rows", len(ledger), total)
-	}
+	verifyLedger(t, es, prefix+"."+w.db, w.keys, w.final)
 }
 
 // done reports whether every committed counter value has arrived.
 func (w *myLedgerWriter) done(t *testing.T, es []event, prefix string) bool {
-	last := map[string]int{}
-	for _, e := range byKey(es, prefix+"."+w.db+".counters") {
-		for _, x := range e {
-			if x.Value == nil {
-				continue
-			}
-			if v := x.env(t); v.After != nil {
-				last[x.Key] = int(v.After["v"].(float64))
-			}
-		}
-	}
-	for k, v := range w.final {
-		if last[fmt.Sprintf(`{"k":%d}`, k)] != v {
-			return false
-		}
-	}
-	return true
+	return ledgerDone(t, es, prefix+"."+w.db, w.final)
 }
 
 // waitLog waits until the process logs want.

@@ -155,22 +155,7 @@ func TestMySQLRowEvents(t *testing.T) {
 		t.Errorf("notes update must carry before (binlog_row_image=FULL): %v -> %v", u.Before, u.After)
 	}
 
-	var begins, ends int
-	for _, e := range es {
-		if e.Topic != name+".transactions" {
-			continue
-		}
-		var v struct {
-			Status string `json:"status"`
-		}
-		json.Unmarshal(e.Value, &v)
-		switch v.Status {
-		case "BEGIN":
-			begins++
-		case "END":
-			ends++
-		}
-	}
+	begins, ends := txMarkers(es, name+".transactions")
 	if begins != 8 || ends != 8 {
 		t.Errorf("transaction topic: %d BEGIN, %d END; want 8 each", begins, ends)
 	}

@@ -123,15 +123,28 @@ func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) erro
 // order per key, and nothing that rolled back.
 func (w *ledgerWriter) verify(t *testing.T, es []event, prefix string) {
 	t.Helper()
-	counters := byKey(es, prefix+"."+w.schema+".counters")
-	for k := 1; k <= w.keys; k++ {
+	verifyLedger(t, es, prefix+"."+w.schema, w.keys, w.final)
+}
+
+// done reports whether every committed counter value has arrived.
+func (w *ledgerWriter) done(t *testing.T, es []event, prefix string) bool {
+	return ledgerDone(t, es, prefix+"."+w.schema, w.final)
+}
+
+// verifyLedger checks the counters and ledger topics under topics (the
+// "<prefix>.<namespace>" of both ledger writers) against the final counter
+// values: each counter's events carry 0 (the seed), 1, ..., final, in
+// order; each ledger row arrives exactly once; nothing else arrives.
+func verifyLedger(t *testing.T, es []event, topics string, keys int, final map[int]int) {
+	t.Helper()
+	counters := byKey(es, topics+".counters")
+	for k := 1; k <= keys; k++ {
 		key := fmt.Sprintf(`{"k":%d}`, k)
 		var got []int
 		for _, e := range counters[key] {
-			v := e.env(t)
-			got = append(got, int(v.After["v"].(float64)))
+			got = append(got, int(e.env(t).After["v"].(float64)))
 		}
-		want := make([]int, w.final[k]+1) // the seed insert (v=0), then 1..final
+		want := make([]int, final[k]+1)
 		for i := range want {
 			want[i] = i
 		}
@@ -139,10 +152,10 @@ func (w *ledgerWriter) verify(t *testing.T, es []event, prefix string) {
 			t.Errorf("counter %d: events carry values %v, want exactly %v", k, got, want)
 		}
 	}
-	ledger := byKey(es, prefix+"."+w.schema+".ledger")
+	ledger := byKey(es, topics+".ledger")
 	total := 0
-	for k := 1; k <= w.keys; k++ {
-		for s := 1; s <= w.final[k]; s++ {
+	for k := 1; k <= keys; k++ {
+		for s := 1; s <= final[k]; s++ {
 			total++
 			key := fmt.Sprintf(`{"k":%d,"seq":%d}`, k, s)
 			if n := len(ledger[key]); n != 1 {
@@ -155,11 +168,11 @@ func (w *ledgerWriter) verify(t *testing.T, es []event, prefix string) {
 	}
 }
 
-// done reports whether every committed counter value has arrived.
-func (w *ledgerWriter) done(t *testing.T, es []event, prefix string) bool {
+// ledgerDone reports whether every final counter value has arrived.
+func ledgerDone(t *testing.T, es []event, topics string, final map[int]int) bool {
 	last := map[string]int{}
 	for _, e := range es {
-		if e.Topic != prefix+"."+w.schema+".counters" || e.Value == nil {
+		if e.Topic != topics+".counters" || e.Value == nil {
 			continue
 		}
 		var v envelope
@@ -167,7 +180,7 @@ func (w *ledgerWriter) done(t *testing.T, es []event, prefix string) bool {
 			last[e.Key] = int(v.After["v"].(float64))
 		}
 	}
-	for k, v := range w.final {
+	for k, v := range final {
 		if last[fmt.Sprintf(`{"k":%d}`, k)] != v {
 			return false
 		}

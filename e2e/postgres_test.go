@@ -173,23 +173,7 @@ func TestPostgresRowEvents(t *testing.T) {
 		t.Errorf("notes update with REPLICA IDENTITY FULL must carry before: %v -> %v", u.Before, u.After)
 	}
 
-	var begins, ends int
-	for _, e := range es {
-		if e.Topic != name+".transactions" {
-			continue
-		}
-		var v struct {
-			Status     string `json:"status"`
-			EventCount *int   `json:"event_count"`
-		}
-		json.Unmarshal(e.Value, &v)
-		switch v.Status {
-		case "BEGIN":
-			begins++
-		case "END":
-			ends++
-		}
-	}
+	begins, ends := txMarkers(es, name+".transactions")
 	if begins != 8 || ends != 8 {
 		t.Errorf("transaction topic: %d BEGIN, %d END; want 8 each", begins, ends)
 	}
@@ -216,4 +200,24 @@ func trimBig(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// txMarkers counts the BEGIN and END records on a transaction topic.
+func txMarkers(es []event, topic string) (begins, ends int) {
+	for _, e := range es {
+		if e.Topic != topic {
+			continue
+		}
+		var v struct {
+			Status string `json:"status"`
+		}
+		json.Unmarshal(e.Value, &v)
+		switch v.Status {
+		case "BEGIN":
+			begins++
+		case "END":
+			ends++
+		}
+	}
+	return begins, ends
 }
