@@ -269,7 +269,7 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 		}
 		for _, r := range recs {
 			if sv != nil {
-				r.Headers = append(r.Headers, schemaHeaders(sv)...)
+				r.Headers = append(r.Headers, p.opt.Schemas.schemaHeaders(sv)...)
 			}
 			if m.Change.Err != nil && !dead {
 				r = p.deadLetter(r, m.Change, m.Change.Err)

@@ -36,6 +36,8 @@ type Schemas struct {
 	// resolved caches the version of each table value a source produced,
 	// so that fingerprints are computed once per shape, not per row.
 	resolved map[*schema.Table]*schema.Version
+	// headers caches the schema headers of each version (hot path).
+	headers map[*schema.Version][]transform.Header
 }
 
 // version returns the schema version of ch's table, recording a new one
@@ -104,10 +106,19 @@ func latest(h *schema.History, table string) *schema.Version {
 	return vs[len(vs)-1]
 }
 
-// schemaHeaders are added to every record of a change with a table.
-func schemaHeaders(v *schema.Version) []transform.Header {
-	return []transform.Header{
+// schemaHeaders are added to every record of a change with a table; built
+// once per version.
+func (s *Schemas) schemaHeaders(v *schema.Version) []transform.Header {
+	if h, ok := s.headers[v]; ok {
+		return h
+	}
+	if s.headers == nil {
+		s.headers = map[*schema.Version][]transform.Header{}
+	}
+	h := []transform.Header{
 		{Key: "cdc.schema.version", Value: strconv.AppendInt(nil, int64(v.Version), 10)},
 		{Key: "cdc.schema.fingerprint", Value: []byte(v.Fingerprint)},
 	}
+	s.headers[v] = h
+	return h
 }
