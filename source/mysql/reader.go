@@ -238,6 +238,11 @@ func (r *reader) query(ctx context.Context, h *replication.EventHeader, start ui
 		}
 		return r.passGroup(ctx, h, false) // a DDL statement published before
 	}
+	if !r.inTx {
+		if handled, err := r.truncate(ctx, h, start, e, q); handled || err != nil {
+			return err
+		}
+	}
 	d := ddl{DB: string(e.Schema), Statement: q, GTID: r.txGTID}
 	if r.inTx && !isDDL(w[0]) {
 		// A statement-based event inside a transaction: a session still
@@ -283,7 +288,8 @@ type ddl struct {
 
 func (r *reader) recordDDL(d ddl) {
 	level := slog.LevelDebug
-	if r.concerns(d) {
+	// TRUNCATE keeps the table's shape: it is no schema version's DDL.
+	if r.concerns(d) && leadingWords(skipSpace(d.Statement))[0] != "TRUNCATE" {
 		level = slog.LevelInfo
 		if len(r.ddls) >= 64 {
 			r.ddls = append(r.ddls[:0], r.ddls[1:]...)

@@ -90,12 +90,24 @@ func newTestReader(t *testing.T, start string) (*reader, chan source.Message) {
 	return r, out
 }
 
-// messages renders what the reader sent.
-func messages(out chan source.Message) []string {
-	var got []string
+// messagesRaw returns what the reader sent.
+func messagesRaw(out chan source.Message) []source.Message {
+	var got []source.Message
 	for {
 		select {
 		case m := <-out:
+			got = append(got, m)
+		default:
+			return got
+		}
+	}
+}
+
+// messages renders what the reader sent.
+func messages(out chan source.Message) []string {
+	var got []string
+	for _, m := range messagesRaw(out) {
+		{
 			switch {
 			case m.Begin != nil:
 				got = append(got, "begin "+m.Begin.TxID)
@@ -107,10 +119,9 @@ func messages(out chan source.Message) []string {
 			case m.Heartbeat != nil:
 				got = append(got, "heartbeat "+m.Heartbeat.String())
 			}
-		default:
-			return got
 		}
 	}
+	return got
 }
 
 func feed(t *testing.T, r *reader, groups ...[]*replication.BinlogEvent) {
