@@ -10,6 +10,7 @@ import (
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/google/uuid"
 
 	"github.com/cdc-go/cdc/source"
 )
@@ -288,4 +289,145 @@ func TestParseXID(t *testing.T) {
 			t.Errorf("parseXID(%q) accepted: %v", s, x)
 		}
 	}
+}
+
+// Two MariaDB domains: the resume covers each domain until its own GTID of
+// the position is read again.
+func TestReaderXAResumeDomains(t *testing.T) {
+	tm := orderTableMap()
+	b := &events{pos: 4}
+	gtid := func(domain uint32, seq uint64, flags byte) *replication.BinlogEvent {
+		return b.ev(replication.MARIADB_GTID_EVENT, 42, &replication.MariadbGTIDEvent{GTID: gomysql.MariadbGTID{DomainID: domain, ServerID: 1, SequenceNumber: seq}, Flags: flags})
+	}
+	tx := func(domain uint32, seq uint64, id uint64) []*replication.BinlogEvent {
+		return []*replication.BinlogEvent{gtid(domain, seq, 0), b.ev(replication.TABLE_MAP_EVENT, 70, tm),
+			b.rows(replication.WRITE_ROWS_EVENTv1, tm, xaRow(id)), b.ev(replication.XID_EVENT, 31, &replication.XIDEvent{})}
+	}
+	groups := [][]*replication.BinlogEvent{
+		{gtid(0, 10, flPreparedXA), b.ev(replication.TABLE_MAP_EVENT, 70, tm), b.rows(replication.WRITE_ROWS_EVENTv1, tm, xaRow(1)),
+			b.query("XA END X'7831',X'',1"), b.xaPrepareEvent("x1", "", 1, false)},
+		tx(1, 6, 2),
+		tx(0, 11, 3),
+		tx(1, 7, 4),
+		{gtid(0, 12, replication.BINLOG_MARIADB_FL_STANDALONE|flCompletedXA), b.query("XA COMMIT X'7831',X'',1")},
+	}
+	// The first run, for the checkpoint after group 2 (0-1-11).
+	r, out := newTestReader(t, "mariadb-gtid:0-1-9,1-1-5")
+	feed(t, r, groups[:3]...)
+	var cp string
+	for _, m := range messagesRaw(out) {
+		if m.Commit != nil {
+			cp = m.Commit.Pos.String()
+		}
+	}
+	if want := "mariadb-gtid:0-1-11,1-1-6;binlog.000001:650;xa-from=0-1-9,1-1-5;xa=X'7831',X'',1@0-1-10"; cp != want {
+		t.Fatalf("checkpoint %s, want %s", cp, want)
+	}
+	r, out = newTestReader(t, cp)
+	feed(t, r, groups...)
+	sameLines(t, "messages after the resume", messages(out), []string{
+		"begin 1-1-7",
+		"c 1-1-7 #1 id=4 gtid=1-1-7 xid=<nil>",
+		"commit 1-1-7 mariadb-gtid:0-1-11,1-1-7;binlog.000001:843;xa-from=0-1-9,1-1-5;xa=X'7831',X'',1@0-1-10",
+		"begin 0-1-12",
+		"c 0-1-12 #1 id=1 gtid=0-1-12 xid=X'7831',X'',1",
+		"commit 0-1-12 mariadb-gtid:0-1-12,1-1-7;binlog.000001:945",
+	})
+}
+
+// MySQL without GTIDs (file positions): the resume skips by binlog offset.
+func TestReaderXAResumeFile(t *testing.T) {
+	tm := orderTableMap()
+	b := &events{pos: 4}
+	anon := func() *replication.BinlogEvent {
+		return b.ev(replication.ANONYMOUS_GTID_EVENT, 65, &replication.GTIDEvent{})
+	}
+	tx := func(id uint64) []*replication.BinlogEvent {
+		return []*replication.BinlogEvent{anon(), b.query("BEGIN"), b.ev(replication.TABLE_MAP_EVENT, 70, tm),
+			b.rows(replication.WRITE_ROWS_EVENTv1, tm, xaRow(id)), b.ev(replication.XID_EVENT, 31, &replication.XIDEvent{})}
+	}
+	groups := [][]*replication.BinlogEvent{
+		{anon(), b.query("XA START X'7831',X'',1"), b.ev(replication.TABLE_MAP_EVENT, 70, tm), b.rows(replication.WRITE_ROWS_EVENTv1, tm, xaRow(1)),
+			b.query("XA END X'7831',X'',1"), b.xaPrepareEvent("x1", "", 1, false)},
+		tx(2),
+		tx(3),
+		{anon(), b.query("XA COMMIT X'7831',X'',1")},
+		{anon(), b.query("XA START X'7832',X'',1"), b.ev(replication.TABLE_MAP_EVENT, 70, tm), b.rows(replication.WRITE_ROWS_EVENTv1, tm, xaRow(5)),
+			b.query("XA END X'7832',X'',1"), b.xaPrepareEvent("x2", "", 1, true)}, // XA COMMIT ... ONE PHASE
+	}
+	r, out := newTestReader(t, "file:binlog.000001:4")
+	feed(t, r, groups[:2]...)
+	var cp string
+	for _, m := range messagesRaw(out) {
+		if m.Commit != nil {
+			cp = m.Commit.Pos.String()
+		}
+	}
+	if want := "file:binlog.000001:623;xa-from=binlog.000001:4;xa=X'7831',X'',1@binlog.000001:4"; cp != want {
+		t.Fatalf("checkpoint %s, want %s", cp, want)
+	}
+	r, out = newTestReader(t, cp)
+	feed(t, r, groups...)
+	sameLines(t, "messages after the resume", messages(out), []string{
+		"begin binlog.000001:623",
+		"c binlog.000001:623 #1 id=3 gtid=<nil> xid=<nil>",
+		"commit binlog.000001:623 file:binlog.000001:899;xa-from=binlog.000001:4;xa=X'7831',X'',1@binlog.000001:4",
+		"begin binlog.000001:899",
+		"c binlog.000001:899 #1 id=1 gtid=<nil> xid=X'7831',X'',1",
+		"commit binlog.000001:899 file:binlog.000001:1024",
+		"begin binlog.000001:1024",
+		"c binlog.000001:1024 #1 id=5 gtid=<nil> xid=X'7832',X'',1",
+		"commit binlog.000001:1024 file:binlog.000001:1367",
+	})
+}
+
+// MySQL GTIDs: the resume skips the transactions in the position's GTID set.
+func TestReaderXAResumeMySQL(t *testing.T) {
+	tm := orderTableMap()
+	b := &events{pos: 4}
+	const sid = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+	sidBytes, _ := uuid.MustParse(sid).MarshalBinary()
+	gtid := func(gno int64) *replication.BinlogEvent {
+		return b.ev(replication.GTID_EVENT, 65, &replication.GTIDEvent{SID: sidBytes, GNO: gno})
+	}
+	tx := func(gno int64, id uint64) []*replication.BinlogEvent {
+		return []*replication.BinlogEvent{gtid(gno), b.query("BEGIN"), b.ev(replication.TABLE_MAP_EVENT, 70, tm),
+			b.rows(replication.WRITE_ROWS_EVENTv1, tm, xaRow(id)), b.ev(replication.XID_EVENT, 31, &replication.XIDEvent{})}
+	}
+	groups := [][]*replication.BinlogEvent{
+		{gtid(5), b.query("XA START X'7831',X'',1"), b.ev(replication.TABLE_MAP_EVENT, 70, tm), b.rows(replication.WRITE_ROWS_EVENTv1, tm, xaRow(1)),
+			b.query("XA END X'7831',X'',1"), b.xaPrepareEvent("x1", "", 1, false)},
+		tx(6, 2),
+		tx(7, 3),
+		{gtid(8), b.query("XA COMMIT X'7831',X'',1")},
+	}
+	r, out := newTestReader(t, "mysql-gtid:"+sid+":1-4")
+	feed(t, r, groups[:2]...)
+	var cp string
+	for _, m := range messagesRaw(out) {
+		if m.Commit != nil {
+			cp = m.Commit.Pos.String()
+		}
+	}
+	if want := "mysql-gtid:" + sid + ":1-6;binlog.000001:"; !strings.HasPrefix(cp, want) || !strings.HasSuffix(cp, ";xa-from="+sid+":1-4;xa=X'7831',X'',1@"+sid+":5") {
+		t.Fatalf("checkpoint %s", cp)
+	}
+	r, out = newTestReader(t, cp)
+	// The server sends what the re-read point lacks: from GTID 5 on.
+	feed(t, r, groups...)
+	got := messages(out)
+	want := []string{
+		"begin " + sid + ":7",
+		"c " + sid + ":7 #1 id=3 gtid=" + sid + ":7 xid=<nil>",
+		"commit " + sid + ":7 ",
+		"begin " + sid + ":8",
+		"c " + sid + ":8 #1 id=1 gtid=" + sid + ":8 xid=X'7831',X'',1",
+		"commit " + sid + ":8 mysql-gtid:" + sid + ":1-8;",
+	}
+	for i := range got {
+		if i < len(want) && strings.HasPrefix(got[i], "commit ") {
+			got[i] = got[i][:min(len(got[i]), len(want[i]))]
+		}
+	}
+	sameLines(t, "messages after the resume", got, want)
 }
