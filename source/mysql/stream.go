@@ -143,6 +143,9 @@ func (s *Source) startPosition(ctx context.Context, from source.Position) (Posit
 			}
 			return Position{}, s.purged(p, fmt.Sprintf("binlog file %s is not in the server's binlog index", p.file), files)
 		}
+		if p.xaFrom != nil && !slices.Contains(files, p.xaFrom.file) {
+			return Position{}, s.purged(p, fmt.Sprintf("binlog file %s, where the prepared XA transactions %s start, is not in the server's binlog index", p.xaFrom.file, strings.Join(p.PendingXA(), " ")), files)
+		}
 	}
 	return p, nil
 }
@@ -343,7 +346,11 @@ func (r *reader) classify(ctx context.Context, err error) error {
 				if r.src.db != nil {
 					files, _ = binlogFiles(ctx, r.src.db)
 				}
-				return r.src.purged(r.reached, "the server says: "+strings.TrimRight(me.Message, ". "), files)
+				detail := "the server says: " + strings.TrimRight(me.Message, ". ")
+				if r.skip != nil {
+					detail = fmt.Sprintf("re-reading from %s for the prepared XA transactions %s, %s", r.resumeFrom.xaFrom.xaFromText(), strings.Join(r.resumeFrom.PendingXA(), " "), detail)
+				}
+				return r.src.purged(r.reached, detail, files)
 			case strings.Contains(msg, "same server_uuid/server_id"), strings.Contains(msg, "same server_id"):
 				return fmt.Errorf("the server dropped this connection because another replica registered with source.server_id %d (%s); fix: give each connector its own source.server_id: %w",
 					r.src.cfg.ServerID, me.Message, ErrServerIDConflict)
