@@ -85,11 +85,35 @@ func connectSQL(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing postgres dsn: %w", err)
 	}
+	pinSession(cc.RuntimeParams)
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to postgres %s:%d as %q: %w", cc.Host, cc.Port, cc.User, unwrapConnect(err))
 	}
 	return conn, nil
+}
+
+// pinSession sets, as startup parameters, every setting that changes how
+// the server prints values: the walsender formats pgoutput's text values
+// with the session's settings, which otherwise come from the server, the
+// database (ALTER DATABASE ... SET) or the role (ALTER ROLE ... SET).
+// Startup parameters take precedence over all of these, and over the same
+// settings given in the DSN's options. decodeText relies on these forms.
+func pinSession(params map[string]string) {
+	for k, v := range map[string]string{
+		"client_encoding":    "UTF8",
+		"bytea_output":       "hex",
+		"lc_monetary":        "C",
+		"DateStyle":          "ISO",
+		"IntervalStyle":      "iso_8601",
+		"TimeZone":           "UTC",
+		"extra_float_digits": "3",
+		// regclass, regtype and the like print names relative to it, and
+		// format_type qualifies type names that it does not find there.
+		"search_path": `"$user", public`,
+	} {
+		params[k] = v
+	}
 }
 
 // unwrapConnect drops pgconn's "failed to connect to `user=... database=...`"

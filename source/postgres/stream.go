@@ -81,11 +81,7 @@ func (s *Source) startReplication(ctx context.Context, start LSN) (*pgconn.PgCon
 	}
 	cc.RuntimeParams["replication"] = "database"
 	cc.RuntimeParams["application_name"] = "cdc:" + s.cfg.Slot
-	// The text forms decodeText parses.
-	cc.RuntimeParams["DateStyle"] = "ISO"
-	cc.RuntimeParams["TimeZone"] = "UTC"
-	cc.RuntimeParams["IntervalStyle"] = "iso_8601"
-	cc.RuntimeParams["extra_float_digits"] = "3"
+	pinSession(cc.RuntimeParams) // the text forms decodeText parses
 
 	args := []string{
 		"proto_version '1'",
