@@ -270,13 +270,20 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		if err != nil {
 			return err
 		}
-		var before []any
+		// full is the old row when the server sent all of it (REPLICA
+		// IDENTITY FULL). A key-only old row (a key change under DEFAULT or
+		// USING INDEX) has NULL in every other column: those NULLs are not
+		// the values of the unchanged TOAST columns.
+		var before, full []any
 		if m.OldTuple != nil {
 			if before, err = r.tuple(t, m.OldTuple, nil); err != nil {
 				return err
 			}
+			if m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
+				full = before
+			}
 		}
-		after, err := r.tuple(t, m.NewTuple, before)
+		after, err := r.tuple(t, m.NewTuple, full)
 		if err != nil {
 			return err
 		}
@@ -339,8 +346,8 @@ func (r *reader) table(id uint32) (*schema.Table, error) {
 	return t, nil
 }
 
-// tuple decodes a tuple. An unchanged TOAST value is taken from old when the
-// server sent it there (REPLICA IDENTITY FULL), and is otherwise
+// tuple decodes a tuple. An unchanged TOAST value is taken from old, the
+// full old row (nil unless REPLICA IDENTITY FULL), and is otherwise
 // schema.Unavailable: never a fake NULL.
 func (r *reader) tuple(t *schema.Table, td *pglogrepl.TupleData, old []any) ([]any, error) {
 	if td == nil {
