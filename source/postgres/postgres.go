@@ -36,6 +36,9 @@ type Config struct {
 	// StatusInterval is how often the source reports its flushed position to
 	// the server and offers a heartbeat position to the pipeline.
 	StatusInterval time.Duration
+	// TablePollInterval is how often the source looks for new tables that
+	// match Tables (default 5s), and adds them to a publication it manages.
+	TablePollInterval time.Duration
 }
 
 // Source is a PostgreSQL logical-replication source. Open it, then call
@@ -48,7 +51,13 @@ type Source struct {
 	server source.Server
 	db     string
 	tables []tableName
-	acked  atomic.Uint64
+	// pubManaged: cdc created the publication and keeps it in line with
+	// source.tables; any other publication is used as it is.
+	pubManaged bool
+	// unpublished are new matching tables already reported as missing from
+	// a publication cdc does not manage.
+	unpublished map[tableName]bool
+	acked       atomic.Uint64
 }
 
 type tableName struct{ schema, name string }
@@ -67,6 +76,9 @@ func (t tableName) quoted() string {
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Source, error) {
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = 10 * time.Second
+	}
+	if cfg.TablePollInterval <= 0 {
+		cfg.TablePollInterval = 5 * time.Second
 	}
 	conn, err := connectSQL(ctx, cfg.DSN)
 	if err != nil {
@@ -139,16 +151,22 @@ func (s *Source) setup(ctx context.Context) error {
 	}
 	s.db, s.tables = st.db, st.tables
 	s.server = source.Server{Type: "postgres", ID: st.systemID + "/" + st.db}
-	if !st.publicationExists {
-		if err := s.createPublication(ctx); err != nil {
+	s.pubManaged = !st.pub.exists || st.pub.managed
+	switch {
+	case !st.pub.exists:
+		if err := s.createPublication(ctx, st.want); err != nil {
 			return err
 		}
-	} else if s.cfg.CreatePublication && !sameTables(st.publishedTables, s.tables) {
-		q := fmt.Sprintf("ALTER PUBLICATION %s SET TABLE %s", pgx.Identifier{s.cfg.Publication}.Sanitize(), joinQuoted(s.tables))
-		if _, err := s.sql.Exec(ctx, q); err != nil {
-			return fmt.Errorf("updating publication %q to the configured tables: %w", s.cfg.Publication, err)
+	case !st.pub.managed:
+		s.log.Info("using publication as it is: cdc did not create it and does not change it", "publication", s.cfg.Publication)
+	case !st.want.equal(st.pub):
+		for _, q := range alterPublicationSQL(s.cfg.Publication, st.pub, st.want) {
+			if _, err := s.sql.Exec(ctx, q); err != nil {
+				return fmt.Errorf("updating publication %q to the configured tables: %w", s.cfg.Publication, err)
+			}
 		}
-		s.log.Info("updated publication to the configured tables", "publication", s.cfg.Publication, "tables", len(s.tables))
+		s.log.Info("updated publication to the configured tables", "publication", s.cfg.Publication,
+			"schemas", st.want.schemas, "tables", len(st.want.tables))
 	}
 	if !st.slotExists {
 		if err := s.createSlot(ctx); err != nil {
@@ -158,12 +176,25 @@ func (s *Source) setup(ctx context.Context) error {
 	return nil
 }
 
-func (s *Source) createPublication(ctx context.Context) error {
-	q := fmt.Sprintf("CREATE PUBLICATION %s FOR TABLE %s", pgx.Identifier{s.cfg.Publication}.Sanitize(), joinQuoted(s.tables))
-	if _, err := s.sql.Exec(ctx, q); err != nil {
+// createPublication creates the publication, marked as cdc's with a
+// comment, in one transaction.
+func (s *Source) createPublication(ctx context.Context, m members) error {
+	tx, err := s.sql.Begin(ctx)
+	if err != nil {
 		return fmt.Errorf("creating publication %q: %w", s.cfg.Publication, err)
 	}
-	s.log.Info("created publication", "publication", s.cfg.Publication, "tables", len(s.tables))
+	defer tx.Rollback(context.Background())
+	comment := fmt.Sprintf("COMMENT ON PUBLICATION %s IS '%s: its tables follow source.tables (slot %s)'",
+		pgx.Identifier{s.cfg.Publication}.Sanitize(), pubMarker, strings.ReplaceAll(s.cfg.Slot, "'", "''"))
+	for _, q := range []string{createPublicationSQL(s.cfg.Publication, m), comment} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("creating publication %q: %w", s.cfg.Publication, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("creating publication %q: %w", s.cfg.Publication, err)
+	}
+	s.log.Info("created publication", "publication", s.cfg.Publication, "schemas", m.schemas, "tables", len(m.tables))
 	return nil
 }
 

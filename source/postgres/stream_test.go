@@ -41,11 +41,14 @@ func TestUpdateUnchangedToast(t *testing.T) {
 				{Name: "id", TypeID: oidInt4, Kind: kindOf(oidInt4), Key: true},
 				{Name: "big", TypeID: oidText, Kind: kindOf(oidText), Nullable: true},
 			}}
-			out := make(chan source.Message, 1)
+			out := make(chan source.Message, 4)
 			r := &reader{src: &Source{cfg: Config{StatusInterval: time.Second}}, out: out, rel: map[uint32]*schema.Table{7: tbl}}
 			m := &pglogrepl.UpdateMessage{RelationID: 7, OldTupleType: c.oldType, OldTuple: c.old, NewTuple: c.newTuple}
 			if err := r.handle(context.Background(), 1, m); err != nil {
 				t.Fatal(err)
+			}
+			if b := (<-out).Begin; b == nil {
+				t.Fatal("first message is not the transaction's begin")
 			}
 			ch := (<-out).Change
 			if !reflect.DeepEqual(ch.After, c.wantAfter) {
