@@ -217,4 +217,18 @@ func TestPostgresNewTableGlob(t *testing.T) {
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
 	}
+
+	// Created while cdc is stopped: added, and logged, at the next start.
+	pgExec(t, db, "CREATE TABLE "+name+".part_2 (id int PRIMARY KEY)")
+	p = startCDC(t, writeConfig(t, pgConfigTables(name, `["`+name+`.part_*"]`, name, "  batch:\n    linger: 20ms\n")))
+	waitLogLine(t, p, 30*time.Second, "table added", "table="+name+".part_2")
+	waitStreaming(t, p)
+	pgExec(t, db, "INSERT INTO "+name+".part_2 SELECT generate_series(1, 3)")
+	c.atLeast(8, 60*time.Second)
+	if got, w := topicsOf(c.settle(time.Second)), map[string]int{name + "." + name + ".part_1": 5, name + "." + name + ".part_2": 3}; !reflect.DeepEqual(got, w) {
+		t.Errorf("events per topic after the restart: %v, want %v", got, w)
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
+	}
 }

@@ -167,6 +167,12 @@ func (s *Source) setup(ctx context.Context) error {
 		}
 		s.log.Info("updated publication to the configured tables", "publication", s.cfg.Publication,
 			"schemas", st.want.schemas, "tables", len(st.want.tables))
+		for _, t := range s.tables {
+			if !st.pub.published[t] {
+				s.log.Info("table added", "table", t.String(), "publication", s.cfg.Publication,
+					"captured", "from now on; rows written to it before are not captured (no snapshot)")
+			}
+		}
 	}
 	if !st.slotExists {
 		if err := s.createSlot(ctx); err != nil {
