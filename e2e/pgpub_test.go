@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"reflect"
 	"sort"
 	"strings"
@@ -227,6 +228,57 @@ func TestPostgresNewTableGlob(t *testing.T) {
 	c.atLeast(8, 60*time.Second)
 	if got, w := topicsOf(c.settle(time.Second)), map[string]int{name + "." + name + ".part_1": 5, name + "." + name + ".part_2": 3}; !reflect.DeepEqual(got, w) {
 		t.Errorf("events per topic after the restart: %v, want %v", got, w)
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
+	}
+}
+
+// A role that is not a superuser cannot create schema publications: a
+// whole-schema pattern becomes a table list, and tables it creates while
+// cdc runs are added by cdc and logged.
+func TestPostgresNewTableNonSuperuser(t *testing.T) {
+	name := uniq("pgnosu")
+	admin := pgConnect(t)
+	pgExec(t, admin,
+		"CREATE ROLE "+name+" LOGIN REPLICATION PASSWORD 'pw'",
+		"GRANT CREATE ON DATABASE cdc TO "+name,
+		"CREATE SCHEMA "+name+" AUTHORIZATION "+name,
+	)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE")
+		admin.Exec(ctx, "REVOKE CREATE ON DATABASE cdc FROM "+name)
+		admin.Exec(ctx, "DROP ROLE IF EXISTS "+name)
+	})
+	u, err := url.Parse(pgDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(name, "pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	pgExec(t, db, "CREATE TABLE "+name+".old (id int PRIMARY KEY)")
+	dropSlotAtEnd(t, admin, name, name)
+	cfg := strings.Replace(pgConfig(name, "  batch:\n    linger: 20ms\n"), "${CDC_PG_DSN}", u.String(), 1)
+	p := startCDC(t, writeConfig(t, cfg))
+	waitStreaming(t, p)
+	var schemaPub bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid WHERE p.pubname = $1)", name).Scan(&schemaPub); err != nil || schemaPub {
+		t.Fatalf("a non-superuser's publication has a schema (%v)", err)
+	}
+	pgExec(t, db, "CREATE TABLE "+name+".fresh (id int PRIMARY KEY)")
+	waitLogLine(t, p, 30*time.Second, "table added", "table="+name+".fresh")
+	pgExec(t, db, "INSERT INTO "+name+".fresh SELECT generate_series(1, 4)", "INSERT INTO "+name+".old VALUES (1)")
+	c := newConsumer(t, "^"+name+`\.`)
+	c.atLeast(5, 60*time.Second)
+	if got, w := topicsOf(c.settle(time.Second)), map[string]int{name + "." + name + ".fresh": 4, name + "." + name + ".old": 1}; !reflect.DeepEqual(got, w) {
+		t.Errorf("events per topic: %v, want %v", got, w)
 	}
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
