@@ -122,8 +122,7 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 	if err != nil {
 		return nil, st, err
 	}
-	createPub := createPublicationSQL(cfg.Publication, st.want) + "; COMMENT ON PUBLICATION " +
-		pgx.Identifier{cfg.Publication}.Sanitize() + " IS '" + pubMarker + "';"
+	createPub := createPublicationSQL(cfg.Publication, st.want) + ";"
 	switch {
 	case st.pub.exists && !st.pub.managed:
 		probs = append(probs, foreignPublication(cfg, st)...)
@@ -183,15 +182,19 @@ func foreignPublication(cfg Config, st state) []Problem {
 	var probs []Problem
 	pub := pgx.Identifier{cfg.Publication}.Sanitize()
 	explicit := explicitTables(cfg.Tables, st.tables)
+	why := "not created by cdc, so cdc does not change it"
+	if st.pub.marked {
+		why = "source.create_publication is false, so cdc does not change it"
+	}
 	for _, t := range st.tables {
 		fix := fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", pub, t.quoted())
 		switch {
 		case !st.pub.published[t] && explicit[t]:
 			probs = append(probs, Problem{Fix: fix, Message: fmt.Sprintf(
-				"publication %q (not created by cdc, so cdc does not change it) does not publish table %s of source.tables", cfg.Publication, t)})
+				"publication %q (%s) does not publish table %s of source.tables", cfg.Publication, why, t)})
 		case !st.pub.published[t]:
 			probs = append(probs, Problem{Warning: true, Fix: fix, Message: fmt.Sprintf(
-				"publication %q (not created by cdc, so cdc does not change it) does not publish table %s, which source.tables matches: its changes are not captured", cfg.Publication, t)})
+				"publication %q (%s) does not publish table %s, which source.tables matches: its changes are not captured", cfg.Publication, why, t)})
 		case st.pub.filtered[t]:
 			probs = append(probs, Problem{Warning: true, Message: fmt.Sprintf(
 				"publication %q publishes table %s with a row filter or a column list: rows or columns it leaves out are not captured", cfg.Publication, t)})

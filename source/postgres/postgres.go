@@ -158,7 +158,7 @@ func (s *Source) setup(ctx context.Context) error {
 			return err
 		}
 	case !st.pub.managed:
-		s.log.Info("using publication as it is: cdc did not create it and does not change it", "publication", s.cfg.Publication)
+		s.log.Info("using publication as it is: cdc changes only a publication it created, and only while source.create_publication is true", "publication", s.cfg.Publication, "created_by_cdc", st.pub.marked)
 	case !st.want.equal(st.pub):
 		for _, q := range alterPublicationSQL(s.cfg.Publication, st.pub, st.want) {
 			if _, err := s.sql.Exec(ctx, q); err != nil {

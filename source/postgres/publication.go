@@ -20,7 +20,8 @@ const pubMarker = "managed by cdc"
 // publication is what the catalog says about the configured publication.
 type publication struct {
 	exists    bool
-	managed   bool // created by cdc (pubMarker) and create_publication is true
+	marked    bool // created by cdc (pubMarker)
+	managed   bool // marked and create_publication is true
 	allTables bool // FOR ALL TABLES
 	// schemas and tables are its members: FOR TABLES IN SCHEMA and FOR TABLE.
 	schemas []string
@@ -50,7 +51,8 @@ func readPublication(ctx context.Context, conn *pgx.Conn, name string, version i
 		return p, fmt.Errorf("reading publication %q: %w", name, err)
 	}
 	p.exists = true
-	p.managed = create && strings.HasPrefix(comment, pubMarker)
+	p.marked = strings.HasPrefix(comment, pubMarker)
+	p.managed = create && p.marked
 	for op, on := range map[string]bool{"insert": ins, "update": upd, "delete": del, "truncate": trunc} {
 		if !on {
 			p.opsOff = append(p.opsOff, op)
@@ -301,7 +303,7 @@ func (s *Source) pollTables(ctx context.Context) error {
 			// Reported already.
 		case !s.pubManaged:
 			s.unpublished[t] = true
-			s.log.Warn("table matches source.tables but the publication does not publish it, and cdc does not change a publication it did not create: its changes are not captured",
+			s.log.Warn("table matches source.tables but the publication does not publish it, and cdc does not change this publication (not created by cdc, or source.create_publication is false): its changes are not captured",
 				"table", t.String(), "publication", s.cfg.Publication, "fix", fix)
 		default:
 			if _, err := s.sql.Exec(ctx, "ALTER PUBLICATION "+pub+" ADD TABLE "+t.quoted()); err != nil {
