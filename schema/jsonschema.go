@@ -71,7 +71,7 @@ const (
 //
 // Kinds: bool boolean; int integer; uint integer >= 0; float number or one
 // of the strings NaN/±Infinity/±Inf; decimal string with a numeric pattern
-// (money: any string); bytes base64 string; json any value; uuid string
+// (money included); bytes base64 string; json any value; uuid string
 // format uuid; date string format date; time and interval string; timestamp
 // string matching ISO-8601 without offset; timestamptz string format
 // date-time; enum string among the members (MySQL's "" invalid member
@@ -144,11 +144,7 @@ func columnSchema(c Column) jsonObject {
 		s = s.set("pattern", floatSpecialPattern)
 	case KindDecimal:
 		typ("string")
-		if parseType(c.Type).base != "money" {
-			s = s.set("pattern", decimalPattern)
-		} else {
-			plainString = true
-		}
+		s = s.set("pattern", decimalPattern) // money too: the Postgres source sends it as a plain decimal
 	case KindBytes:
 		typ("string")
 		s = s.set("contentEncoding", "base64")

@@ -176,3 +176,22 @@ func TestEnvelopeJSONSchemaValidatesEncodedEvents(t *testing.T) {
 		t.Error("envelope does not reference the row schema by its $id")
 	}
 }
+
+// money is a decimal like numeric: the Postgres source sends "-1234.56",
+// never the server's "-$1,234.56".
+func TestRowJSONSchemaMoney(t *testing.T) {
+	cols := []schema.Column{{Name: "cash", Type: "money", Kind: schema.KindDecimal, TypeID: 790}}
+	tab := &schema.Table{Namespace: "shop", Name: "till", Columns: cols}
+	v := &schema.Version{Table: tab.ID(), Version: 1, Fingerprint: tab.Fingerprint(), Columns: cols}
+	val := newMiniValidator(t, schema.RowJSONSchema(v))
+	for row, valid := range map[string]bool{
+		`{"cash":"-92233720368547758.08"}`: true,
+		`{"cash":"0.10"}`:                  true,
+		`{"cash":"-$1,234.56"}`:            false,
+		`{"cash":"$0.10"}`:                 false,
+	} {
+		if errs := val.validate("cdc:shop.till:v1", []byte(row)); (len(errs) == 0) != valid {
+			t.Errorf("%s: valid=%v, errors %q", row, valid, errs)
+		}
+	}
+}

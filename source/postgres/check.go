@@ -10,12 +10,13 @@ import (
 
 // state is what check learned about the server.
 type state struct {
-	systemID          string
-	db                string
-	tables            []tableName
-	publicationExists bool
-	publishedTables   []tableName
-	slotExists        bool
+	systemID string
+	db       string
+	tables   []tableName
+	pub      publication
+	// want is what the publication should hold when cdc manages it.
+	want       members
+	slotExists bool
 }
 
 // Check connects and reports every unmet prerequisite with its fix, for
@@ -39,13 +40,15 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 
 	var walLevel, user string
 	var replication, super, canCreate bool
-	var maxSlots, usedSlots int
+	var maxSlots, usedSlots, version int
+	var schemas []string
 	err := conn.QueryRow(ctx, `SELECT current_setting('wal_level'), current_user, current_database(),
 		(SELECT system_identifier::text FROM pg_control_system()),
 		r.rolreplication, r.rolsuper, has_database_privilege(current_database(), 'CREATE'),
-		current_setting('max_replication_slots')::int, (SELECT count(*) FROM pg_replication_slots)
+		current_setting('max_replication_slots')::int, (SELECT count(*) FROM pg_replication_slots),
+		current_setting('server_version_num')::int, (SELECT array_agg(nspname::text) FROM pg_namespace)
 		FROM pg_roles r WHERE r.rolname = current_user`).
-		Scan(&walLevel, &user, &st.db, &st.systemID, &replication, &super, &canCreate, &maxSlots, &usedSlots)
+		Scan(&walLevel, &user, &st.db, &st.systemID, &replication, &super, &canCreate, &maxSlots, &usedSlots, &version, &schemas)
 	if err != nil {
 		return nil, st, fmt.Errorf("reading server settings: %w", err)
 	}
@@ -109,52 +112,33 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 		}
 	}
 
-	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", cfg.Publication).Scan(&st.publicationExists)
-	if err != nil {
-		return nil, st, fmt.Errorf("reading publication %q: %w", cfg.Publication, err)
+	existing := map[string]bool{}
+	for _, n := range schemas {
+		existing[n] = true
 	}
-	createPub := fmt.Sprintf("CREATE PUBLICATION %s FOR TABLE %s;", pgx.Identifier{cfg.Publication}.Sanitize(), joinQuoted(st.tables))
-	if st.publicationExists {
-		rows, err := conn.Query(ctx, "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1", cfg.Publication)
-		if err != nil {
-			return nil, st, fmt.Errorf("reading publication %q: %w", cfg.Publication, err)
-		}
-		for rows.Next() {
-			var t tableName
-			if err := rows.Scan(&t.schema, &t.name); err != nil {
-				return nil, st, fmt.Errorf("reading publication %q: %w", cfg.Publication, err)
-			}
-			st.publishedTables = append(st.publishedTables, t)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, st, fmt.Errorf("reading publication %q: %w", cfg.Publication, err)
-		}
-		if !cfg.CreatePublication {
-			published := map[tableName]bool{}
-			for _, t := range st.publishedTables {
-				published[t] = true
-			}
-			for _, t := range st.tables {
-				if !published[t] {
-					add(false, fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", pgx.Identifier{cfg.Publication}.Sanitize(), t.quoted()),
-						"publication %q does not include table %s", cfg.Publication, t)
-				}
-			}
-		}
-	} else {
-		switch {
-		case !cfg.CreatePublication:
-			add(false, createPub, "publication %q does not exist and source.create_publication is false", cfg.Publication)
-		case !super && !canCreate:
-			add(false, fmt.Sprintf("GRANT CREATE ON DATABASE %s TO %s; or have the table owner run %s",
-				pgx.Identifier{st.db}.Sanitize(), pgx.Identifier{user}.Sanitize(), createPub),
-				"role %q may not create publication %q", user, cfg.Publication)
-		case !super:
-			for _, t := range st.tables {
-				if !info[t].owned {
-					add(false, "have the table owner run "+createPub,
-						"role %q does not own table %s and so cannot publish it", user, t)
-				}
+	// FOR TABLES IN SCHEMA needs PostgreSQL 15 and a superuser.
+	st.want = wantedMembers(cfg.Tables, st.tables, existing, version >= 150000 && super)
+	st.pub, err = readPublication(ctx, conn, cfg.Publication, version, cfg.CreatePublication)
+	if err != nil {
+		return nil, st, err
+	}
+	createPub := createPublicationSQL(cfg.Publication, st.want) + ";"
+	switch {
+	case st.pub.exists && !st.pub.managed:
+		probs = append(probs, foreignPublication(cfg, st)...)
+	case st.pub.exists:
+		// cdc created it and keeps it in line with source.tables.
+	case !cfg.CreatePublication:
+		add(false, createPub, "publication %q does not exist and source.create_publication is false", cfg.Publication)
+	case !super && !canCreate:
+		add(false, fmt.Sprintf("GRANT CREATE ON DATABASE %s TO %s; or have the table owner run %s",
+			pgx.Identifier{st.db}.Sanitize(), pgx.Identifier{user}.Sanitize(), createPub),
+			"role %q may not create publication %q", user, cfg.Publication)
+	case !super:
+		for _, t := range st.tables {
+			if !info[t].owned {
+				add(false, "have the table owner run "+createPub,
+					"role %q does not own table %s and so cannot publish it", user, t)
 			}
 		}
 	}
@@ -188,4 +172,38 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 		}
 	}
 	return probs, st, nil
+}
+
+// foreignPublication checks a publication cdc did not create, which cdc
+// uses as it is and never changes: a table named in source.tables that it
+// does not publish stops the connector; a table only a glob matches is a
+// warning, as are filters and operations it leaves out.
+func foreignPublication(cfg Config, st state) []Problem {
+	var probs []Problem
+	pub := pgx.Identifier{cfg.Publication}.Sanitize()
+	explicit := explicitTables(cfg.Tables, st.tables)
+	why := "not created by cdc, so cdc does not change it"
+	if st.pub.marked {
+		why = "source.create_publication is false, so cdc does not change it"
+	}
+	for _, t := range st.tables {
+		fix := fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", pub, t.quoted())
+		switch {
+		case !st.pub.published[t] && explicit[t]:
+			probs = append(probs, Problem{Fix: fix, Message: fmt.Sprintf(
+				"publication %q (%s) does not publish table %s of source.tables", cfg.Publication, why, t)})
+		case !st.pub.published[t]:
+			probs = append(probs, Problem{Warning: true, Fix: fix, Message: fmt.Sprintf(
+				"publication %q (%s) does not publish table %s, which source.tables matches: its changes are not captured", cfg.Publication, why, t)})
+		case st.pub.filtered[t]:
+			probs = append(probs, Problem{Warning: true, Message: fmt.Sprintf(
+				"publication %q publishes table %s with a row filter or a column list: rows or columns it leaves out are not captured", cfg.Publication, t)})
+		}
+	}
+	if len(st.pub.opsOff) > 0 {
+		probs = append(probs, Problem{Warning: true,
+			Fix:     fmt.Sprintf("ALTER PUBLICATION %s SET (publish = 'insert, update, delete, truncate');", pub),
+			Message: fmt.Sprintf("publication %q does not publish %s: those changes are not captured", cfg.Publication, strings.Join(st.pub.opsOff, ", "))})
+	}
+	return probs
 }

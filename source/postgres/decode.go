@@ -83,8 +83,9 @@ func kindOf(oid uint32) schema.Kind {
 
 // decodeText converts one column value from pgoutput's text format to the
 // value types documented in package schema. The replication session runs
-// with DateStyle=ISO, TimeZone=UTC, IntervalStyle=iso_8601 and
-// extra_float_digits=3, which the parsing below relies on.
+// with the settings of pinSession (bytea_output=hex, lc_monetary=C,
+// DateStyle=ISO, TimeZone=UTC, IntervalStyle=iso_8601,
+// extra_float_digits=3), which the parsing below relies on.
 func decodeText(col *schema.Column, text []byte) (any, error) {
 	s := string(text)
 	switch col.Kind {
@@ -110,7 +111,10 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 		return s, nil // "NaN", "Infinity", "-Infinity" have no JSON number form
 	case schema.KindDecimal:
 		if col.TypeID == oidMoney {
-			return s, nil // locale-formatted; kept as text
+			if v, ok := parseMoney(s); ok {
+				return v, nil
+			}
+			break
 		}
 		return s, nil
 	case schema.KindBytes:
@@ -141,6 +145,34 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 		return s, nil
 	}
 	return nil, fmt.Errorf("column %q of type %s: cannot decode %q", col.Name, col.Type, truncate(s, 64))
+}
+
+// parseMoney turns money's output under lc_monetary=C ("$1,234.56",
+// "-$1,234.56") into a plain decimal ("1234.56", "-1234.56").
+func parseMoney(s string) (string, bool) {
+	neg := strings.HasPrefix(s, "-")
+	digits, ok := strings.CutPrefix(strings.TrimPrefix(s, "-"), "$")
+	if !ok || digits == "" {
+		return "", false
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	point := false
+	for i := 0; i < len(digits); i++ {
+		switch c := digits[i]; {
+		case c >= '0' && c <= '9':
+			b.WriteByte(c)
+		case c == ',' && !point && i > 0:
+		case c == '.' && !point && i > 0 && i < len(digits)-1:
+			point = true
+			b.WriteByte(c)
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }
 
 func truncate(s string, n int) string {

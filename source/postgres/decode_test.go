@@ -24,6 +24,9 @@ func TestDecodeText(t *testing.T) {
 		{"float Infinity stays text", oidFloat4, "-Infinity", "-Infinity"},
 		{"numeric keeps every digit", oidNumeric, "12345678901234567890.000000000001", "12345678901234567890.000000000001"},
 		{"numeric NaN", oidNumeric, "NaN", "NaN"},
+		{"money under lc_monetary=C", oidMoney, "$1,234.56", "1234.56"},
+		{"money negative", oidMoney, "-$92,233,720,368,547,758.08", "-92233720368547758.08"},
+		{"money small", oidMoney, "$0.10", "0.10"},
 		{"text", oidText, "héllo, world", "héllo, world"},
 		{"bytea hex", oidBytea, `\xdeadbeef`, []byte{0xde, 0xad, 0xbe, 0xef}},
 		{"jsonb stays JSON", oidJSONB, `{"a": [1, 2]}`, json.RawMessage(`{"a": [1, 2]}`)},
@@ -55,7 +58,8 @@ func TestDecodeTextErrors(t *testing.T) {
 	for _, c := range []struct {
 		oid  uint32
 		text string
-	}{{oidBool, "yes"}, {oidInt4, "1.5"}, {oidBytea, "zz"}, {oidJSON, "{"}} {
+	}{{oidBool, "yes"}, {oidInt4, "1.5"}, {oidBytea, "zz"}, {oidBytea, `\336\255`}, {oidJSON, "{"},
+		{oidMoney, "1,234.56"}, {oidMoney, "€1.234,56"}, {oidMoney, "$"}, {oidMoney, "$1.2.3"}} {
 		col := &schema.Column{Name: "c", Type: "x", TypeID: c.oid, Kind: kindOf(c.oid)}
 		if v, err := decodeText(col, []byte(c.text)); err == nil {
 			t.Errorf("oid %d %q: want error, got %#v", c.oid, c.text, v)

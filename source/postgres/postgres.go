@@ -36,6 +36,9 @@ type Config struct {
 	// StatusInterval is how often the source reports its flushed position to
 	// the server and offers a heartbeat position to the pipeline.
 	StatusInterval time.Duration
+	// TablePollInterval is how often the source looks for new tables that
+	// match Tables (default 5s), and adds them to a publication it manages.
+	TablePollInterval time.Duration
 }
 
 // Source is a PostgreSQL logical-replication source. Open it, then call
@@ -48,7 +51,13 @@ type Source struct {
 	server source.Server
 	db     string
 	tables []tableName
-	acked  atomic.Uint64
+	// pubManaged: cdc created the publication and keeps it in line with
+	// source.tables; any other publication is used as it is.
+	pubManaged bool
+	// unpublished are new matching tables already reported as missing from
+	// a publication cdc does not manage.
+	unpublished map[tableName]bool
+	acked       atomic.Uint64
 }
 
 type tableName struct{ schema, name string }
@@ -68,6 +77,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Source, error) {
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = 10 * time.Second
 	}
+	if cfg.TablePollInterval <= 0 {
+		cfg.TablePollInterval = 5 * time.Second
+	}
 	conn, err := connectSQL(ctx, cfg.DSN)
 	if err != nil {
 		return nil, err
@@ -85,11 +97,35 @@ func connectSQL(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing postgres dsn: %w", err)
 	}
+	pinSession(cc.RuntimeParams)
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to postgres %s:%d as %q: %w", cc.Host, cc.Port, cc.User, unwrapConnect(err))
 	}
 	return conn, nil
+}
+
+// pinSession sets, as startup parameters, every setting that changes how
+// the server prints values: the walsender formats pgoutput's text values
+// with the session's settings, which otherwise come from the server, the
+// database (ALTER DATABASE ... SET) or the role (ALTER ROLE ... SET).
+// Startup parameters take precedence over all of these, and over the same
+// settings given in the DSN's options. decodeText relies on these forms.
+func pinSession(params map[string]string) {
+	for k, v := range map[string]string{
+		"client_encoding":    "UTF8",
+		"bytea_output":       "hex",
+		"lc_monetary":        "C",
+		"DateStyle":          "ISO",
+		"IntervalStyle":      "iso_8601",
+		"TimeZone":           "UTC",
+		"extra_float_digits": "3",
+		// regclass, regtype and the like print names relative to it, and
+		// format_type qualifies type names that it does not find there.
+		"search_path": `"$user", public`,
+	} {
+		params[k] = v
+	}
 }
 
 // unwrapConnect drops pgconn's "failed to connect to `user=... database=...`"
@@ -115,16 +151,28 @@ func (s *Source) setup(ctx context.Context) error {
 	}
 	s.db, s.tables = st.db, st.tables
 	s.server = source.Server{Type: "postgres", ID: st.systemID + "/" + st.db}
-	if !st.publicationExists {
-		if err := s.createPublication(ctx); err != nil {
+	s.pubManaged = !st.pub.exists || st.pub.managed
+	switch {
+	case !st.pub.exists:
+		if err := s.createPublication(ctx, st.want); err != nil {
 			return err
 		}
-	} else if s.cfg.CreatePublication && !sameTables(st.publishedTables, s.tables) {
-		q := fmt.Sprintf("ALTER PUBLICATION %s SET TABLE %s", pgx.Identifier{s.cfg.Publication}.Sanitize(), joinQuoted(s.tables))
-		if _, err := s.sql.Exec(ctx, q); err != nil {
-			return fmt.Errorf("updating publication %q to the configured tables: %w", s.cfg.Publication, err)
+	case !st.pub.managed:
+		s.log.Info("using publication as it is: cdc changes only a publication it created, and only while source.create_publication is true", "publication", s.cfg.Publication, "created_by_cdc", st.pub.marked)
+	case !st.want.equal(st.pub):
+		for _, q := range alterPublicationSQL(s.cfg.Publication, st.pub, st.want) {
+			if _, err := s.sql.Exec(ctx, q); err != nil {
+				return fmt.Errorf("updating publication %q to the configured tables: %w", s.cfg.Publication, err)
+			}
 		}
-		s.log.Info("updated publication to the configured tables", "publication", s.cfg.Publication, "tables", len(s.tables))
+		s.log.Info("updated publication to the configured tables", "publication", s.cfg.Publication,
+			"schemas", st.want.schemas, "tables", len(st.want.tables))
+		for _, t := range s.tables {
+			if !st.pub.published[t] {
+				s.log.Info("table added", "table", t.String(), "publication", s.cfg.Publication,
+					"captured", "from now on; rows written to it before are not captured (no snapshot)")
+			}
+		}
 	}
 	if !st.slotExists {
 		if err := s.createSlot(ctx); err != nil {
@@ -134,12 +182,25 @@ func (s *Source) setup(ctx context.Context) error {
 	return nil
 }
 
-func (s *Source) createPublication(ctx context.Context) error {
-	q := fmt.Sprintf("CREATE PUBLICATION %s FOR TABLE %s", pgx.Identifier{s.cfg.Publication}.Sanitize(), joinQuoted(s.tables))
-	if _, err := s.sql.Exec(ctx, q); err != nil {
+// createPublication creates the publication, marked as cdc's with a
+// comment, in one transaction.
+func (s *Source) createPublication(ctx context.Context, m members) error {
+	tx, err := s.sql.Begin(ctx)
+	if err != nil {
 		return fmt.Errorf("creating publication %q: %w", s.cfg.Publication, err)
 	}
-	s.log.Info("created publication", "publication", s.cfg.Publication, "tables", len(s.tables))
+	defer tx.Rollback(context.Background())
+	comment := fmt.Sprintf("COMMENT ON PUBLICATION %s IS '%s: its tables follow source.tables (slot %s)'",
+		pgx.Identifier{s.cfg.Publication}.Sanitize(), pubMarker, strings.ReplaceAll(s.cfg.Slot, "'", "''"))
+	for _, q := range []string{createPublicationSQL(s.cfg.Publication, m), comment} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("creating publication %q: %w", s.cfg.Publication, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("creating publication %q: %w", s.cfg.Publication, err)
+	}
+	s.log.Info("created publication", "publication", s.cfg.Publication, "schemas", m.schemas, "tables", len(m.tables))
 	return nil
 }
 

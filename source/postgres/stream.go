@@ -68,7 +68,7 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 	s.log.Info("replication started", "slot", s.cfg.Slot, "publication", s.cfg.Publication, "from", start, "slot_confirmed", slot)
 
 	r := &reader{
-		src: s, conn: conn, out: out, rel: map[uint32]*schema.Table{},
+		src: s, conn: conn, out: out, rel: map[uint32]*schema.Table{}, skip: map[uint32]bool{},
 		received: start, heartbeatSent: start,
 	}
 	return r.run(ctx)
@@ -81,11 +81,7 @@ func (s *Source) startReplication(ctx context.Context, start LSN) (*pgconn.PgCon
 	}
 	cc.RuntimeParams["replication"] = "database"
 	cc.RuntimeParams["application_name"] = "cdc:" + s.cfg.Slot
-	// The text forms decodeText parses.
-	cc.RuntimeParams["DateStyle"] = "ISO"
-	cc.RuntimeParams["TimeZone"] = "UTC"
-	cc.RuntimeParams["IntervalStyle"] = "iso_8601"
-	cc.RuntimeParams["extra_float_digits"] = "3"
+	pinSession(cc.RuntimeParams) // the text forms decodeText parses
 
 	args := []string{
 		"proto_version '1'",
@@ -123,12 +119,16 @@ type reader struct {
 	conn *pgconn.PgConn
 	out  chan<- source.Message
 	rel  map[uint32]*schema.Table
+	// skip holds the published relations that source.tables does not match.
+	skip map[uint32]bool
 
 	received      LSN // highest position seen from the server
 	heartbeatSent LSN
 	lastStatus    time.Time
+	lastPoll      time.Time
 
 	inTx   bool
+	begun  bool // the open transaction's Begin has been sent
 	xid    uint32
 	commit time.Time
 	order  int
@@ -138,13 +138,24 @@ type reader struct {
 
 func (r *reader) run(ctx context.Context) error {
 	interval := r.src.cfg.StatusInterval
+	r.lastPoll = time.Now() // Open has just matched the tables
 	for {
 		if time.Since(r.lastStatus) >= interval {
 			if err := r.sendStatus(); err != nil {
 				return err
 			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, r.lastStatus.Add(interval))
+		if time.Since(r.lastPoll) >= r.src.cfg.TablePollInterval {
+			if err := r.src.pollTables(ctx); err != nil {
+				return err
+			}
+			r.lastPoll = time.Now()
+		}
+		deadline := r.lastStatus.Add(interval)
+		if next := r.lastPoll.Add(r.src.cfg.TablePollInterval); next.Before(deadline) {
+			deadline = next
+		}
+		rctx, cancel := context.WithDeadline(ctx, deadline)
 		raw, err := r.conn.ReceiveMessage(rctx)
 		cancel()
 		if err != nil {
@@ -244,24 +255,38 @@ func (r *reader) heartbeat(ctx context.Context, pos LSN) error {
 func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) error {
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
+		if !matchesAny(r.src.cfg.Tables, tableName{m.Namespace, m.RelationName}) {
+			// Published (FOR ALL TABLES, a schema, a publication cdc did
+			// not create) but not in source.tables: not captured.
+			delete(r.rel, m.RelationID)
+			r.skip[m.RelationID] = true
+			return nil
+		}
+		delete(r.skip, m.RelationID)
 		t, err := r.src.describe(ctx, m)
 		if err != nil {
 			return err
 		}
 		r.rel[m.RelationID] = t
 	case *pglogrepl.BeginMessage:
-		r.inTx, r.xid, r.commit, r.order = true, m.Xid, m.CommitTime, 0
-		return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(m.Xid), 10), CommitTime: m.CommitTime}})
+		// Begin goes out with the first captured change (begin): a
+		// transaction that touched only tables source.tables does not match
+		// (published FOR ALL TABLES, say) is no transaction downstream.
+		r.inTx, r.begun, r.xid, r.commit, r.order = true, false, m.Xid, m.CommitTime, 0
+		return nil
 	case *pglogrepl.CommitMessage:
 		end := LSN(m.TransactionEndLSN)
 		r.inTx = false
+		if !r.begun {
+			return r.heartbeat(ctx, end) // nothing captured: only a position
+		}
 		if end > r.received {
 			r.received = end
 		}
 		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: strconv.FormatUint(uint64(r.xid), 10), Pos: end, CommitTime: m.CommitTime}})
 	case *pglogrepl.InsertMessage:
 		t, err := r.table(m.RelationID)
-		if err != nil {
+		if err != nil || t == nil {
 			return err
 		}
 		after, err := r.tuple(t, m.Tuple, nil)
@@ -271,23 +296,30 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		return r.change(ctx, at, source.OpCreate, t, nil, after)
 	case *pglogrepl.UpdateMessage:
 		t, err := r.table(m.RelationID)
-		if err != nil {
+		if err != nil || t == nil {
 			return err
 		}
-		var before []any
+		// full is the old row when the server sent all of it (REPLICA
+		// IDENTITY FULL). A key-only old row (a key change under DEFAULT or
+		// USING INDEX) has NULL in every other column: those NULLs are not
+		// the values of the unchanged TOAST columns.
+		var before, full []any
 		if m.OldTuple != nil {
 			if before, err = r.tuple(t, m.OldTuple, nil); err != nil {
 				return err
 			}
+			if m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
+				full = before
+			}
 		}
-		after, err := r.tuple(t, m.NewTuple, before)
+		after, err := r.tuple(t, m.NewTuple, full)
 		if err != nil {
 			return err
 		}
 		return r.change(ctx, at, source.OpUpdate, t, before, after)
 	case *pglogrepl.DeleteMessage:
 		t, err := r.table(m.RelationID)
-		if err != nil {
+		if err != nil || t == nil {
 			return err
 		}
 		before, err := r.tuple(t, m.OldTuple, nil)
@@ -301,6 +333,9 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 			if err != nil {
 				return err
 			}
+			if t == nil {
+				continue
+			}
 			if err := r.change(ctx, at, source.OpTruncate, t, nil, nil); err != nil {
 				return err
 			}
@@ -308,6 +343,9 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 	case *pglogrepl.LogicalDecodingMessage:
 		if !m.Transactional || !r.inTx {
 			return nil // only transactional messages carry exactly-once meaning
+		}
+		if err := r.begin(ctx); err != nil {
+			return err
 		}
 		r.order++
 		return r.emit(ctx, source.Message{Change: &source.Change{
@@ -325,7 +363,19 @@ func (r *reader) tx() source.Tx {
 	return source.Tx{ID: strconv.FormatUint(uint64(r.xid), 10), Order: r.order, CommitTime: r.commit}
 }
 
+// begin sends the open transaction's Begin unless it went out already.
+func (r *reader) begin(ctx context.Context) error {
+	if r.begun {
+		return nil
+	}
+	r.begun = true
+	return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(r.xid), 10), CommitTime: r.commit}})
+}
+
 func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Table, before, after []any) error {
+	if err := r.begin(ctx); err != nil {
+		return err
+	}
 	r.order++
 	convErr := r.convErr
 	r.convErr = nil
@@ -335,7 +385,12 @@ func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Tab
 	}})
 }
 
+// table returns the relation's table, or nil for a table that is not
+// captured.
 func (r *reader) table(id uint32) (*schema.Table, error) {
+	if r.skip[id] {
+		return nil, nil
+	}
 	t, ok := r.rel[id]
 	if !ok {
 		return nil, fmt.Errorf("change for relation %d before its relation message", id)
@@ -343,8 +398,8 @@ func (r *reader) table(id uint32) (*schema.Table, error) {
 	return t, nil
 }
 
-// tuple decodes a tuple. An unchanged TOAST value is taken from old when the
-// server sent it there (REPLICA IDENTITY FULL), and is otherwise
+// tuple decodes a tuple. An unchanged TOAST value is taken from old, the
+// full old row (nil unless REPLICA IDENTITY FULL), and is otherwise
 // schema.Unavailable: never a fake NULL.
 func (r *reader) tuple(t *schema.Table, td *pglogrepl.TupleData, old []any) ([]any, error) {
 	if td == nil {
