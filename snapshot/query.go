@@ -48,9 +48,16 @@ type ChunkQuery struct {
 	Key []string
 	// Limit is the chunk size, at least 1.
 	Limit int
-	// Casts, when set (Postgres), are the key columns' types: the
-	// parameters are written $1::<type>, so that the stored text form of
-	// the last key is read back as the column's type. Aligned with Key.
+	// Casts, when set, are aligned with Key: a key column's parameter is
+	// converted to that type in the statement ($1::<type> on Postgres,
+	// CAST(? AS <type>) on MySQL), so that the stored text form of the last
+	// key is compared as the column's type. An empty entry means none.
+	// On MySQL, give integer and decimal keys a cast (SIGNED, UNSIGNED,
+	// DECIMAL(p,s)) or typed arguments: a string compared with a number is
+	// compared as a double there, which loses digits past 2^53. Never
+	// cast MySQL string keys: CAST(? AS CHAR) takes the connection's
+	// collation, and the comparison then fails with an illegal mix of
+	// collations or uses the wrong one.
 	Casts []string
 	// Expanded (MySQL) writes the lower bound as k1 >= ? AND (k1 > ? OR
 	// (k1 = ? AND k2 > ?)) instead of a row-value comparison, for servers
@@ -115,14 +122,11 @@ func (c ChunkQuery) validate() error {
 	if len(c.Casts) > 0 && len(c.Casts) != len(c.Key) {
 		errs = append(errs, fmt.Errorf("%d casts for %d key columns", len(c.Casts), len(c.Key)))
 	}
-	if len(c.Casts) > 0 && c.Dialect != Postgres {
-		errs = append(errs, errors.New("casts are for postgres only"))
-	}
 	if c.Expanded && c.Dialect != MySQL {
 		errs = append(errs, errors.New("the expanded lower bound is for mysql only"))
 	}
 	for _, t := range c.Casts {
-		if !validCast(t) {
+		if t != "" && !validCast(t) {
 			errs = append(errs, fmt.Errorf("cast %q: want a type name of letters, digits, spaces, _ . ( ) , [ ] and double quotes", t))
 		}
 	}
@@ -270,15 +274,25 @@ func (c ChunkQuery) expanded(b *strings.Builder, q *Query) {
 // param writes the next placeholder, taking key column i's value.
 func (c ChunkQuery) param(b *strings.Builder, q *Query, i int) {
 	q.args = append(q.args, i)
+	cast := ""
+	if len(c.Casts) > 0 {
+		cast = c.Casts[i]
+	}
 	if c.Dialect == MySQL {
-		b.WriteByte('?')
+		if cast == "" {
+			b.WriteByte('?')
+			return
+		}
+		b.WriteString("CAST(? AS ")
+		b.WriteString(cast)
+		b.WriteByte(')')
 		return
 	}
 	b.WriteByte('$')
 	b.WriteString(strconv.Itoa(len(q.args)))
-	if len(c.Casts) > 0 {
+	if cast != "" {
 		b.WriteString("::")
-		b.WriteString(c.Casts[i])
+		b.WriteString(cast)
 	}
 }
 
