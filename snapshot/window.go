@@ -2,10 +2,10 @@ package snapshot
 
 import "fmt"
 
-// ChunkID names one chunk of one snapshot run. The caller makes it unique
-// across restarts (it is written into the log with the marks, and a restart
-// replays the marks of earlier runs), for example
-// "<snapshot id>/<table>/<chunk number>/<run nonce>". It is opaque here.
+// ChunkID names one chunk of one snapshot run. It must be unique across
+// restarts (it is written into the log with the marks, and a restart replays
+// the marks of earlier runs): NewChunkID makes one from the run's nonce and
+// the chunk's number. The window only compares ids.
 type ChunkID string
 
 // MarkKind is a watermark's kind.
