@@ -48,8 +48,10 @@ type Limits struct {
 // Rows may be added before or after the low mark (the chunk may be read
 // before or while the stream passes it): a key touched after the low mark
 // and before its row was added is remembered until Seal, so that the row
-// is dropped when it arrives. Touches before the low mark are ignored
-// (those changes are older than the chunk).
+// is dropped when it arrives (memory for those keys grows with the table's
+// streamed changes until Seal; a caller that reads the chunk before the
+// stream passes the low mark never needs it). Touches before the low mark
+// are ignored (those changes are older than the chunk).
 //
 // Keys are opaque, canonical encodings of a row's primary key chosen by the
 // caller (the envelope's JSON key, say): two rows have the same key exactly
