@@ -32,6 +32,7 @@ type column struct {
 	charset  string // "binary" for binary strings; "" when unknown
 	values   []string
 	geometry bool
+	ext      string // MariaDB type stored as BINARY(n): "inet4", "inet6", "uuid"; see extTypes
 }
 
 // table is a captured table as one table-map event describes it.
@@ -46,8 +47,10 @@ var errNoColumnNames = errors.New("the binlog has no column names for this table
 // describe builds the schema of a table from its table-map event. The
 // binlog's full row metadata (binlog_row_metadata=FULL) carries column
 // names, signedness, charsets, enum and set members and the primary key, so
-// the schema is the one the rows were written with, not today's.
-func describe(tm *replication.TableMapEvent, cs *charsets) (*table, error) {
+// the schema is the one the rows were written with, not today's. ext names
+// the columns that information_schema says are MariaDB INET4, INET6 or UUID
+// (the binlog shows them as BINARY(n)); nil when unknown.
+func describe(tm *replication.TableMapEvent, cs *charsets, ext map[string]string) (*table, error) {
 	names := tm.ColumnNameString()
 	if len(names) != int(tm.ColumnCount) {
 		return nil, fmt.Errorf("table %s.%s: %w", tm.Schema, tm.Table, errNoColumnNames)
@@ -82,6 +85,9 @@ func describe(tm *replication.TableMapEvent, cs *charsets) (*table, error) {
 			c.length = int(meta>>8)*8 + int(meta&0xff)
 		case gomysql.MYSQL_TYPE_GEOMETRY:
 			c.geometry = true
+		}
+		if typ, ok := ext[names[i]]; ok && isExtCandidate(c) && extSize[typ] == c.length {
+			c.ext = typ
 		}
 		_, nullable := tm.Nullable(i)
 		col := schema.Column{
@@ -145,6 +151,12 @@ func nativeType(c *column, meta uint16, unsigned bool, cs *charsets, geom uint64
 			return n / m
 		}
 		return n
+	}
+	switch c.ext {
+	case extUUID:
+		return extUUID, schema.KindUUID
+	case extInet4, extInet6:
+		return c.ext, schema.KindString
 	}
 	switch c.typ {
 	case gomysql.MYSQL_TYPE_TINY:
@@ -274,6 +286,13 @@ func rawText(v any) string {
 // convert maps a value as go-mysql decodes it (see replication.RowsEvent)
 // to the Go types documented in package schema.
 func convert(c *column, kind schema.Kind, v any) (any, error) {
+	if c.ext != "" {
+		b, ok := bytesOf(v)
+		if !ok {
+			return nil, fmt.Errorf("unexpected %T", v)
+		}
+		return formatExt(c.ext, padBinary(b, c.length))
+	}
 	switch kind {
 	case schema.KindInt:
 		switch v := v.(type) {
@@ -378,12 +397,15 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 			return nil, errors.New("partial JSON update; fix: SET GLOBAL binlog_row_value_options = ''")
 		}
 	case schema.KindBytes:
-		switch v := v.(type) {
-		case []byte:
-			return v, nil
-		case string:
-			return []byte(v), nil
+		b, ok := bytesOf(v)
+		if !ok {
+			break
 		}
+		if c.typ == gomysql.MYSQL_TYPE_STRING && c.charset == "binary" {
+			// BINARY(n): the binlog drops trailing 0x00 bytes.
+			return padBinary(b, c.length), nil
+		}
+		return b, nil
 	case schema.KindString:
 		var b []byte
 		switch v := v.(type) {
@@ -399,6 +421,17 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 		return rawText(v), nil
 	}
 	return nil, fmt.Errorf("unexpected %T", v)
+}
+
+// bytesOf returns the bytes of a string-like value as go-mysql decodes it.
+func bytesOf(v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case []byte:
+		return v, true
+	case string:
+		return []byte(v), true
+	}
+	return nil, false
 }
 
 const (

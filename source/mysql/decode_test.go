@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -52,7 +53,7 @@ func orderTableMap() *replication.TableMapEvent {
 }
 
 func TestDescribe(t *testing.T) {
-	tb, err := describe(orderTableMap(), newCharsets())
+	tb, err := describe(orderTableMap(), newCharsets(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestDescribe(t *testing.T) {
 func TestDescribeWithoutColumnNames(t *testing.T) {
 	tm := orderTableMap()
 	tm.ColumnName = nil
-	_, err := describe(tm, newCharsets())
+	_, err := describe(tm, newCharsets(), nil)
 	if !errors.Is(err, errNoColumnNames) || !strings.Contains(err.Error(), "SET GLOBAL binlog_row_metadata = 'FULL'") {
 		t.Fatalf("got %v", err)
 	}
@@ -90,7 +91,7 @@ func TestDescribeWithoutColumnNames(t *testing.T) {
 // be converted keeps its raw text and is reported, and the rest of the row
 // still converts.
 func TestRowValues(t *testing.T) {
-	tb, err := describe(orderTableMap(), newCharsets())
+	tb, err := describe(orderTableMap(), newCharsets(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +177,13 @@ func TestTableMapCache(t *testing.T) {
 	r := &reader{src: &Source{cfg: Config{Tables: []string{"shop.*"}}, charset: newCharsets(), log: slog.New(slog.DiscardHandler)},
 		tables: map[uint64]*tableEntry{}, cache: map[string]*cachedTable{}, captured: map[string]bool{}}
 	a := orderTableMap()
-	if err := r.tableMap(a); err != nil {
+	if err := r.tableMap(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	first := r.tables[42].table.schema
 	b := orderTableMap()
 	b.TableID = 43
-	if err := r.tableMap(b); err != nil {
+	if err := r.tableMap(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	if r.tables[43].table.schema != first {
@@ -190,7 +191,7 @@ func TestTableMapCache(t *testing.T) {
 	}
 	c := orderTableMap()
 	c.ColumnName[10] = []byte("renamed")
-	if err := r.tableMap(c); err != nil {
+	if err := r.tableMap(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if s := r.tables[42].table.schema; s == first || s.Columns[10].Name != "renamed" || first.Columns[10].Name != "n" {
@@ -198,7 +199,7 @@ func TestTableMapCache(t *testing.T) {
 	}
 	other := orderTableMap()
 	other.Schema, other.TableID = []byte("other"), 50
-	if err := r.tableMap(other); err != nil || r.tables[50].table != nil {
+	if err := r.tableMap(context.Background(), other); err != nil || r.tables[50].table != nil {
 		t.Errorf("uncaptured table: %v, %v", err, r.tables[50])
 	}
 }

@@ -49,6 +49,7 @@ type reader struct {
 	cache      map[string]*cachedTable
 	captured   map[string]bool // "db.table" -> matches source.tables
 	decodeErrs sync.Map        // *replication.RowsEvent -> error, from the syncer's goroutine
+	ext        *extTypes       // MariaDB INET4/INET6/UUID columns by table, from information_schema
 	// ddls holds recent DDL statements until a change of a table they name
 	// passes them on (Meta "ddl") to the schema history; at most 64.
 	ddls []ddl
@@ -101,7 +102,7 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent, inner 
 	case *replication.QueryEvent:
 		return r.query(ctx, h, start, e)
 	case *replication.TableMapEvent:
-		return r.tableMap(e)
+		return r.tableMap(ctx, e)
 	case *replication.RowsEvent:
 		return r.rows(ctx, h, start, e)
 	case *replication.XIDEvent:
@@ -203,6 +204,7 @@ func (r *reader) query(ctx context.Context, h *replication.EventHeader, start ui
 		return nil
 	}
 	d := ddl{DB: string(e.Schema), Statement: q, GTID: r.txGTID}
+	r.ext.forget() // a column may have changed type
 	if r.inTx && !isDDL(w[0]) {
 		// A statement-based event inside a transaction: a session still
 		// writes with binlog_format=STATEMENT or MIXED. Its changes are not
@@ -313,18 +315,25 @@ func truncate(s string, n int) string {
 // always decoded with the table map that precedes them (go-mysql attaches
 // it to the rows event), so rows written before an ALTER decode with the old
 // columns.
-func (r *reader) tableMap(tm *replication.TableMapEvent) error {
+func (r *reader) tableMap(ctx context.Context, tm *replication.TableMapEvent) error {
 	name := string(tm.Schema) + "." + string(tm.Table)
 	if !r.captures(name) {
 		r.tables[tm.TableID] = &tableEntry{tm: tm}
 		return nil
 	}
-	fp := fingerprint(tm)
+	var ext map[string]string
+	if hasExtCandidates(tm) {
+		var err error
+		if ext, err = r.ext.lookup(ctx, string(tm.Schema), string(tm.Table)); err != nil {
+			return err
+		}
+	}
+	fp := fingerprint(tm) + extSignature(ext)
 	if c, ok := r.cache[name]; ok && c.fingerprint == fp {
 		r.tables[tm.TableID] = &tableEntry{tm: tm, table: c.table}
 		return nil
 	}
-	t, err := describe(tm, r.src.charset)
+	t, err := describe(tm, r.src.charset, ext)
 	if err != nil {
 		return err
 	}

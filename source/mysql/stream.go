@@ -59,6 +59,9 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		src: s, out: out, reached: start, tables: map[uint64]*tableEntry{}, cache: map[string]*cachedTable{}, captured: map[string]bool{},
 		hbAt: time.Now(),
 	}
+	if s.srv.flavor == FlavorMariaDB {
+		r.ext = &extTypes{db: s.db}
+	}
 	r.file, _ = start.File()
 	if from == nil {
 		// A new connector has no checkpoint, and MySQL keeps no replication
