@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,6 +123,84 @@ func TestMySQLFixedBinary(t *testing.T) {
 				t.Errorf("update of id %s: before %v after %v", id, env.Before, env.After)
 			}
 		}
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
+	}
+}
+
+// Text columns decode as the server converts them: all 256 latin1 bytes
+// equal CONVERT(col USING utf8mb4) (MySQL's latin1 is not Windows-1252:
+// 0x81, 0x8D, 0x8F, 0x90, 0x9D are the C1 controls), cp1250 text decodes,
+// and a byte the charset cannot map sends the change to the dead-letter
+// topic with the reason and the raw bytes, instead of a silent U+FFFD.
+func TestMySQLCharsets(t *testing.T) {
+	name := uniq("mycs")
+	db := myConnect(t)
+	myDatabase(t, db, name)
+	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY, "+
+		"txt varchar(300) CHARACTER SET latin1, c varchar(10) CHARACTER SET cp1250, k varchar(10) CHARACTER SET koi8r)")
+	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("connector log:\n%s", p.Log())
+		}
+	})
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	myExec(t, db,
+		"INSERT INTO "+name+".t (id, txt, c, k) VALUES (1, x'"+hex.EncodeToString(all)+"', x'41e9', x'c1e2')",
+		"INSERT INTO "+name+".t (id, c) VALUES (2, x'4181')", // 0x81 is not a cp1250 character
+	)
+	var txt, c, k string
+	if err := db.QueryRow("SELECT CONVERT(txt USING utf8mb4), CONVERT(c USING utf8mb4), CONVERT(k USING utf8mb4) FROM "+name+".t WHERE id = 1").Scan(&txt, &c, &k); err != nil {
+		t.Fatal(err)
+	}
+	if len([]rune(txt)) != 256 {
+		t.Fatalf("server's latin1 text: %d characters", len([]rune(txt)))
+	}
+
+	cons := newConsumer(t, "^"+name+`\.`+name+`\.t(\.DLT)?$`)
+	es := cons.until(60*time.Second, func(es []event) bool { return len(es) >= 2 || p.exited() })
+	es = cons.settle(time.Second)
+	var row, dead *event
+	for i := range es {
+		switch es[i].Topic {
+		case name + "." + name + ".t":
+			row = &es[i]
+		case name + "." + name + ".t.DLT":
+			dead = &es[i]
+		}
+	}
+	if len(es) != 2 || row == nil || dead == nil {
+		for _, e := range es {
+			t.Logf("%s %s: %s", e.Topic, e.Key, e.Value)
+		}
+		t.Fatalf("want one row on the table topic and one dead letter, got %d records", len(es))
+	}
+	after := row.env(t).After
+	if after["txt"] != txt {
+		got, _ := after["txt"].(string)
+		gr, wr := []rune(got), []rune(txt)
+		for i := range wr {
+			if i >= len(gr) || gr[i] != wr[i] {
+				t.Errorf("latin1 byte 0x%02x: got %q, server %q", i, string(gr[i:min(i+1, len(gr))]), string(wr[i]))
+			}
+		}
+	}
+	if after["c"] != c || c != "Aé" || after["k"] != k || k != "аБ" {
+		t.Errorf("cp1250 %q (server %q), koi8r %q (server %q)", after["c"], c, after["k"], k)
+	}
+	reason := dead.Headers["cdc.dlt.reason"]
+	if !strings.Contains(reason, `column "c"`) || !strings.Contains(reason, "0x81") {
+		t.Errorf("dead letter reason %q does not name the column and the byte", reason)
+	}
+	if got := dead.env(t).After["c"]; got != base64.StdEncoding.EncodeToString([]byte{0x41, 0x81}) {
+		t.Errorf("dead letter value of c: %#v, want the raw bytes in base64", got)
 	}
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())

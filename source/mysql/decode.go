@@ -8,18 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/japanese"
-	"golang.org/x/text/encoding/korean"
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/encoding/traditionalchinese"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/encoding/unicode/utf32"
 
 	"github.com/cdc-go/cdc/schema"
 )
@@ -33,6 +24,7 @@ type column struct {
 	values   []string
 	geometry bool
 	ext      string // MariaDB type stored as BINARY(n): "inet4", "inet6", "uuid"; see extTypes
+	cs       *charsets
 }
 
 // table is a captured table as one table-map event describes it.
@@ -67,6 +59,7 @@ func describe(tm *replication.TableMapEvent, cs *charsets, ext map[string]string
 	}
 	for i := range t.cols {
 		c := &t.cols[i]
+		c.cs = cs
 		c.typ, c.length = realType(tm.ColumnType[i], tm.ColumnMeta[i])
 		coll, ok := collations[i]
 		if !ok {
@@ -266,6 +259,12 @@ func (t *table) value(i int, v any, errs error) (any, error) {
 	out, err := convert(&t.cols[i], t.schema.Columns[i].Kind, v)
 	if err != nil {
 		col := &t.schema.Columns[i]
+		if b, ok := bytesOf(v); ok && (col.Kind == schema.KindString || col.Kind == schema.KindJSON) {
+			// Text that cannot be converted keeps its bytes: nothing is
+			// lost in the dead letter, where they show as base64.
+			errs = errors.Join(errs, fmt.Errorf("column %q of type %s: %w (the dead-lettered row carries the column's raw bytes, base64)", col.Name, col.Type, err))
+			return b, errs
+		}
 		errs = errors.Join(errs, fmt.Errorf("column %q of type %s: %w", col.Name, col.Type, err))
 		return rawText(v), errs
 	}
@@ -416,7 +415,7 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 		default:
 			return nil, fmt.Errorf("unexpected %T", v)
 		}
-		return decodeText(c.charset, b)
+		return c.cs.decodeText(c.charset, b)
 	default:
 		return rawText(v), nil
 	}
@@ -457,69 +456,6 @@ func isoTime(s string, utc bool) (any, error) {
 	return t.Format(isoLocal), nil
 }
 
-// decodeText converts a string column's bytes from its charset to UTF-8.
-func decodeText(charset string, b []byte) (any, error) {
-	switch charset {
-	case "utf8mb4", "utf8mb3", "utf8", "ascii", "":
-		if utf8.Valid(b) {
-			return string(b), nil
-		}
-		return nil, fmt.Errorf("invalid %s text", charsetLabel(charset))
-	case "binary":
-		return b, nil
-	}
-	enc, ok := encodings[charset]
-	if !ok {
-		return nil, fmt.Errorf("charset %s is not supported", charset)
-	}
-	out, err := enc.NewDecoder().Bytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("decoding %s text: %w", charset, err)
-	}
-	return string(out), nil
-}
-
-func charsetLabel(cs string) string {
-	if cs == "" {
-		return "utf8"
-	}
-	return cs
-}
-
-// encodings maps MySQL charset names to decoders. MySQL's latin1 is
-// Windows-1252.
-var encodings = map[string]encoding.Encoding{
-	"latin1":   charmap.Windows1252,
-	"latin2":   charmap.ISO8859_2,
-	"latin5":   charmap.ISO8859_9,
-	"latin7":   charmap.ISO8859_13,
-	"greek":    charmap.ISO8859_7,
-	"hebrew":   charmap.ISO8859_8,
-	"cp1250":   charmap.Windows1250,
-	"cp1251":   charmap.Windows1251,
-	"cp1256":   charmap.Windows1256,
-	"cp1257":   charmap.Windows1257,
-	"cp850":    charmap.CodePage850,
-	"cp852":    charmap.CodePage852,
-	"cp866":    charmap.CodePage866,
-	"koi8r":    charmap.KOI8R,
-	"koi8u":    charmap.KOI8U,
-	"macroman": charmap.Macintosh,
-	"gbk":      simplifiedchinese.GBK,
-	"gb2312":   simplifiedchinese.HZGB2312,
-	"gb18030":  simplifiedchinese.GB18030,
-	"big5":     traditionalchinese.Big5,
-	"sjis":     japanese.ShiftJIS,
-	"cp932":    japanese.ShiftJIS,
-	"ujis":     japanese.EUCJP,
-	"eucjpms":  japanese.EUCJP,
-	"euckr":    korean.EUCKR,
-	"ucs2":     unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM),
-	"utf16":    unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM),
-	"utf16le":  unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM),
-	"utf32":    utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM),
-}
-
 // charsets resolves collation ids (as table-map events carry them) to
 // charset names and their maximum bytes per character. It is filled from the
 // server's information_schema at Open, on top of a built-in table of the
@@ -527,10 +463,11 @@ var encodings = map[string]encoding.Encoding{
 type charsets struct {
 	byID   map[uint64]string
 	maxlen map[string]int
+	tables map[string]*byteTable // single-byte charsets, as the server maps them
 }
 
 func newCharsets() *charsets {
-	cs := &charsets{byID: map[uint64]string{}, maxlen: map[string]int{
+	cs := &charsets{byID: map[uint64]string{}, tables: map[string]*byteTable{}, maxlen: map[string]int{
 		"binary": 1, "latin1": 1, "ascii": 1, "utf8mb3": 3, "utf8": 3, "utf8mb4": 4,
 		"ucs2": 2, "utf16": 4, "utf16le": 4, "utf32": 4, "gbk": 2, "big5": 2, "sjis": 2, "cp932": 2, "ujis": 3, "euckr": 2, "gb18030": 4,
 	}}
