@@ -59,6 +59,7 @@ type reader struct {
 type tableEntry struct {
 	tm    *replication.TableMapEvent
 	table *table // nil when the table is not captured
+	raw   []byte // the table-map event as the server sent it, for dead letters
 }
 
 // cachedTable keeps the last schema built for a table, so that table maps
@@ -102,9 +103,12 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent, inner 
 	case *replication.QueryEvent:
 		return r.query(ctx, h, start, e)
 	case *replication.TableMapEvent:
-		return r.tableMap(ctx, e)
+		if err := r.tableMap(ctx, e); err != nil {
+			return err
+		}
+		r.tables[e.TableID].raw = ev.RawData
 	case *replication.RowsEvent:
-		return r.rows(ctx, h, start, e)
+		return r.rows(ctx, h, start, e, ev.RawData)
 	case *replication.XIDEvent:
 		return r.commit(ctx, h)
 	case *replication.TransactionPayloadEvent:
@@ -390,7 +394,7 @@ func (r *reader) captures(name string) bool {
 	return ok
 }
 
-func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uint32, e *replication.RowsEvent) error {
+func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uint32, e *replication.RowsEvent, raw []byte) error {
 	decodeErr, _ := r.decodeErrs.LoadAndDelete(e)
 	entry := r.tables[e.TableID]
 	if entry == nil {
@@ -421,8 +425,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uin
 	}
 	pos := FilePosition(r.file, start)
 	if decodeErr != nil {
-		return r.change(ctx, h, pos, 0, &source.Change{Op: op, Table: t.schema,
-			Err: fmt.Errorf("decoding rows event for %s at %s: %w", t.schema.ID(), pos, decodeErr.(error))})
+		return r.change(ctx, h, pos, 0, undecodedRows(op, t.schema, pos, decodeErr.(error), raw, entry.raw))
 	}
 	step := 1
 	if op == source.OpUpdate {
@@ -474,9 +477,13 @@ func (r *reader) change(ctx context.Context, h *replication.EventHeader, pos Pos
 	r.order++
 	ch.Tx = source.Tx{ID: r.txID(), Order: r.order, CommitTime: r.txTime}
 	ch.Pos = pos
-	ch.Meta = map[string]any{
+	meta := map[string]any{
 		"db": ch.Table.Namespace, "server_id": int64(h.ServerID), "file": pos.file, "pos": int64(pos.offset), "row": int64(row),
 	}
+	for k, v := range ch.Meta { // set by the decoder (undecodedRows)
+		meta[k] = v
+	}
+	ch.Meta = meta
 	if r.txGTID != "" {
 		ch.Meta["gtid"] = r.txGTID
 	}
