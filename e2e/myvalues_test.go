@@ -206,3 +206,81 @@ func TestMySQLCharsets(t *testing.T) {
 		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
 	}
 }
+
+// Dates MySQL stores but the calendar does not have (ALLOW_INVALID_DATES,
+// the zero date, zero month or day parts) are kept, explicitly, with the
+// fields the server stored: DATE as "2024-02-30", DATETIME as
+// "2024-02-30T10:00:00" and TIMESTAMP's zero as "0000-00-00T00:00:00Z",
+// the same layout as valid values. None goes to the dead-letter topic.
+func TestMySQLInvalidDates(t *testing.T) {
+	name := uniq("mydates")
+	db := myConnect(t)
+	myDatabase(t, db, name)
+	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY, d date, dt datetime, dt3 datetime(3), ts timestamp NULL)")
+	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("connector log:\n%s", p.Log())
+		}
+	})
+	myExec(t, db,
+		"SET SESSION sql_mode = 'ALLOW_INVALID_DATES'",
+		"INSERT INTO "+name+".t VALUES (1, '2024-02-30', '2024-02-30 10:00:00', '2024-02-31 23:59:59.500', NULL)",
+		"SET SESSION sql_mode = ''",
+		"INSERT INTO "+name+".t VALUES (2, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00.000', '0000-00-00 00:00:00')",
+		"INSERT INTO "+name+".t VALUES (3, '2024-00-15', '2024-05-00 01:02:03', '2024-00-00 01:02:03.120', '2024-01-02 03:04:05')",
+	)
+	want := map[string]map[string]any{
+		`{"id":1}`: {"d": "2024-02-30", "dt": "2024-02-30T10:00:00", "dt3": "2024-02-31T23:59:59.5", "ts": nil},
+		`{"id":2}`: {"d": "0000-00-00", "dt": "0000-00-00T00:00:00", "dt3": "0000-00-00T00:00:00", "ts": "0000-00-00T00:00:00Z"},
+		`{"id":3}`: {"d": "2024-00-15", "dt": "2024-05-00T01:02:03", "dt3": "2024-00-00T01:02:03.12", "ts": "2024-01-02T03:04:05Z"},
+	}
+	// The same fields as the server's own text.
+	rs, err := db.Query("SELECT id, CAST(d AS CHAR), CAST(dt AS CHAR), CAST(dt3 AS CHAR) FROM " + name + ".t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var id int
+		var d, dt, dt3 string
+		if err := rs.Scan(&id, &d, &dt, &dt3); err != nil {
+			t.Fatal(err)
+		}
+		w := want[`{"id":`+string(rune('0'+id))+`}`]
+		iso := func(s string) string {
+			s = strings.Replace(s, " ", "T", 1)
+			if strings.Contains(s, ".") {
+				s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+			}
+			return s
+		}
+		if w["d"] != d || w["dt"] != iso(dt) || w["dt3"] != iso(dt3) {
+			t.Errorf("row %d on the server: %s, %s, %s; the test expects %v", id, d, dt, dt3, w)
+		}
+	}
+	rs.Close()
+
+	c := newConsumer(t, "^"+name+`\.`+name+`\.t(\.DLT)?$`)
+	es := c.until(60*time.Second, func(es []event) bool { return len(es) >= 3 || p.exited() })
+	es = c.settle(time.Second)
+	if len(es) != 3 {
+		t.Errorf("%d records, want 3", len(es))
+	}
+	for _, e := range es {
+		if e.Topic != name+"."+name+".t" {
+			t.Errorf("record on %s: %s", e.Topic, e.Headers["cdc.dlt.reason"])
+			continue
+		}
+		after := e.env(t).After
+		for k, w := range want[e.Key] {
+			if after[k] != w {
+				t.Errorf("%s %s: got %#v, want %#v", e.Key, k, after[k], w)
+			}
+		}
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -440,21 +441,38 @@ const (
 
 // isoTime turns go-mysql's "2006-01-02 15:04:05[.ffffff]" into ISO-8601:
 // DATETIME without zone, TIMESTAMP in UTC with "Z" (the syncer renders
-// TIMESTAMP in UTC). MySQL's zero date and dates with a zero month or day
-// have no ISO form and are kept as the server's text.
+// TIMESTAMP in UTC), the fraction without trailing zeros.
+//
+// Dates the server stores but the calendar does not have (the zero date
+// 0000-00-00, a zero month or day, 2024-02-30 under ALLOW_INVALID_DATES)
+// keep their fields exactly as stored, in the same layout:
+// "2024-02-30T10:00:00", "0000-00-00T00:00:00" ("...Z" for TIMESTAMP),
+// as DATE passes "2024-02-30" and "0000-00-00" through. They are values,
+// not conversion errors.
 func isoTime(s string, utc bool) (any, error) {
 	t, err := time.Parse(mysqlDatetime, s)
 	if err != nil {
-		if strings.HasPrefix(s, "0000-00-00") || strings.Contains(s, "-00") {
-			return s, nil
+		if !storedDatetime.MatchString(s) {
+			return nil, fmt.Errorf("cannot parse %q", s)
 		}
-		return nil, fmt.Errorf("cannot parse %q", s)
+		out := strings.Replace(s, " ", "T", 1)
+		if strings.Contains(out, ".") {
+			out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+		}
+		if utc {
+			out += "Z"
+		}
+		return out, nil
 	}
 	if utc {
 		return t.UTC().Format(time.RFC3339Nano), nil
 	}
 	return t.Format(isoLocal), nil
 }
+
+// storedDatetime is the layout go-mysql renders DATETIME and TIMESTAMP
+// fields in, whatever their values.
+var storedDatetime = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?$`)
 
 // charsets resolves collation ids (as table-map events carry them) to
 // charset names and their maximum bytes per character. It is filled from the
