@@ -284,3 +284,113 @@ func TestMySQLInvalidDates(t *testing.T) {
 		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
 	}
 }
+
+// gbk and euckr text decodes as the server converts it, for every 2-byte
+// sequence the server maps; a sequence the server stores but cannot map
+// ('?' in CONVERT) sends the row to the dead-letter topic.
+func TestMySQLDoubleByteCharsets(t *testing.T) {
+	name := uniq("mydbcs")
+	db := myConnect(t)
+	myDatabase(t, db, name)
+	myExec(t, db, "CREATE TABLE "+name+".probe (cs varchar(10) PRIMARY KEY, b mediumblob)",
+		"CREATE TABLE "+name+".t (id int PRIMARY KEY, g mediumtext CHARACTER SET gbk, k mediumtext CHARACTER SET euckr)")
+	var all []byte
+	for lead := 0x81; lead <= 0xfe; lead++ {
+		for trail := 0x40; trail <= 0xfe; trail++ {
+			if trail != 0x7f {
+				all = append(all, byte(lead), byte(trail), ' ')
+			}
+		}
+	}
+	// What each charset stores (sql_mode '' keeps what it can), and which
+	// of the stored characters the server maps.
+	mapped, unmapped := map[string][]byte{}, map[string][]byte{}
+	for _, cs := range []string{"gbk", "euckr"} {
+		myExec(t, db, "SET SESSION sql_mode = ''",
+			"INSERT INTO "+name+".probe VALUES ('"+cs+"', CAST(CONVERT(CAST(x'"+hex.EncodeToString(all)+"' AS CHAR CHARACTER SET "+cs+") USING "+cs+") AS BINARY))")
+		var stored []byte
+		var conv string
+		if err := db.QueryRow("SELECT b, CONVERT(CAST(b AS CHAR CHARACTER SET "+cs+") USING utf8mb4) FROM "+name+".probe WHERE cs = ?", cs).Scan(&stored, &conv); err != nil {
+			t.Fatal(err)
+		}
+		sb, cb := strings.Split(strings.TrimSpace(string(stored)), " "), strings.Split(strings.TrimSpace(conv), " ")
+		if len(sb) != len(cb) {
+			t.Fatalf("%s: %d stored characters, %d converted", cs, len(sb), len(cb))
+		}
+		for i := range sb {
+			if cb[i] == "?" && sb[i] != "?" {
+				if unmapped[cs] == nil {
+					unmapped[cs] = []byte(sb[i])
+				}
+				continue
+			}
+			mapped[cs] = append(append(mapped[cs], sb[i]...), ' ')
+		}
+		t.Logf("%s: %d characters mapped; first stored but unmapped: %x", cs, strings.Count(string(mapped[cs]), " "), unmapped[cs])
+	}
+
+	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("connector log:\n%s", p.Log())
+		}
+	})
+	stmts := []string{"SET SESSION sql_mode = ''",
+		"INSERT INTO " + name + ".t VALUES (1, x'" + hex.EncodeToString(mapped["gbk"]) + "', x'" + hex.EncodeToString(mapped["euckr"]) + "')"}
+	dead := 0
+	if unmapped["gbk"] != nil {
+		stmts = append(stmts, "INSERT INTO "+name+".t (id, g) VALUES (2, x'"+hex.EncodeToString(unmapped["gbk"])+"')")
+		dead++
+	}
+	if unmapped["euckr"] != nil {
+		stmts = append(stmts, "INSERT INTO "+name+".t (id, k) VALUES (3, x'"+hex.EncodeToString(unmapped["euckr"])+"')")
+		dead++
+	}
+	myExec(t, db, stmts...)
+	var g, k string
+	if err := db.QueryRow("SELECT CONVERT(g USING utf8mb4), CONVERT(k USING utf8mb4) FROM "+name+".t WHERE id = 1").Scan(&g, &k); err != nil {
+		t.Fatal(err)
+	}
+	c := newConsumer(t, "^"+name+`\.`+name+`\.t(\.DLT)?$`)
+	es := c.until(60*time.Second, func(es []event) bool { return len(es) >= 1+dead || p.exited() })
+	es = c.settle(time.Second)
+	var row *event
+	dlt := 0
+	for i, e := range es {
+		switch {
+		case e.Topic == name+"."+name+".t" && e.Key == `{"id":1}`:
+			row = &es[i]
+		case e.Topic == name+"."+name+".t.DLT" && e.Key != `{"id":1}`:
+			dlt++
+			if !strings.Contains(e.Headers["cdc.dlt.reason"], "no Unicode mapping") && !strings.Contains(e.Headers["cdc.dlt.reason"], "without a Unicode mapping") {
+				t.Errorf("dead letter %s: %s", e.Key, e.Headers["cdc.dlt.reason"])
+			}
+		default:
+			t.Errorf("unexpected record on %s key %s: %s", e.Topic, e.Key, e.Headers["cdc.dlt.reason"])
+		}
+	}
+	if row == nil || dlt != dead || len(es) != 1+dead {
+		t.Fatalf("want row 1 on the table topic and %d dead letters, got %d records", dead, len(es))
+	}
+	after := row.env(t).After
+	for col, want := range map[string]string{"g": g, "k": k} {
+		got, _ := after[col].(string)
+		if got == want {
+			continue
+		}
+		gw, ww := strings.Split(got, " "), strings.Split(want, " ")
+		bad := 0
+		for i := range ww {
+			if i < len(gw) && gw[i] != ww[i] && bad < 10 {
+				t.Errorf("%s character %d: got %q, server %q", col, i, gw[i], ww[i])
+				bad++
+			}
+		}
+		t.Errorf("%s differs from the server's conversion (%d vs %d characters)", col, len(gw), len(ww))
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
+	}
+}

@@ -1,12 +1,17 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/korean"
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // Text columns are converted to UTF-8 exactly as the server converts them
@@ -25,12 +30,17 @@ import (
 //   - ucs2, utf16, utf16le, utf32: decoded by their definition; lone
 //     surrogates (which MySQL's ucs2 accepts) have no UTF-8 form and are
 //     errors.
-//   - the multi-byte East Asian charsets (big5, gbk, gb2312, gb18030, sjis,
-//     cp932, ujis, eucjpms, euckr): MySQL's tables differ from the WHATWG
-//     and JIS ones in golang.org/x/text in places (the yen sign and
-//     backslash in sjis, vendor extensions in cp932 and eucjpms, ...), and
-//     cdc has not verified a table against the server for them, so their
-//     values are conversion errors ("not supported") rather than guesses.
+//   - euckr and gbk: golang.org/x/text's decoders, which were compared with
+//     MariaDB 10.11's CONVERT for every 1- and 2-byte sequence: euckr
+//     matches exactly; x/text's GBK also decodes 83 sequences MySQL's gbk
+//     does not have (0x80 and GB18030 additions, gbkUnmapped), which are
+//     rejected. A U+FFFD in their output (a sequence the decoder could not
+//     map) is an error.
+//   - the other multi-byte East Asian charsets (big5, gb2312, gb18030,
+//     sjis, cp932, ujis, eucjpms): the same comparison finds hundreds of
+//     differences (MySQL's big5 and sjis tables, the vendor extensions of
+//     cp932 and eucjpms, gb2312 decoded as GBK), so their values are
+//     conversion errors ("not supported") rather than guesses.
 
 // byteTable maps each byte of a single-byte charset to its rune, or to -1
 // when the charset has no mapping for it.
@@ -80,6 +90,10 @@ func (cs *charsets) decodeText(charset string, b []byte) (any, error) {
 		return decodeUTF16(charset, b, littleEndian16, true)
 	case "utf32":
 		return decodeUTF32(b)
+	case "euckr":
+		return decodeWith(charset, korean.EUCKR, b, nil)
+	case "gbk":
+		return decodeWith(charset, simplifiedchinese.GBK, b, gbkUnmapped)
 	}
 	if t := cs.byteTable(charset); t != nil {
 		return decodeBytes(charset, t, b)
@@ -110,6 +124,50 @@ func decodeBytes(charset string, t *byteTable, b []byte) (any, error) {
 	}
 	return s.String(), nil
 }
+
+// decodeWith decodes a double-byte charset (bytes below 0x80 are ASCII,
+// others lead a two-byte sequence) with an x/text decoder that matches the
+// server's table except for the sequences in unmapped.
+func decodeWith(charset string, enc encoding.Encoding, b []byte, unmapped map[uint16]bool) (any, error) {
+	for i := 0; i < len(b); {
+		if b[i] < 0x80 {
+			i++
+			continue
+		}
+		code := uint16(b[i]) << 8
+		if i+1 < len(b) {
+			code |= uint16(b[i+1])
+		}
+		if unmapped[code] || b[i] == 0x80 && unmapped[0x80] {
+			return nil, fmt.Errorf("%s bytes %s at offset %d have no Unicode mapping on the server", charset, hexAt(b, i, 2), i)
+		}
+		i += 2
+	}
+	out, err := enc.NewDecoder().Bytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s text: %w", charset, err)
+	}
+	if i := bytes.IndexRune(out, utf8.RuneError); i >= 0 {
+		return nil, fmt.Errorf("invalid %s text: a byte sequence without a Unicode mapping (character %d of the decoded text)", charset, utf8.RuneCount(out[:i]))
+	}
+	return string(out), nil
+}
+
+// gbkUnmapped lists the sequences golang.org/x/text's GBK decodes but
+// MySQL's gbk does not map (found by comparing both over every 1- and
+// 2-byte sequence on MariaDB 10.11).
+var gbkUnmapped = func() map[uint16]bool {
+	m := map[uint16]bool{0x80: true}
+	for _, f := range strings.Fields(`a2e3 a3a0 a8bf a989 a98a a98b a98c a98d a98e a98f a990 a991 a992 a993 a994 a995
+		fe50 fe54 fe55 fe56 fe57 fe58 fe5a fe5b fe5c fe5d fe5e fe5f fe60 fe62 fe63 fe64 fe65 fe68 fe69 fe6a fe6b fe6e fe6f
+		fe70 fe71 fe72 fe73 fe74 fe75 fe77 fe78 fe79 fe7a fe7b fe7c fe7d fe80 fe81 fe82 fe83 fe84 fe85 fe86 fe87 fe88 fe89
+		fe8a fe8b fe8c fe8d fe8e fe8f fe92 fe93 fe94 fe95 fe96 fe97 fe98 fe99 fe9a fe9b fe9c fe9d fe9e fe9f`) {
+		var c uint16
+		fmt.Sscanf(f, "%x", &c)
+		m[c] = true
+	}
+	return m
+}()
 
 func bigEndian16(b []byte) rune    { return rune(b[0])<<8 | rune(b[1]) }
 func littleEndian16(b []byte) rune { return rune(b[1])<<8 | rune(b[0]) }
