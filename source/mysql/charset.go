@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -243,7 +245,8 @@ func (cs *charsets) byteTable(charset string) *byteTable {
 // single-byte charset (MAXLEN 1) to Unicode: CONVERT(CAST(x'NN' AS CHAR
 // CHARACTER SET cs) USING utf8mb4). A byte other than 0x3F that converts
 // to "?" has no mapping. A charset whose table cannot be read is left to
-// the built-in table or, without one, its values are errors.
+// the built-in table or, without one, its values are errors; the others
+// are still read.
 func (cs *charsets) loadByteTables(ctx context.Context, db *sql.DB) error {
 	var names []string
 	for name, n := range cs.maxlen {
@@ -251,7 +254,9 @@ func (cs *charsets) loadByteTables(ctx context.Context, db *sql.DB) error {
 			names = append(names, name)
 		}
 	}
+	sort.Strings(names)
 	var q strings.Builder
+	var errs error
 	for _, name := range names {
 		q.Reset()
 		q.WriteString("SELECT ")
@@ -267,15 +272,17 @@ func (cs *charsets) loadByteTables(ctx context.Context, db *sql.DB) error {
 			dest[i] = &hexes[i]
 		}
 		if err := db.QueryRowContext(ctx, q.String()).Scan(dest...); err != nil {
-			return fmt.Errorf("reading the %s byte table: %w", name, err)
+			errs = errors.Join(errs, fmt.Errorf("reading the %s byte table: %w", name, err))
+			continue
 		}
 		t, err := parseByteTable(hexes)
 		if err != nil {
-			return fmt.Errorf("reading the %s byte table: %w", name, err)
+			errs = errors.Join(errs, fmt.Errorf("reading the %s byte table: %w", name, err))
+			continue
 		}
 		cs.tables[name] = t
 	}
-	return nil
+	return errs
 }
 
 // parseByteTable builds a table from the server's UTF-8 forms of the 256
