@@ -76,6 +76,9 @@ type Source struct {
 	ServerID  uint32   `yaml:"server_id"` // replica server id, unique on the server; required
 	Flavor    Flavor   `yaml:"flavor"`    // default auto
 	Heartbeat Duration `yaml:"heartbeat"` // binlog heartbeat period; default 10s
+	// XAMaxBytes bounds the memory prepared XA transactions' changes take
+	// until their XA COMMIT; default 64 MiB.
+	XAMaxBytes int `yaml:"xa_max_bytes"`
 
 	// Tables lists "namespace.table" patterns to capture (namespace is the
 	// Postgres schema or the MySQL database); each part may use the globs
@@ -130,6 +133,7 @@ const (
 	DefaultCheckpointTopic = "_cdc_checkpoints"
 	DefaultBatchMaxEvents  = 5000
 	DefaultBatchMaxBytes   = 4 << 20
+	DefaultXAMaxBytes      = 64 << 20
 	minBatchMaxBytes       = 1024
 	maxBatchLinger         = time.Minute
 	maxPostgresName        = 63 // NAMEDATALEN-1: longer names are truncated by Postgres
@@ -328,6 +332,9 @@ func (s *Source) defaults(name string, has func(string) bool) {
 		if !has("source.heartbeat") {
 			s.Heartbeat = Duration(10 * time.Second)
 		}
+		if !has("source.xa_max_bytes") {
+			s.XAMaxBytes = DefaultXAMaxBytes
+		}
 	}
 }
 
@@ -459,6 +466,7 @@ func (s *Source) validate(v *checker, nameOK bool) {
 		v.onlyFor("source.server_id", s.ServerID != 0, "mysql")
 		v.onlyFor("source.flavor", s.Flavor != "", "mysql")
 		v.onlyFor("source.heartbeat", s.Heartbeat != 0, "mysql")
+		v.onlyFor("source.xa_max_bytes", s.XAMaxBytes != 0, "mysql")
 	case SourceMySQL:
 		switch {
 		case s.ServerID == 0 && !v.has("source.server_id"):
@@ -471,6 +479,9 @@ func (s *Source) validate(v *checker, nameOK bool) {
 		}
 		if s.Heartbeat <= 0 {
 			v.add("source.heartbeat", "must be positive, got %s (e.g. 10s)", s.Heartbeat)
+		}
+		if s.XAMaxBytes < 1024 {
+			v.add("source.xa_max_bytes", "must be at least 1024 (a byte count, e.g. 67108864 for 64 MiB), got %d", s.XAMaxBytes)
 		}
 		v.onlyFor("source.slot", s.Slot != "", "postgres")
 		v.onlyFor("source.publication", s.Publication != "", "postgres")

@@ -113,6 +113,7 @@ func TestParseDefaults(t *testing.T) {
 				ServerID:       4242,
 				Flavor:         FlavorMariaDB,
 				Heartbeat:      sec(10),
+				XAMaxBytes:     DefaultXAMaxBytes,
 				Tables:         []string{"orders.orders", "orders.order_line", "orders.archive_20[0-9][0-9]"},
 				StatusInterval: sec(10),
 			},
@@ -205,7 +206,7 @@ func TestParseDefaults(t *testing.T) {
 		want: Config{
 			Name: "s",
 			Source: Source{
-				Type: SourceMySQL, DSN: "x", ServerID: 7, Flavor: FlavorAuto, Heartbeat: sec(5),
+				Type: SourceMySQL, DSN: "x", ServerID: 7, Flavor: FlavorAuto, Heartbeat: sec(5), XAMaxBytes: DefaultXAMaxBytes,
 				Tables: []string{"a.b"}, StatusInterval: sec(10),
 			},
 			Kafka: Kafka{
@@ -515,6 +516,10 @@ func TestParseErrors(t *testing.T) {
 			data: pgBase + "  batch:\n    linger: 30s\n  transaction_timeout: 10s\n",
 			want: []string{"shop.yaml:10: kafka.transaction_timeout: must be longer than kafka.batch.linger (30s), got 10s"},
 		}, {
+			name: "validate: xa_max_bytes",
+			data: strings.Replace(mysqlBase, "  server_id: 1\n", "  server_id: 1\n  xa_max_bytes: 100\n", 1),
+			want: []string{"shop.yaml:7: source.xa_max_bytes: must be at least 1024 (a byte count, e.g. 67108864 for 64 MiB), got 100"},
+		}, {
 			name: "validate: durations must be positive",
 			data: strings.Replace(pgBase, "  tables:", "  status_interval: 0s\n  tables:", 1),
 			want: []string{"shop.yaml:5: source.status_interval: must be positive, got 0s"},
@@ -803,7 +808,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 
 	c := Config{
 		Name: "shop",
-		Source: Source{Type: SourceMySQL, DSN: "u@tcp(h:3306)/db", ServerID: 9, Heartbeat: sec(1),
+		Source: Source{Type: SourceMySQL, DSN: "u@tcp(h:3306)/db", ServerID: 9, Heartbeat: sec(1), XAMaxBytes: 1024,
 			Tables: []string{"db.*"}, StatusInterval: sec(1)},
 		Kafka: Kafka{Brokers: []string{"k:9092"}, TopicPrefix: "shop", CheckpointTopic: "cp", Partitions: 1,
 			ReplicationFactor: 3, ClientID: "c", TransactionalID: "t",

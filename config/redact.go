@@ -68,7 +68,7 @@ func (c *Config) Redacted() string {
 	var drop []string
 	switch c.Source.Type {
 	case SourcePostgres:
-		drop = []string{"server_id", "flavor", "heartbeat"}
+		drop = []string{"server_id", "flavor", "heartbeat", "xa_max_bytes"}
 	case SourceMySQL:
 		drop = []string{"slot", "publication", "create_slot", "create_publication"}
 	}

@@ -254,10 +254,12 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			if err != nil {
 				return err
 			}
-			// Sources make a new table value for every shape, so the
-			// version belongs to this value.
-			m.Change.Table.Version = v.Version
-			sv = v
+			if v != nil {
+				// Sources make a new table value for every shape, so the
+				// version belongs to this value.
+				m.Change.Table.Version = v.Version
+				sv = v
+			}
 		}
 		recs, err := p.router.Route(m.Change)
 		dead := err != nil

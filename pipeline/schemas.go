@@ -38,12 +38,34 @@ type Schemas struct {
 	resolved map[*schema.Table]*schema.Version
 	// headers caches the schema headers of each version (hot path).
 	headers map[*schema.Version][]transform.Header
+	// shapes caches the table of each version given to truncates that came
+	// without columns.
+	shapes map[*schema.Version]*schema.Table
 }
 
 // version returns the schema version of ch's table, recording a new one
 // (and its schema-change event) when the shape is new.
+//
+// A truncate whose table has no columns (the source does not know the
+// shape) gets the table's latest version, and that version's shape as its
+// table, so that routes can bind it; nil, and the table left as it is, when
+// no version is known.
 func (p *run) version(ctx context.Context, ch *source.Change) (*schema.Version, error) {
 	s := p.opt.Schemas
+	if ch.Op == source.OpTruncate && len(ch.Table.Columns) == 0 {
+		v := latest(s.History, ch.Table.ID())
+		if v == nil {
+			return nil, nil
+		}
+		if s.shapes == nil {
+			s.shapes = map[*schema.Version]*schema.Table{}
+		}
+		if s.shapes[v] == nil {
+			s.shapes[v] = v.Shape()
+		}
+		ch.Table = s.shapes[v]
+		return v, nil
+	}
 	if v, ok := s.resolved[ch.Table]; ok {
 		return v, nil
 	}

@@ -53,7 +53,12 @@ type Tx struct {
 
 // Change is one row change (or a truncate or logical message).
 type Change struct {
-	Op    Op
+	Op Op
+	// Table is the table's shape when the change was written. A truncate
+	// may come with a table that has only its namespace and name, when the
+	// source does not know the shape (MySQL: a TRUNCATE of a table whose
+	// rows it has not read since it started); the pipeline then gives it
+	// the table's latest known schema version.
 	Table *schema.Table
 	// Before and After are aligned with Table.Columns. Before is nil when the
 	// source did not send an old image (inserts; updates without a key change

@@ -78,7 +78,7 @@ func mysqlConfig(cfg *config.Config) mysql.Config {
 	return mysql.Config{
 		DSN: cfg.Source.DSN, ServerID: cfg.Source.ServerID, Flavor: mysql.Flavor(cfg.Source.Flavor),
 		Tables: cfg.Source.Tables, Heartbeat: cfg.Source.Heartbeat.Std(),
-		StatusInterval: cfg.Source.StatusInterval.Std(), Name: cfg.Name,
+		StatusInterval: cfg.Source.StatusInterval.Std(), Name: cfg.Name, MaxXABytes: cfg.Source.XAMaxBytes,
 	}
 }
 

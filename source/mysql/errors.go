@@ -15,6 +15,9 @@ var (
 	// ErrServerIDConflict: another replica is registered with the server_id
 	// this connector is configured with.
 	ErrServerIDConflict = errors.New("server_id conflict")
+	// ErrXATooLarge: an XA transaction committed whose prepared changes did
+	// not fit the memory cdc holds them in (Config.MaxXABytes).
+	ErrXATooLarge = errors.New("prepared XA transaction too large")
 )
 
 // Problem is one unmet prerequisite, with its fix.

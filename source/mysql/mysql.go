@@ -59,6 +59,11 @@ type Config struct {
 	// StatusInterval paces the heartbeat positions offered to the pipeline
 	// while transactions of uncaptured tables go by.
 	StatusInterval time.Duration
+	// MaxXABytes bounds the memory the changes of prepared XA transactions
+	// take until their XA COMMIT (binlog bytes of their captured rows, all
+	// pending transactions together); default 64 MiB. A committed XA
+	// transaction over it stops the stream with ErrXATooLarge.
+	MaxXABytes int
 	// Name is the connector's name. The source registers with the server
 	// under the host name "cdc:<Name>", which tells this connector's own
 	// earlier sessions from another replica that uses the same ServerID.
@@ -74,6 +79,9 @@ func (c *Config) defaults() {
 	}
 	if c.StatusInterval <= 0 {
 		c.StatusInterval = 10 * time.Second
+	}
+	if c.MaxXABytes <= 0 {
+		c.MaxXABytes = defaultMaxXABytes
 	}
 }
 

@@ -35,6 +35,23 @@ import (
 // Position is always the end of a transaction (or of a DDL statement), so a
 // restart there neither repeats nor skips one.
 //
+// Prepared XA transactions. An XA transaction's changes are binlogged at XA
+// PREPARE, as a group of their own, and its XA COMMIT or XA ROLLBACK comes
+// later as another group; the changes are published only at XA COMMIT. A
+// position passed while XA transactions are prepared but not yet resolved
+// lists them, and where the oldest one's group starts:
+//
+//	mariadb-gtid:0-1-42;binlog.000003:1234;xa-from=0-1-30;xa=X'7831',X'',1@0-1-31
+//	mysql-gtid:<uuid>:1-9;xa-from=<uuid>:1-4;xa=X'7831',X'6231',7@<uuid>:5
+//	file:binlog.000003:1234;xa-from=binlog.000003:400;xa=X'7831',X'',1@binlog.000003:400
+//
+// xa-from is the position (of the same form, without file or XA parts) to
+// re-read the binlog from; each xa= names a pending transaction's xid (as
+// the binlog writes it) and the transaction id of its prepared
+// group (GTID, or file:offset of its first event), in binlog order. A stream
+// resumed there re-reads from xa-from, holds the listed groups' changes
+// again and skips every other group the main position already covers.
+//
 // Positions are immutable values; methods that advance one return a copy.
 type Position struct {
 	kind   posKind
@@ -42,6 +59,17 @@ type Position struct {
 	mysql  *gomysql.MysqlGTIDSet // kindMySQL; never modified once in a Position
 	file   string
 	offset uint32
+	// xaFrom and xaPending are set together, when XA transactions are
+	// prepared and not yet committed or rolled back; never modified.
+	xaFrom    *Position // the re-read point: no file, no XA parts
+	xaPending []xaPending
+}
+
+// xaPending is a prepared XA transaction a position has passed the
+// prepared group of but not yet its XA COMMIT or XA ROLLBACK.
+type xaPending struct {
+	xid string // SQL form, X'<gtrid hex>',X'<bqual hex>',<formatID>
+	id  string // transaction id of the prepared group (reader.txID)
 }
 
 type posKind uint8
@@ -101,16 +129,77 @@ func (p Position) String() string {
 	case kindNone:
 		return ""
 	case kindFile:
-		return prefixFile + p.file + ":" + strconv.FormatUint(uint64(p.offset), 10)
+		s = prefixFile + p.file + ":" + strconv.FormatUint(uint64(p.offset), 10)
 	case kindMariaDB:
 		s = prefixMariaDB + p.GTID()
 	case kindMySQL:
 		s = prefixMySQL + p.GTID()
 	}
-	if p.file != "" {
+	if p.file != "" && p.kind != kindFile {
 		s += ";" + p.file + ":" + strconv.FormatUint(uint64(p.offset), 10)
 	}
+	if p.xaFrom != nil {
+		s += ";" + xaFromKey + p.xaFrom.xaFromText()
+		for _, x := range p.xaPending {
+			s += ";" + xaKey + x.xid + "@" + x.id
+		}
+	}
 	return s
+}
+
+// Keys of the XA parts of the text form.
+const (
+	xaFromKey = "xa-from="
+	xaKey     = "xa="
+)
+
+// xaFromText is the text of a re-read point: the GTIDs, or file:offset.
+func (p Position) xaFromText() string {
+	if p.kind == kindFile {
+		return p.file + ":" + strconv.FormatUint(uint64(p.offset), 10)
+	}
+	return p.GTID()
+}
+
+// HasPendingXA reports whether p lists prepared XA transactions.
+func (p Position) HasPendingXA() bool { return p.xaFrom != nil }
+
+// PendingXA returns the xids of the prepared XA transactions p lists, in
+// prepare order.
+func (p Position) PendingXA() []string {
+	var out []string
+	for _, x := range p.xaPending {
+		out = append(out, x.xid)
+	}
+	return out
+}
+
+// withXA returns p listing pending (in prepare order) with the re-read point
+// from; with no pending transactions, p without XA parts.
+func (p Position) withXA(from Position, pending []xaPending) Position {
+	if len(pending) == 0 {
+		p.xaFrom, p.xaPending = nil, nil
+		return p
+	}
+	from.file, from.offset = from.xaFromFile()
+	from.xaFrom, from.xaPending = nil, nil
+	p.xaFrom, p.xaPending = &from, slices.Clip(slices.Clone(pending))
+	return p
+}
+
+// xaFromFile is the file part a re-read point keeps: only file positions
+// have one.
+func (p Position) xaFromFile() (string, uint32) {
+	if p.kind == kindFile {
+		return p.file, p.offset
+	}
+	return "", 0
+}
+
+// withoutXA returns p without its XA parts.
+func (p Position) withoutXA() Position {
+	p.xaFrom, p.xaPending = nil, nil
+	return p
 }
 
 // MarshalText implements encoding.TextMarshaler. The zero Position is an
@@ -134,19 +223,22 @@ func ParsePosition(s string) (Position, error) {
 	if !utf8.ValidString(s) {
 		return fail("not valid UTF-8")
 	}
+	// The XA parts start at ";xa-from=" (binlog file names are checked
+	// not to start with it).
+	main, xaText, hasXA := strings.Cut(s, ";"+xaFromKey)
+	var p Position
 	switch {
-	case strings.HasPrefix(s, prefixFile):
-		name, off, err := parseFileOffset(s[len(prefixFile):])
+	case strings.HasPrefix(main, prefixFile):
+		name, off, err := parseFileOffset(main[len(prefixFile):])
 		if err != nil {
 			return fail("%v", err)
 		}
-		return FilePosition(name, off), nil
-	case strings.HasPrefix(s, prefixMariaDB), strings.HasPrefix(s, prefixMySQL):
-		var p Position
-		rest := strings.TrimPrefix(s, prefixMariaDB)
+		p = FilePosition(name, off)
+	case strings.HasPrefix(main, prefixMariaDB), strings.HasPrefix(main, prefixMySQL):
+		rest := strings.TrimPrefix(main, prefixMariaDB)
 		p.kind = kindMariaDB
-		if rest == s {
-			rest = strings.TrimPrefix(s, prefixMySQL)
+		if rest == main {
+			rest = strings.TrimPrefix(main, prefixMySQL)
 			p.kind = kindMySQL
 		}
 		set, file, hasFile := strings.Cut(rest, ";")
@@ -165,9 +257,165 @@ func ParsePosition(s string) (Position, error) {
 		if err != nil {
 			return fail("%v", err)
 		}
-		return p, nil
+	default:
+		return fail("want file:<binlog file>:<offset>, mariadb-gtid:<d-s-n,...> or mysql-gtid:<uuid:n-m,...>")
 	}
-	return fail("want file:<binlog file>:<offset>, mariadb-gtid:<d-s-n,...> or mysql-gtid:<uuid:n-m,...>")
+	if hasXA {
+		var err error
+		if p, err = parseXA(p, xaFromKey+xaText); err != nil {
+			return fail("%v", err)
+		}
+	}
+	return p, nil
+}
+
+// parseXA parses the XA parts, "xa-from=<from>;xa=<xid>@<id>[;xa=...]",
+// and adds them to p.
+func parseXA(p Position, s string) (Position, error) {
+	parts := strings.Split(s, ";")
+	fromText, ok := strings.CutPrefix(parts[0], xaFromKey)
+	if !ok {
+		return Position{}, fmt.Errorf("XA part %q: want %s<position> first", parts[0], xaFromKey)
+	}
+	from := Position{kind: p.kind}
+	var err error
+	switch p.kind {
+	case kindMariaDB:
+		from.maria, err = parseMariaDBGTIDs(fromText)
+	case kindMySQL:
+		from.mysql, err = parseMySQLGTIDSet(fromText)
+	default:
+		from.file, from.offset, err = parseFileOffset(fromText)
+	}
+	if err != nil {
+		return Position{}, fmt.Errorf("%s: %w", xaFromKey, err)
+	}
+	if len(parts) == 1 {
+		return Position{}, errors.New("xa-from without a pending XA transaction")
+	}
+	var pending []xaPending
+	for _, part := range parts[1:] {
+		entry, ok := strings.CutPrefix(part, xaKey)
+		if !ok {
+			return Position{}, fmt.Errorf("XA part %q: want %s<xid>@<transaction>", part, xaKey)
+		}
+		xid, id, ok := strings.Cut(entry, "@")
+		if !ok {
+			return Position{}, fmt.Errorf("XA part %q: want %s<xid>@<transaction>", part, xaKey)
+		}
+		if x, err := parseXID(xid); err != nil || x.String() != xid {
+			return Position{}, fmt.Errorf("XA part %q: want the xid as X'<gtrid hex>',X'<bqual hex>',<formatID>", part)
+		}
+		if err := validTxID(p.kind, id); err != nil {
+			return Position{}, fmt.Errorf("XA part %q: %w", part, err)
+		}
+		for _, x := range pending {
+			if x.xid == xid || x.id == id {
+				return Position{}, fmt.Errorf("XA part %q: xid or transaction listed twice", part)
+			}
+		}
+		pending = append(pending, xaPending{xid: xid, id: id})
+	}
+	return p.withXA(from, pending), nil
+}
+
+// validTxID checks the transaction id of a prepared group: a GTID of the
+// position's kind, or the file:offset of its first event.
+func validTxID(kind posKind, id string) error {
+	switch kind {
+	case kindMariaDB:
+		g, err := parseMariaDBGTIDs(id)
+		if err != nil || len(g) != 1 || strings.Contains(id, ",") {
+			return fmt.Errorf("transaction %q: want one MariaDB GTID", id)
+		}
+	case kindMySQL:
+		set, err := parseMySQLGTIDSet(id)
+		if err != nil || set.String() != id || strings.Contains(id, ",") || strings.Count(id, "-") != 4 {
+			return fmt.Errorf("transaction %q: want one MySQL GTID uuid[:tag]:n", id)
+		}
+	default:
+		name, off, err := parseFileOffset(id)
+		if err != nil || name+":"+strconv.FormatUint(uint64(off), 10) != id {
+			return fmt.Errorf("transaction %q: want <binlog file>:<offset>", id)
+		}
+	}
+	return nil
+}
+
+// xid is an XA transaction id: gtrid, bqual and formatID.
+type xid struct {
+	gtrid, bqual []byte
+	format       int64
+}
+
+// String is the SQL form MariaDB and MySQL write in the binlog:
+// X'<gtrid hex>',X'<bqual hex>',<formatID>.
+func (x xid) String() string {
+	return fmt.Sprintf("X'%x',X'%x',%d", x.gtrid, x.bqual, x.format)
+}
+
+// parseXID parses the SQL form of an xid as String writes it, or as a
+// statement may write it: each of gtrid and bqual a 'string' or X'hex'
+// literal, bqual and formatID optional (formatID 1 by default).
+func parseXID(s string) (xid, error) {
+	fail := func(why string) (xid, error) {
+		return xid{}, fmt.Errorf("XA xid %q: %s", s, why)
+	}
+	rest := strings.TrimSpace(s)
+	lit := func() ([]byte, bool) {
+		rest = strings.TrimSpace(rest)
+		hex := len(rest) > 0 && (rest[0] == 'X' || rest[0] == 'x') && len(rest) > 1 && rest[1] == '\''
+		if hex {
+			rest = rest[1:]
+		}
+		if len(rest) == 0 || rest[0] != '\'' {
+			return nil, false
+		}
+		end := strings.IndexByte(rest[1:], '\'')
+		if end < 0 {
+			return nil, false
+		}
+		text := rest[1 : 1+end]
+		rest = rest[2+end:]
+		if !hex {
+			return []byte(text), true
+		}
+		if len(text)%2 != 0 {
+			return nil, false
+		}
+		b := make([]byte, len(text)/2)
+		for i := range b {
+			v, err := strconv.ParseUint(text[2*i:2*i+2], 16, 8)
+			if err != nil {
+				return nil, false
+			}
+			b[i] = byte(v)
+		}
+		return b, true
+	}
+	var x xid
+	var ok bool
+	if x.gtrid, ok = lit(); !ok || len(x.gtrid) == 0 || len(x.gtrid) > 64 {
+		return fail("want a gtrid of 1 to 64 bytes as 'text' or X'hex'")
+	}
+	x.format = 1
+	if rest = strings.TrimSpace(rest); strings.HasPrefix(rest, ",") {
+		rest = rest[1:]
+		if x.bqual, ok = lit(); !ok || len(x.bqual) > 64 {
+			return fail("want a bqual of up to 64 bytes as 'text' or X'hex'")
+		}
+		if rest = strings.TrimSpace(rest); strings.HasPrefix(rest, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(rest[1:]), 10, 64)
+			if err != nil {
+				return fail("want a decimal formatID")
+			}
+			x.format, rest = n, ""
+		}
+	}
+	if strings.TrimSpace(rest) != "" {
+		return fail("unexpected " + strconv.Quote(rest))
+	}
+	return x, nil
 }
 
 // parseFileOffset parses "binlog.000003:1234".
@@ -204,6 +452,9 @@ func validFileName(name string) error {
 		if c < 0x20 || c == 0x7f || c == ';' {
 			return fmt.Errorf("binlog file %q: control character or ';' in the name", name)
 		}
+	}
+	if strings.HasPrefix(name, xaFromKey) {
+		return fmt.Errorf("binlog file %q: a name starting with %q is not supported", name, xaFromKey)
 	}
 	return nil
 }

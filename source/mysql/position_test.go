@@ -34,6 +34,14 @@ func TestPositionGolden(t *testing.T) {
 		{kind: kindMySQL, mysql: mysqlSet},
 		Position{kind: kindMySQL, mysql: mysqlSet}.withMySQLGTID(sid, gomysql.Tag{}, 6).withFile("binlog.000012", 157),
 		{kind: kindMySQL, mysql: emptyMySQL},
+		// Pending prepared XA transactions.
+		maria.withFile("binlog.000003", 2485).withXA(Position{kind: kindMariaDB}.withMariaDBGTID(gomysql.MariadbGTID{DomainID: 0, ServerID: 1, SequenceNumber: 30}).withFile("binlog.000002", 9),
+			[]xaPending{{xid: "X'7831',X'',1", id: "0-1-31"}, {xid: "X'7832',X'6231',7", id: "0-1-40"}}),
+		{kind: kindMariaDB, xaFrom: &Position{kind: kindMariaDB}, xaPending: []xaPending{{xid: "X'7831',X'',1", id: "0-1-1"}}},
+		Position{kind: kindMySQL, mysql: mysqlSet}.withXA(Position{kind: kindMySQL, mysql: emptyMySQL},
+			[]xaPending{{xid: "X'7831',X'',-1", id: "3e11fa47-71ca-11e1-9e33-c80aa9429562:5"}}),
+		FilePosition("binlog.000003", 1234).withXA(FilePosition("binlog.000002", 400),
+			[]xaPending{{xid: "X'7831',X'',1", id: "binlog.000002:400"}, {xid: "X'7832',X'',1", id: "binlog.000003:4"}}),
 	}
 	var b strings.Builder
 	for _, p := range cases {
@@ -93,6 +101,14 @@ func TestParsePositionRejects(t *testing.T) {
 		"mysql-gtid:3e11fa47-71ca-11e1-9e33-c80aa9429562:5-1", "mysql-gtid: 3e11fa47-71ca-11e1-9e33-c80aa9429562:1",
 		"mysql-gtid:{3e11fa47-71ca-11e1-9e33-c80aa9429562}:1", "mysql-gtid:3e11fa4771ca11e19e33c80aa9429562:1",
 		"gtid:0-1-2", "FILE:binlog.000001:4", "file:bin\xfflog.000001:4",
+		// XA parts.
+		"mariadb-gtid:0-1-2;xa-from=0-1-1", "mariadb-gtid:0-1-2;xa=X'7831',X'',1@0-1-2",
+		"mariadb-gtid:0-1-2;xa-from=0-1-1;xa='x1'@0-1-2", "mariadb-gtid:0-1-2;xa-from=0-1-1;xa=X'7831',X'',1",
+		"mariadb-gtid:0-1-2;xa-from=0-1-1;xa=X'7831',X'',1@0-1-2;xa=X'7831',X'',1@0-1-3",
+		"mariadb-gtid:0-1-2;xa-from=0-1-1;xa=X'7831',X'',1@0-1-2,1-1-1", "mariadb-gtid:0-1-2;xa-from=x;xa=X'7831',X'',1@0-1-2",
+		"mariadb-gtid:0-1-2;xa-from=0-1-1;xa=X'7831',X'',1@0-1-2;binlog.000001:4",
+		"mysql-gtid:3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5;xa-from=;xa=X'7831',X'',1@3e11fa47-71ca-11e1-9e33-c80aa9429562:1-2",
+		"file:binlog.000001:4;xa-from=binlog.000001:4;xa=X'7831',X'',1@0-1-2", "file:xa-from=b.000001:4",
 	} {
 		if p, err := ParsePosition(s); err == nil {
 			t.Errorf("ParsePosition(%q) accepted: %v", s, p)
@@ -133,7 +149,7 @@ func FuzzParsePosition(f *testing.F) {
 	for _, s := range []string{
 		"file:binlog.000003:1234", "mariadb-gtid:0-1-42,1-2-7;binlog.000003:1234", "mariadb-gtid:",
 		"mysql-gtid:3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7", "mysql-gtid:3e11fa47-71ca-11e1-9e33-c80aa9429562:t:1-5;b.1:4",
-		"file:x.1:0", "", "mariadb-gtid:0-0-0",
+		"file:x.1:0", "", "mariadb-gtid:0-0-0", "mariadb-gtid:0-1-2;xa-from=0-1-1;xa=X'7831',X'',1@0-1-2",
 	} {
 		f.Add(s)
 	}

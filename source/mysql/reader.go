@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +24,8 @@ type reader struct {
 	src *Source
 	out chan<- source.Message
 
-	reached Position // the last transaction boundary passed: the resume point
+	reached Position // the last transaction boundary passed: the resume point, without XA parts
+	scan    Position // reached, but advanced by every group read, covered ones too (see skipState)
 	file    string   // current binlog file
 	healthy bool     // the current session received an event
 	started bool     // a session has started
@@ -39,6 +41,8 @@ type reader struct {
 	begun      bool // Begin sent
 	txGTID     string
 	txNext     Position // reached, advanced by this group's GTID
+	scanNext   Position // scan, advanced by this group's GTID
+	txMaria    gomysql.MariadbGTID
 	txStart    Position // file position of the group's first event
 	txTime     time.Time
 	thread     uint32
@@ -53,6 +57,15 @@ type reader struct {
 	// ddls holds recent DDL statements until a change of a table they name
 	// passes them on (Meta "ddl") to the schema history; at most 64.
 	ddls []ddl
+
+	// XA transactions (xa.go).
+	xa         []*xaTx // prepared, not yet committed or rolled back; in prepare order
+	xaCur      *xaTx   // the XA transaction whose prepared group is being read
+	xaBytes    int     // binlog bytes of the changes held in xa and xaCur
+	holdSize   int     // bytes counted for each change of the current rows event
+	skip       *skipState
+	skipping   bool     // the current group is covered by the resume position
+	resumeFrom Position // the position the current session resumed from, when it had pending XA transactions
 }
 
 // tableEntry is the table map in force for a table id.
@@ -80,7 +93,7 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent, inner 
 	switch e := ev.Event.(type) {
 	case *replication.RotateEvent:
 		r.file = string(e.NextLogName)
-		if r.reached.kind == kindFile && !r.group {
+		if r.reached.kind == kindFile && !r.group && r.skip == nil {
 			r.reached = FilePosition(r.file, uint32(e.Position))
 		}
 	case *replication.MariadbGTIDEvent:
@@ -89,10 +102,13 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent, inner 
 		}
 		g := e.GTID
 		r.txGTID = fmt.Sprintf("%d-%d-%d", g.DomainID, g.ServerID, g.SequenceNumber)
+		r.txMaria = g
 		if r.reached.kind == kindMariaDB {
 			r.txNext = r.reached.withMariaDBGTID(g)
+			r.scanNext = r.scan.withMariaDBGTID(g)
 		}
 		r.inTx = !e.IsStandalone()
+		return r.decideGroup(e.Flags&flPreparedXA != 0)
 	case *replication.GtidTaggedLogEvent:
 		return r.mysqlGTID(h, start, &e.GTIDEvent, e.Tag)
 	case *replication.GTIDEvent:
@@ -119,15 +135,10 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent, inner 
 		}
 	case *replication.GenericEvent:
 		if h.EventType == replication.XA_PREPARE_LOG_EVENT {
-			// The changes of an XA transaction are binlogged at XA PREPARE;
-			// XA COMMIT or XA ROLLBACK follows as a group of its own.
-			if r.begun {
-				r.src.log.Warn("XA transaction sent at XA PREPARE: a later XA ROLLBACK is not reflected", "tx", r.txID())
-			}
-			return r.commit(ctx, h)
+			return r.xaPrepare(ctx, h, e.Data)
 		}
 	case *replication.HeartbeatEvent:
-		if !r.group && r.reached.kind == kindFile && e.Filename == r.file && h.LogPos > r.reached.offset {
+		if !r.group && r.skip == nil && r.reached.kind == kindFile && e.Filename == r.file && h.LogPos > r.reached.offset {
 			r.reached = FilePosition(r.file, h.LogPos)
 			r.progress++
 		}
@@ -153,8 +164,9 @@ func (r *reader) mysqlGTID(h *replication.EventHeader, start uint32, e *replicat
 	}
 	if r.reached.kind == kindMySQL {
 		r.txNext = r.reached.withMySQLGTID(sid, tag, e.GNO)
+		r.scanNext = r.scan.withMySQLGTID(sid, tag, e.GNO)
 	}
-	return nil
+	return r.decideGroup(false)
 }
 
 // beginGroup starts an event group at a GTID event (or a BEGIN without one).
@@ -164,15 +176,27 @@ func (r *reader) beginGroup(h *replication.EventHeader, start uint32) error {
 	}
 	r.endGroup()
 	r.group = true
-	r.txNext = r.reached
+	r.txNext, r.scanNext = r.reached, r.scan
 	r.txStart = FilePosition(r.file, start)
 	r.txTime = time.Unix(int64(h.Timestamp), 0).UTC()
+	if r.reached.kind == kindFile {
+		return r.decideGroup(false) // no GTID event to wait for
+	}
 	return nil
 }
 
+// endGroup forgets the current group; the position moves only where the
+// group's end is handled.
 func (r *reader) endGroup() {
+	if r.group {
+		r.scan = r.scanNext
+	}
+	if x := r.xaCur; x != nil && !slices.Contains(r.xa, x) {
+		r.xaBytes -= x.bytes
+	}
 	r.group, r.inTx, r.begun = false, false, false
 	r.txGTID, r.thread, r.order, r.warnedStmt = "", 0, 0, false
+	r.txMaria, r.xaCur, r.skipping = gomysql.MariadbGTID{}, nil, false
 }
 
 // txID is the GTID when there is one, else the file position of the
@@ -197,6 +221,9 @@ func (r *reader) query(ctx context.Context, h *replication.EventHeader, start ui
 			}
 		}
 		r.inTx, r.thread = true, e.SlaveProxyID
+		if w[0] == "XA" {
+			r.startXA() // MySQL; MariaDB flags the GTID event
+		}
 		return nil
 	case w[0] == "COMMIT":
 		return r.commit(ctx, h)
@@ -204,8 +231,22 @@ func (r *reader) query(ctx context.Context, h *replication.EventHeader, start ui
 		// Written for transactions that changed non-transactional tables:
 		// those changes stay, so what was sent is committed.
 		return r.commit(ctx, h)
+	case w[0] == "XA" && (w[1] == "COMMIT" || w[1] == "ROLLBACK"):
+		rest := strings.TrimSpace(q[2:])
+		return r.xaEnd(ctx, h, w[1] == "COMMIT", rest[min(len(rest), len(w[1])):])
 	case w[0] == "SAVEPOINT" || w[0] == "ROLLBACK" || w[0] == "RELEASE" || w[0] == "XA":
 		return nil
+	}
+	if r.skipping {
+		if r.inTx {
+			return nil
+		}
+		return r.passGroup(ctx, h, false) // a DDL statement published before
+	}
+	if !r.inTx {
+		if handled, err := r.truncate(ctx, h, start, e, q); handled || err != nil {
+			return err
+		}
 	}
 	d := ddl{DB: string(e.Schema), Statement: q, GTID: r.txGTID}
 	r.ext.forget() // a column may have changed type
@@ -253,7 +294,8 @@ type ddl struct {
 
 func (r *reader) recordDDL(d ddl) {
 	level := slog.LevelDebug
-	if r.concerns(d) {
+	// TRUNCATE keeps the table's shape: it is no schema version's DDL.
+	if r.concerns(d) && leadingWords(skipSpace(d.Statement))[0] != "TRUNCATE" {
 		level = slog.LevelInfo
 		if len(r.ddls) >= 64 {
 			r.ddls = append(r.ddls[:0], r.ddls[1:]...)
@@ -413,7 +455,10 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uin
 		}
 		r.inTx = true
 	}
-	if !r.begun {
+	if r.skipping && r.xaCur == nil {
+		return nil // published before the resume position
+	}
+	if !r.begun && r.xaCur == nil {
 		r.begun = true
 		if err := r.emit(ctx, source.Message{Begin: &source.Begin{TxID: r.txID(), CommitTime: r.txTime}}); err != nil {
 			return err
@@ -424,6 +469,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uin
 		return fmt.Errorf("rows event at %s:%d of unknown type %s", r.file, start, h.EventType)
 	}
 	pos := FilePosition(r.file, start)
+	r.holdSize = int(h.EventSize)
 	if decodeErr != nil {
 		return r.change(ctx, h, pos, 0, undecodedRows(op, t.schema, pos, decodeErr.(error), raw, entry.raw))
 	}
@@ -431,6 +477,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uin
 	if op == source.OpUpdate {
 		step = 2
 	}
+	r.holdSize = int(h.EventSize) / max(1, len(e.Rows)/step)
 	for i := 0; i+step <= len(e.Rows); i += step {
 		var before, after []any
 		var err1, err2 error
@@ -503,14 +550,27 @@ func (r *reader) change(ctx context.Context, h *replication.EventHeader, pos Pos
 		}
 		r.ddls = keep
 	}
+	if r.xaCur != nil {
+		r.holdXA(ch, r.holdSize)
+		return nil
+	}
 	return r.emit(ctx, source.Message{Change: ch})
 }
 
 // commit ends the event group at an XID event or a COMMIT query. The
 // position after it is the resume point.
 func (r *reader) commit(ctx context.Context, h *replication.EventHeader) error {
+	if r.skipping {
+		return r.passGroup(ctx, h, false)
+	}
+	if x := r.xaCur; x != nil && !r.begun {
+		// An XA transaction's group that ends in a commit: XA COMMIT ... ONE PHASE.
+		r.xaCur = nil
+		r.xaBytes -= x.bytes
+		return r.publishXA(ctx, h, x)
+	}
 	if !r.group {
-		r.txNext = r.reached
+		r.txNext, r.scanNext = r.reached, r.scan
 	}
 	next := r.txNext.withFile(r.file, h.LogPos)
 	r.reached = next
@@ -518,7 +578,7 @@ func (r *reader) commit(ctx context.Context, h *replication.EventHeader) error {
 	begun, id, at := r.begun, r.txID(), r.txTime
 	r.endGroup()
 	if begun {
-		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: id, Pos: next, CommitTime: at}})
+		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: id, Pos: r.pos(next), CommitTime: at}})
 	}
 	return r.heartbeat(ctx, false)
 }
@@ -535,7 +595,7 @@ func (r *reader) heartbeat(ctx context.Context, force bool) error {
 		return nil
 	}
 	r.hbProgress, r.hbAt = r.progress, time.Now()
-	return r.emit(ctx, source.Message{Heartbeat: r.reached})
+	return r.emit(ctx, source.Message{Heartbeat: r.pos(r.reached)})
 }
 
 func (r *reader) emit(ctx context.Context, m source.Message) error {

@@ -55,6 +55,11 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 	if err != nil {
 		return err
 	}
+	if from == nil {
+		if err := s.checkPreparedXA(ctx, start); err != nil {
+			return err
+		}
+	}
 	r := &reader{
 		src: s, out: out, reached: start, tables: map[uint64]*tableEntry{}, cache: map[string]*cachedTable{}, captured: map[string]bool{},
 		hbAt: time.Now(),
@@ -63,6 +68,7 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		r.ext = &extTypes{db: s.db}
 	}
 	r.file, _ = start.File()
+	r.resume(start)
 	if from == nil {
 		// A new connector has no checkpoint, and MySQL keeps no replication
 		// slot for it: offer the start position at once, so that the first
@@ -140,8 +146,44 @@ func (s *Source) startPosition(ctx context.Context, from source.Position) (Posit
 			}
 			return Position{}, s.purged(p, fmt.Sprintf("binlog file %s is not in the server's binlog index", p.file), files)
 		}
+		if p.xaFrom != nil && !slices.Contains(files, p.xaFrom.file) {
+			return Position{}, s.purged(p, fmt.Sprintf("binlog file %s, where the prepared XA transactions %s start, is not in the server's binlog index", p.xaFrom.file, strings.Join(p.PendingXA(), " ")), files)
+		}
 	}
 	return p, nil
+}
+
+// checkPreparedXA refuses a first start while XA transactions are prepared:
+// their changes were binlogged before the start position, so their XA
+// COMMIT could not be published.
+func (s *Source) checkPreparedXA(ctx context.Context, start Position) error {
+	rows, err := s.db.QueryContext(ctx, "XA RECOVER")
+	if err != nil {
+		s.log.Warn("cannot list prepared XA transactions (XA RECOVER); an XA transaction prepared before the start position stops the connector at its XA COMMIT", "error", err)
+		return nil
+	}
+	defer rows.Close()
+	var xids []string
+	for rows.Next() {
+		var format int64
+		var gl, bl int
+		var data []byte
+		if err := rows.Scan(&format, &gl, &bl, &data); err != nil {
+			return fmt.Errorf("listing prepared XA transactions: %w", err)
+		}
+		if gl < 0 || bl < 0 || gl+bl > len(data) {
+			return fmt.Errorf("listing prepared XA transactions: lengths %d+%d for %d bytes of data", gl, bl, len(data))
+		}
+		xids = append(xids, xid{gtrid: data[:gl], bqual: data[gl : gl+bl], format: format}.String())
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("listing prepared XA transactions: %w", err)
+	}
+	if len(xids) > 0 {
+		return fmt.Errorf("starting a new connector at %s while XA transactions are prepared and not committed (%s): their changes are in the binlog before that position, so their XA COMMIT could not be published; commit or roll them back (XA COMMIT <xid> / XA ROLLBACK <xid>), then start the connector",
+			start, strings.Join(xids, " "))
+	}
+	return nil
 }
 
 // currentPosition is where the server writes now.
@@ -230,14 +272,18 @@ func (r *reader) session(ctx context.Context) error {
 	r.endGroup()
 	clear(r.tables)
 	r.healthy = false
+	from := r.resume(r.pos(r.reached))
+	if r.skip != nil {
+		s.log.Info("re-reading the binlog for prepared XA transactions", "from", from.xaFromText(), "xids", strings.Join(r.resumeFrom.PendingXA(), " "), "resume", r.reached.String())
+	}
 	var streamer *replication.BinlogStreamer
-	switch r.reached.kind {
+	switch from.kind {
 	case kindMariaDB:
-		streamer, err = syncer.StartSyncGTID(r.reached.mariaDBSet())
+		streamer, err = syncer.StartSyncGTID(from.mariaDBSet())
 	case kindMySQL:
-		streamer, err = syncer.StartSyncGTID(r.reached.mysql.Clone())
+		streamer, err = syncer.StartSyncGTID(from.mysql.Clone())
 	default:
-		streamer, err = syncer.StartSync(r.reached.binlogPos())
+		streamer, err = syncer.StartSync(from.binlogPos())
 	}
 	if err != nil {
 		return r.classify(ctx, fmt.Errorf("starting binlog replication: %w", err))
@@ -292,7 +338,11 @@ func (r *reader) classify(ctx context.Context, err error) error {
 				if r.src.db != nil {
 					files, _ = binlogFiles(ctx, r.src.db)
 				}
-				return r.src.purged(r.reached, "the server says: "+strings.TrimRight(me.Message, ". "), files)
+				detail := "the server says: " + strings.TrimRight(me.Message, ". ")
+				if r.skip != nil {
+					detail = fmt.Sprintf("re-reading from %s for the prepared XA transactions %s, %s", r.resumeFrom.xaFrom.xaFromText(), strings.Join(r.resumeFrom.PendingXA(), " "), detail)
+				}
+				return r.src.purged(r.reached, detail, files)
 			case strings.Contains(msg, "same server_uuid/server_id"), strings.Contains(msg, "same server_id"):
 				return fmt.Errorf("the server dropped this connection because another replica registered with source.server_id %d (%s); fix: give each connector its own source.server_id: %w",
 					r.src.cfg.ServerID, me.Message, ErrServerIDConflict)
