@@ -5,21 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/japanese"
-	"golang.org/x/text/encoding/korean"
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/encoding/traditionalchinese"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/encoding/unicode/utf32"
 
 	"github.com/cdc-go/cdc/schema"
 )
@@ -32,6 +24,8 @@ type column struct {
 	charset  string // "binary" for binary strings; "" when unknown
 	values   []string
 	geometry bool
+	ext      string // MariaDB type stored as BINARY(n): "inet4", "inet6", "uuid"; see extTypes
+	cs       *charsets
 }
 
 // table is a captured table as one table-map event describes it.
@@ -46,8 +40,10 @@ var errNoColumnNames = errors.New("the binlog has no column names for this table
 // describe builds the schema of a table from its table-map event. The
 // binlog's full row metadata (binlog_row_metadata=FULL) carries column
 // names, signedness, charsets, enum and set members and the primary key, so
-// the schema is the one the rows were written with, not today's.
-func describe(tm *replication.TableMapEvent, cs *charsets) (*table, error) {
+// the schema is the one the rows were written with, not today's. ext names
+// the columns that information_schema says are MariaDB INET4, INET6 or UUID
+// (the binlog shows them as BINARY(n)); nil when unknown.
+func describe(tm *replication.TableMapEvent, cs *charsets, ext map[string]string) (*table, error) {
 	names := tm.ColumnNameString()
 	if len(names) != int(tm.ColumnCount) {
 		return nil, fmt.Errorf("table %s.%s: %w", tm.Schema, tm.Table, errNoColumnNames)
@@ -64,6 +60,7 @@ func describe(tm *replication.TableMapEvent, cs *charsets) (*table, error) {
 	}
 	for i := range t.cols {
 		c := &t.cols[i]
+		c.cs = cs
 		c.typ, c.length = realType(tm.ColumnType[i], tm.ColumnMeta[i])
 		coll, ok := collations[i]
 		if !ok {
@@ -82,6 +79,9 @@ func describe(tm *replication.TableMapEvent, cs *charsets) (*table, error) {
 			c.length = int(meta>>8)*8 + int(meta&0xff)
 		case gomysql.MYSQL_TYPE_GEOMETRY:
 			c.geometry = true
+		}
+		if typ, ok := ext[names[i]]; ok && isExtCandidate(c) && extSize[typ] == c.length {
+			c.ext = typ
 		}
 		_, nullable := tm.Nullable(i)
 		col := schema.Column{
@@ -145,6 +145,12 @@ func nativeType(c *column, meta uint16, unsigned bool, cs *charsets, geom uint64
 			return n / m
 		}
 		return n
+	}
+	switch c.ext {
+	case extUUID:
+		return extUUID, schema.KindUUID
+	case extInet4, extInet6:
+		return c.ext, schema.KindString
 	}
 	switch c.typ {
 	case gomysql.MYSQL_TYPE_TINY:
@@ -254,6 +260,12 @@ func (t *table) value(i int, v any, errs error) (any, error) {
 	out, err := convert(&t.cols[i], t.schema.Columns[i].Kind, v)
 	if err != nil {
 		col := &t.schema.Columns[i]
+		if b, ok := bytesOf(v); ok && (col.Kind == schema.KindString || col.Kind == schema.KindJSON) {
+			// Text that cannot be converted keeps its bytes: nothing is
+			// lost in the dead letter, where they show as base64.
+			errs = errors.Join(errs, fmt.Errorf("column %q of type %s: %w (the dead-lettered row carries the column's raw bytes, base64)", col.Name, col.Type, err))
+			return b, errs
+		}
 		errs = errors.Join(errs, fmt.Errorf("column %q of type %s: %w", col.Name, col.Type, err))
 		return rawText(v), errs
 	}
@@ -274,6 +286,13 @@ func rawText(v any) string {
 // convert maps a value as go-mysql decodes it (see replication.RowsEvent)
 // to the Go types documented in package schema.
 func convert(c *column, kind schema.Kind, v any) (any, error) {
+	if c.ext != "" {
+		b, ok := bytesOf(v)
+		if !ok {
+			return nil, fmt.Errorf("unexpected %T", v)
+		}
+		return formatExt(c.ext, padBinary(b, c.length))
+	}
 	switch kind {
 	case schema.KindInt:
 		switch v := v.(type) {
@@ -378,12 +397,15 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 			return nil, errors.New("partial JSON update; fix: SET GLOBAL binlog_row_value_options = ''")
 		}
 	case schema.KindBytes:
-		switch v := v.(type) {
-		case []byte:
-			return v, nil
-		case string:
-			return []byte(v), nil
+		b, ok := bytesOf(v)
+		if !ok {
+			break
 		}
+		if c.typ == gomysql.MYSQL_TYPE_STRING && c.charset == "binary" {
+			// BINARY(n): the binlog drops trailing 0x00 bytes.
+			return padBinary(b, c.length), nil
+		}
+		return b, nil
 	case schema.KindString:
 		var b []byte
 		switch v := v.(type) {
@@ -394,11 +416,22 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 		default:
 			return nil, fmt.Errorf("unexpected %T", v)
 		}
-		return decodeText(c.charset, b)
+		return c.cs.decodeText(c.charset, b)
 	default:
 		return rawText(v), nil
 	}
 	return nil, fmt.Errorf("unexpected %T", v)
+}
+
+// bytesOf returns the bytes of a string-like value as go-mysql decodes it.
+func bytesOf(v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case []byte:
+		return v, true
+	case string:
+		return []byte(v), true
+	}
+	return nil, false
 }
 
 const (
@@ -408,15 +441,28 @@ const (
 
 // isoTime turns go-mysql's "2006-01-02 15:04:05[.ffffff]" into ISO-8601:
 // DATETIME without zone, TIMESTAMP in UTC with "Z" (the syncer renders
-// TIMESTAMP in UTC). MySQL's zero date and dates with a zero month or day
-// have no ISO form and are kept as the server's text.
+// TIMESTAMP in UTC), the fraction without trailing zeros.
+//
+// Dates the server stores but the calendar does not have (the zero date
+// 0000-00-00, a zero month or day, 2024-02-30 under ALLOW_INVALID_DATES)
+// keep their fields exactly as stored, in the same layout:
+// "2024-02-30T10:00:00", "0000-00-00T00:00:00" ("...Z" for TIMESTAMP),
+// as DATE passes "2024-02-30" and "0000-00-00" through. They are values,
+// not conversion errors.
 func isoTime(s string, utc bool) (any, error) {
 	t, err := time.Parse(mysqlDatetime, s)
 	if err != nil {
-		if strings.HasPrefix(s, "0000-00-00") || strings.Contains(s, "-00") {
-			return s, nil
+		if !storedDatetime.MatchString(s) {
+			return nil, fmt.Errorf("cannot parse %q", s)
 		}
-		return nil, fmt.Errorf("cannot parse %q", s)
+		out := strings.Replace(s, " ", "T", 1)
+		if strings.Contains(out, ".") {
+			out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+		}
+		if utc {
+			out += "Z"
+		}
+		return out, nil
 	}
 	if utc {
 		return t.UTC().Format(time.RFC3339Nano), nil
@@ -424,68 +470,9 @@ func isoTime(s string, utc bool) (any, error) {
 	return t.Format(isoLocal), nil
 }
 
-// decodeText converts a string column's bytes from its charset to UTF-8.
-func decodeText(charset string, b []byte) (any, error) {
-	switch charset {
-	case "utf8mb4", "utf8mb3", "utf8", "ascii", "":
-		if utf8.Valid(b) {
-			return string(b), nil
-		}
-		return nil, fmt.Errorf("invalid %s text", charsetLabel(charset))
-	case "binary":
-		return b, nil
-	}
-	enc, ok := encodings[charset]
-	if !ok {
-		return nil, fmt.Errorf("charset %s is not supported", charset)
-	}
-	out, err := enc.NewDecoder().Bytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("decoding %s text: %w", charset, err)
-	}
-	return string(out), nil
-}
-
-func charsetLabel(cs string) string {
-	if cs == "" {
-		return "utf8"
-	}
-	return cs
-}
-
-// encodings maps MySQL charset names to decoders. MySQL's latin1 is
-// Windows-1252.
-var encodings = map[string]encoding.Encoding{
-	"latin1":   charmap.Windows1252,
-	"latin2":   charmap.ISO8859_2,
-	"latin5":   charmap.ISO8859_9,
-	"latin7":   charmap.ISO8859_13,
-	"greek":    charmap.ISO8859_7,
-	"hebrew":   charmap.ISO8859_8,
-	"cp1250":   charmap.Windows1250,
-	"cp1251":   charmap.Windows1251,
-	"cp1256":   charmap.Windows1256,
-	"cp1257":   charmap.Windows1257,
-	"cp850":    charmap.CodePage850,
-	"cp852":    charmap.CodePage852,
-	"cp866":    charmap.CodePage866,
-	"koi8r":    charmap.KOI8R,
-	"koi8u":    charmap.KOI8U,
-	"macroman": charmap.Macintosh,
-	"gbk":      simplifiedchinese.GBK,
-	"gb2312":   simplifiedchinese.HZGB2312,
-	"gb18030":  simplifiedchinese.GB18030,
-	"big5":     traditionalchinese.Big5,
-	"sjis":     japanese.ShiftJIS,
-	"cp932":    japanese.ShiftJIS,
-	"ujis":     japanese.EUCJP,
-	"eucjpms":  japanese.EUCJP,
-	"euckr":    korean.EUCKR,
-	"ucs2":     unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM),
-	"utf16":    unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM),
-	"utf16le":  unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM),
-	"utf32":    utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM),
-}
+// storedDatetime is the layout go-mysql renders DATETIME and TIMESTAMP
+// fields in, whatever their values.
+var storedDatetime = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?$`)
 
 // charsets resolves collation ids (as table-map events carry them) to
 // charset names and their maximum bytes per character. It is filled from the
@@ -494,10 +481,11 @@ var encodings = map[string]encoding.Encoding{
 type charsets struct {
 	byID   map[uint64]string
 	maxlen map[string]int
+	tables map[string]*byteTable // single-byte charsets, as the server maps them
 }
 
 func newCharsets() *charsets {
-	cs := &charsets{byID: map[uint64]string{}, maxlen: map[string]int{
+	cs := &charsets{byID: map[uint64]string{}, tables: map[string]*byteTable{}, maxlen: map[string]int{
 		"binary": 1, "latin1": 1, "ascii": 1, "utf8mb3": 3, "utf8": 3, "utf8mb4": 4,
 		"ucs2": 2, "utf16": 4, "utf16le": 4, "utf32": 4, "gbk": 2, "big5": 2, "sjis": 2, "cp932": 2, "ujis": 3, "euckr": 2, "gb18030": 4,
 	}}

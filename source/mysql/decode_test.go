@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -52,7 +53,7 @@ func orderTableMap() *replication.TableMapEvent {
 }
 
 func TestDescribe(t *testing.T) {
-	tb, err := describe(orderTableMap(), newCharsets())
+	tb, err := describe(orderTableMap(), newCharsets(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestDescribe(t *testing.T) {
 func TestDescribeWithoutColumnNames(t *testing.T) {
 	tm := orderTableMap()
 	tm.ColumnName = nil
-	_, err := describe(tm, newCharsets())
+	_, err := describe(tm, newCharsets(), nil)
 	if !errors.Is(err, errNoColumnNames) || !strings.Contains(err.Error(), "SET GLOBAL binlog_row_metadata = 'FULL'") {
 		t.Fatalf("got %v", err)
 	}
@@ -90,7 +91,7 @@ func TestDescribeWithoutColumnNames(t *testing.T) {
 // be converted keeps its raw text and is reported, and the rest of the row
 // still converts.
 func TestRowValues(t *testing.T) {
-	tb, err := describe(orderTableMap(), newCharsets())
+	tb, err := describe(orderTableMap(), newCharsets(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,13 @@ func TestConvert(t *testing.T) {
 		{"bit(64)", column{length: 64}, schema.KindBits, int64(-1), strings.Repeat("1", 64), false},
 		{"datetime", column{}, schema.KindTimestamp, "2024-01-02 03:04:05.500000", "2024-01-02T03:04:05.5", false},
 		{"datetime before 1970", column{}, schema.KindTimestamp, "1969-07-20 20:17:40", "1969-07-20T20:17:40", false},
-		{"zero datetime stays as the server's text", column{}, schema.KindTimestamp, "0000-00-00 00:00:00", "0000-00-00 00:00:00", false},
+		{"zero datetime keeps its fields", column{}, schema.KindTimestamp, "0000-00-00 00:00:00", "0000-00-00T00:00:00", false},
+		{"invalid datetime keeps its fields", column{}, schema.KindTimestamp, "2024-02-30 10:00:00", "2024-02-30T10:00:00", false},
+		{"zero month with a fraction", column{}, schema.KindTimestamp, "2024-00-15 01:02:03.120", "2024-00-15T01:02:03.12", false},
+		{"zero fraction", column{}, schema.KindTimestamp, "0000-00-00 00:00:00.000", "0000-00-00T00:00:00", false},
+		{"zero timestamp", column{}, schema.KindTimestampTZ, "0000-00-00 00:00:00", "0000-00-00T00:00:00Z", false},
+		{"invalid date passes", column{}, schema.KindDate, "2024-02-30", "2024-02-30", false},
+		{"garbage datetime", column{}, schema.KindTimestamp, "2024-02-30 10:00", nil, true},
 		{"timestamp in UTC", column{}, schema.KindTimestampTZ, "2024-01-02 03:04:05", "2024-01-02T03:04:05Z", false},
 		{"bad timestamp", column{}, schema.KindTimestampTZ, "yesterday", nil, true},
 		{"time", column{}, schema.KindTime, "838:59:59.000000", "838:59:59.000000", false},
@@ -176,13 +183,13 @@ func TestTableMapCache(t *testing.T) {
 	r := &reader{src: &Source{cfg: Config{Tables: []string{"shop.*"}}, charset: newCharsets(), log: slog.New(slog.DiscardHandler)},
 		tables: map[uint64]*tableEntry{}, cache: map[string]*cachedTable{}, captured: map[string]bool{}}
 	a := orderTableMap()
-	if err := r.tableMap(a); err != nil {
+	if err := r.tableMap(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	first := r.tables[42].table.schema
 	b := orderTableMap()
 	b.TableID = 43
-	if err := r.tableMap(b); err != nil {
+	if err := r.tableMap(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	if r.tables[43].table.schema != first {
@@ -190,7 +197,7 @@ func TestTableMapCache(t *testing.T) {
 	}
 	c := orderTableMap()
 	c.ColumnName[10] = []byte("renamed")
-	if err := r.tableMap(c); err != nil {
+	if err := r.tableMap(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if s := r.tables[42].table.schema; s == first || s.Columns[10].Name != "renamed" || first.Columns[10].Name != "n" {
@@ -198,7 +205,7 @@ func TestTableMapCache(t *testing.T) {
 	}
 	other := orderTableMap()
 	other.Schema, other.TableID = []byte("other"), 50
-	if err := r.tableMap(other); err != nil || r.tables[50].table != nil {
+	if err := r.tableMap(context.Background(), other); err != nil || r.tables[50].table != nil {
 		t.Errorf("uncaptured table: %v, %v", err, r.tables[50])
 	}
 }

@@ -321,7 +321,7 @@ func (cs *charsets) load(ctx context.Context, db *sql.DB) error {
 			return err
 		}
 	}
-	return nil
+	return cs.loadByteTables(ctx, db)
 }
 
 // hostPort splits the DSN address for the binlog connection.

@@ -53,6 +53,7 @@ type reader struct {
 	cache      map[string]*cachedTable
 	captured   map[string]bool // "db.table" -> matches source.tables
 	decodeErrs sync.Map        // *replication.RowsEvent -> error, from the syncer's goroutine
+	ext        *extTypes       // MariaDB INET4/INET6/UUID columns by table, from information_schema
 	// ddls holds recent DDL statements until a change of a table they name
 	// passes them on (Meta "ddl") to the schema history; at most 64.
 	ddls []ddl
@@ -71,6 +72,7 @@ type reader struct {
 type tableEntry struct {
 	tm    *replication.TableMapEvent
 	table *table // nil when the table is not captured
+	raw   []byte // the table-map event as the server sent it, for dead letters
 }
 
 // cachedTable keeps the last schema built for a table, so that table maps
@@ -117,9 +119,12 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent, inner 
 	case *replication.QueryEvent:
 		return r.query(ctx, h, start, e)
 	case *replication.TableMapEvent:
-		return r.tableMap(e)
+		if err := r.tableMap(ctx, e); err != nil {
+			return err
+		}
+		r.tables[e.TableID].raw = ev.RawData
 	case *replication.RowsEvent:
-		return r.rows(ctx, h, start, e)
+		return r.rows(ctx, h, start, e, ev.RawData)
 	case *replication.XIDEvent:
 		return r.commit(ctx, h)
 	case *replication.TransactionPayloadEvent:
@@ -244,6 +249,7 @@ func (r *reader) query(ctx context.Context, h *replication.EventHeader, start ui
 		}
 	}
 	d := ddl{DB: string(e.Schema), Statement: q, GTID: r.txGTID}
+	r.ext.forget() // a column may have changed type
 	if r.inTx && !isDDL(w[0]) {
 		// A statement-based event inside a transaction: a session still
 		// writes with binlog_format=STATEMENT or MIXED. Its changes are not
@@ -355,18 +361,25 @@ func truncate(s string, n int) string {
 // always decoded with the table map that precedes them (go-mysql attaches
 // it to the rows event), so rows written before an ALTER decode with the old
 // columns.
-func (r *reader) tableMap(tm *replication.TableMapEvent) error {
+func (r *reader) tableMap(ctx context.Context, tm *replication.TableMapEvent) error {
 	name := string(tm.Schema) + "." + string(tm.Table)
 	if !r.captures(name) {
 		r.tables[tm.TableID] = &tableEntry{tm: tm}
 		return nil
 	}
-	fp := fingerprint(tm)
+	var ext map[string]string
+	if hasExtCandidates(tm) {
+		var err error
+		if ext, err = r.ext.lookup(ctx, string(tm.Schema), string(tm.Table)); err != nil {
+			return err
+		}
+	}
+	fp := fingerprint(tm) + extSignature(ext)
 	if c, ok := r.cache[name]; ok && c.fingerprint == fp {
 		r.tables[tm.TableID] = &tableEntry{tm: tm, table: c.table}
 		return nil
 	}
-	t, err := describe(tm, r.src.charset)
+	t, err := describe(tm, r.src.charset, ext)
 	if err != nil {
 		return err
 	}
@@ -423,7 +436,7 @@ func (r *reader) captures(name string) bool {
 	return ok
 }
 
-func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uint32, e *replication.RowsEvent) error {
+func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uint32, e *replication.RowsEvent, raw []byte) error {
 	decodeErr, _ := r.decodeErrs.LoadAndDelete(e)
 	entry := r.tables[e.TableID]
 	if entry == nil {
@@ -458,8 +471,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, start uin
 	pos := FilePosition(r.file, start)
 	r.holdSize = int(h.EventSize)
 	if decodeErr != nil {
-		return r.change(ctx, h, pos, 0, &source.Change{Op: op, Table: t.schema,
-			Err: fmt.Errorf("decoding rows event for %s at %s: %w", t.schema.ID(), pos, decodeErr.(error))})
+		return r.change(ctx, h, pos, 0, undecodedRows(op, t.schema, pos, decodeErr.(error), raw, entry.raw))
 	}
 	step := 1
 	if op == source.OpUpdate {
@@ -512,9 +524,13 @@ func (r *reader) change(ctx context.Context, h *replication.EventHeader, pos Pos
 	r.order++
 	ch.Tx = source.Tx{ID: r.txID(), Order: r.order, CommitTime: r.txTime}
 	ch.Pos = pos
-	ch.Meta = map[string]any{
+	meta := map[string]any{
 		"db": ch.Table.Namespace, "server_id": int64(h.ServerID), "file": pos.file, "pos": int64(pos.offset), "row": int64(row),
 	}
+	for k, v := range ch.Meta { // set by the decoder (undecodedRows)
+		meta[k] = v
+	}
+	ch.Meta = meta
 	if r.txGTID != "" {
 		ch.Meta["gtid"] = r.txGTID
 	}

@@ -64,6 +64,9 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		src: s, out: out, reached: start, tables: map[uint64]*tableEntry{}, cache: map[string]*cachedTable{}, captured: map[string]bool{},
 		hbAt: time.Now(),
 	}
+	if s.srv.flavor == FlavorMariaDB {
+		r.ext = &extTypes{db: s.db}
+	}
 	r.file, _ = start.File()
 	r.resume(start)
 	if from == nil {
@@ -258,22 +261,11 @@ func (r *reader) session(ctx context.Context) error {
 		HeartbeatPeriod:         s.cfg.Heartbeat,
 		// We reconnect ourselves, from a transaction boundary: the
 		// syncer's own retry resumes mid-transaction.
-		DisableRetrySync: true,
-		FillZeroLogPos:   s.srv.flavor == FlavorMariaDB,
-		EventCacheCount:  syncerBuffer,
-		Logger:           slog.New(debugHandler{s.log.Handler()}).With("lib", "go-mysql"),
-		RowsEventDecodeFunc: func(re *replication.RowsEvent, data []byte) error {
-			pos, err := re.DecodeHeader(data)
-			if err != nil {
-				return err
-			}
-			if err := re.DecodeData(pos, data); err != nil {
-				// Keep the stream going: the change goes to the dead-letter topic.
-				re.Rows = nil
-				r.decodeErrs.Store(re, err)
-			}
-			return nil
-		},
+		DisableRetrySync:    true,
+		FillZeroLogPos:      s.srv.flavor == FlavorMariaDB,
+		EventCacheCount:     syncerBuffer,
+		Logger:              slog.New(debugHandler{s.log.Handler()}).With("lib", "go-mysql"),
+		RowsEventDecodeFunc: r.decodeRows,
 	})
 	defer syncer.Close()
 
