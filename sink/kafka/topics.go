@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -50,9 +51,47 @@ func (w *Writer) createTopic(ctx context.Context, topic string, partitions int32
 	case err != nil:
 		return false, fmt.Errorf("creating topic %q: %w", topic, err)
 	}
+	if err := w.awaitTopic(ctx, topic); err != nil {
+		return false, err
+	}
 	w.log.Info("created kafka topic", "topic", topic, "partitions", partitions,
 		"replication_factor", w.cfg.ReplicationFactor)
 	return true, nil
+}
+
+// awaitTopic waits until the broker's metadata shows a leader for every
+// partition of a topic just created. CreateTopics returns once the
+// controller has the topic; a broker that has not applied it yet answers a
+// produce with UNKNOWN_TOPIC_OR_PARTITION, and franz-go fails the record
+// after a few quick retries, which poisons the transaction. It takes a few
+// milliseconds; ctx bounds it.
+func (w *Writer) awaitTopic(ctx context.Context, topic string) error {
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		t, err := w.describeTopic(ctx, topic)
+		if err == nil && len(t.Partitions) > 0 && allLed(t.Partitions) {
+			// Let the producer learn of it now rather than at its next
+			// periodic refresh.
+			w.cl.ForceMetadataRefresh()
+			return nil
+		}
+		if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+			return fmt.Errorf("waiting for new topic %q: %w", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for new topic %q to have leaders: %w", topic, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+func allLed(ps []kmsg.MetadataResponseTopicPartition) bool {
+	for _, p := range ps {
+		if p.ErrorCode != 0 || p.Leader < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ensureTopic makes sure an event topic exists, creating it with the

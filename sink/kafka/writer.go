@@ -39,6 +39,8 @@ const (
 	maxBufferedRecords = 10_000
 	// closeAbortTimeout bounds the abort of an open transaction in Close.
 	closeAbortTimeout = 10 * time.Second
+	// metadataMinAge is the least time between two metadata loads.
+	metadataMinAge = 100 * time.Millisecond
 )
 
 // Writer writes events and checkpoints in Kafka transactions.
@@ -124,6 +126,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)),
 		kgo.ProducerLinger(0),
 		kgo.MaxBufferedRecords(maxBufferedRecords),
+		// The first record for a topic new to the client waits for a
+		// metadata load; when a load just ran (for the previous new
+		// topic, say), franz-go waits MetadataMinAge (default 5s) before
+		// the next one, and the whole transaction with it.
+		kgo.MetadataMinAge(metadataMinAge),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
