@@ -4,7 +4,11 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -49,5 +53,140 @@ func TestPostgresNewTopicsAreFast(t *testing.T) {
 	}
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+// httpStatus returns the status code and body of GET url.
+func httpStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// lagSeconds reads cdc_source_lag_seconds from /metrics.
+func lagSeconds(t *testing.T, base string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(httpGet(t, base+"/metrics"), "\n") {
+		if v, ok := strings.CutPrefix(line, "cdc_source_lag_seconds "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("cdc_source_lag_seconds %q: %v", v, err)
+			}
+			return f
+		}
+	}
+	t.Fatal("/metrics has no cdc_source_lag_seconds")
+	return 0
+}
+
+// Kafka becomes unreachable (a proxy in front of the broker is cut) while
+// cdc runs: cdc says so in its log and in /healthz, the lag metric keeps
+// growing, and it says when Kafka is back. A SIGTERM while Kafka is down
+// exits within shutdown_timeout; a second SIGTERM exits at once. Nothing is
+// lost or repeated across all that.
+func TestKafkaUnreachable(t *testing.T) {
+	name := uniq("kdown")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	dropSlotAtEnd(t, db, name, name)
+	proxy := newKafkaProxy(t, brokers)
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	conf := func(shutdown string) string {
+		c := strings.Replace(pgConfig(name, "  batch:\n    linger: 0s\n"), "${CDC_KAFKA_BROKERS}", proxy.addr, 1)
+		return writeConfig(t, c+fmt.Sprintf("metrics:\n  listen: 127.0.0.1:%d\nshutdown_timeout: %s\n", port, shutdown))
+	}
+	c := newConsumer(t, "^"+name+`\.`)
+	insert := func(id int) { pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (%d)", name, id)) }
+
+	p := startCDC(t, conf("4s"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("cdc log:\n%s", p.Log())
+		}
+	})
+	waitStreaming(t, p)
+	insert(1)
+	c.atLeast(1, 30*time.Second)
+	if code, body := httpStatus(t, base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz with kafka up: %d %s", code, body)
+	}
+
+	// Cut: logged, /healthz fails, the lag grows.
+	proxy.cut()
+	insert(2)
+	waitLog(t, p, "kafka unreachable")
+	if code, body := httpStatus(t, base+"/healthz"); code != 503 || !strings.Contains(body, "kafka unreachable") {
+		t.Errorf("/healthz with kafka down: %d %q, want 503 saying kafka is unreachable", code, body)
+	}
+	lag1 := lagSeconds(t, base)
+	time.Sleep(1500 * time.Millisecond)
+	if lag2 := lagSeconds(t, base); lag1 <= 0 || lag2 <= lag1 {
+		t.Errorf("cdc_source_lag_seconds with kafka down: %v then %v, want it to grow", lag1, lag2)
+	}
+
+	// Back: logged, healthy, the row arrives.
+	proxy.restore()
+	waitLog(t, p, "kafka reachable again")
+	c.atLeast(2, 30*time.Second)
+	if code, body := httpStatus(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz with kafka back: %d %s", code, body)
+	}
+
+	// SIGTERM with kafka down: exits within shutdown_timeout (4s).
+	proxy.cut()
+	insert(3)
+	waitLogCount(t, p, "kafka unreachable", 2)
+	code := p.stop(15 * time.Second)
+	if code == 0 {
+		t.Errorf("stop with kafka down and a transaction open: exit 0, want non-zero")
+	}
+
+	// A second SIGTERM exits at once, whatever shutdown_timeout says.
+	proxy.restore()
+	p = startCDC(t, conf("10m"))
+	waitStreaming(t, p)
+	proxy.cut()
+	insert(4)
+	waitLog(t, p, "kafka unreachable")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitLog(t, p, "stop requested")
+	if code := p.stop(10 * time.Second); code == 0 {
+		t.Errorf("second signal: exit 0, want non-zero")
+	}
+	if !strings.Contains(p.Log(), "left to the broker") {
+		t.Errorf("second signal: the log does not say the open transaction is left to the broker")
+	}
+
+	// Everything arrives exactly once after a restart.
+	proxy.restore()
+	p = startCDC(t, conf("30s"))
+	es := c.atLeast(4, 90*time.Second)
+	es = c.settle(2 * time.Second)
+	keys := byKey(es, name+"."+name+".t")
+	for id := 1; id <= 4; id++ {
+		if n := len(keys[fmt.Sprintf(`{"id":%d}`, id)]); n != 1 {
+			t.Errorf("id %d: %d events, want 1", id, n)
+		}
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Errorf("final stop: exit %d", code)
+	}
+}
+
+// waitLogCount waits until want appears n times in the log.
+func waitLogCount(t *testing.T, p *proc, want string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(p.Log(), want) < n {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("log has %q fewer than %d times; log:\n%s", want, n, p.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

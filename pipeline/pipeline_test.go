@@ -65,6 +65,9 @@ type journal struct {
 	committed []string // "topic key" or "checkpoint <pos>"
 	aborts    int
 	tooLarge  int // records with a Value larger than this fail with ErrRecordTooLarge (0: none)
+	// unreachable makes Commit and Abort wait until their ctx ends, as
+	// against a broker that does not answer.
+	unreachable bool
 }
 
 func (j *journal) Begin() error { return nil }
@@ -77,7 +80,11 @@ func (j *journal) Write(_ context.Context, r transform.Record) error {
 	j.open = append(j.open, r)
 	return nil
 }
-func (j *journal) Commit(_ context.Context, cp kafka.Checkpoint) error {
+func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
+	if j.unreachable {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, r := range j.open {
@@ -93,7 +100,11 @@ func (j *journal) Commit(_ context.Context, cp kafka.Checkpoint) error {
 	j.open = nil
 	return nil
 }
-func (j *journal) Abort(context.Context) error {
+func (j *journal) Abort(ctx context.Context) error {
+	if j.unreachable {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.open = nil
@@ -203,6 +214,30 @@ func TestStopInsideTransactionAbortsAfterGrace(t *testing.T) {
 	}
 	if a := src.ackedPositions(); len(a) != 0 {
 		t.Fatalf("acked %v after an abort", a)
+	}
+}
+
+// With Kafka unreachable the commit and the abort never answer; a stop
+// must still return, within ShutdownTimeout, with the error.
+func TestStopWithUnreachableKafkaReturns(t *testing.T) {
+	src := &script{msgs: tx(1, 10)}
+	sink := &journal{unreachable: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(ctx, src, sink, tables(), nil, Options{Linger: time.Hour, ShutdownTimeout: 200 * time.Millisecond})
+	}()
+	for n, _ := sink.Pending(); n != 1; n, _ = sink.Pending() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run returned %v, want the cancelled commit and abort", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after a stop with Kafka unreachable")
 	}
 }
 

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os/signal"
 	"path"
-	"syscall"
 	"time"
 
 	"github.com/cdc-go/cdc/config"
@@ -88,8 +86,17 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr).With("connector", cfg.Name)
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	shutdownTimeout := cfg.ShutdownTimeout.Std()
+	if shutdownTimeout <= 0 {
+		shutdownTimeout = config.DefaultShutdownTimeout
+	}
+	ctx, stop := stopOnSignal(parent, shutdownTimeout, cfg.Kafka.TransactionTimeout.Std(), log)
 	defer stop()
+	// hard ends shutdown_timeout after a stop request: what is still
+	// waiting on Kafka then gives up.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(shutdownTimeout, cancelHard) })()
 
 	src, connector, err := openSource(ctx, cfg, log)
 	if err != nil {
@@ -107,8 +114,12 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		cancel()
 		return err
 	}
-	defer sink.Close()
+	defer sink.Shutdown(hard)
 	cancel()
+	var health kafkaHealth
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go health.watch(wctx, sink, log.With("sink", "kafka"))
 	// Open fenced any previous instance; only now is the checkpoint stable.
 	// Reading it may wait for another connector's open transaction on a
 	// shared checkpoint topic: at most that transaction's timeout.
@@ -141,7 +152,7 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		log.Info("no checkpoint yet; starting at the replication slot's position")
 	}
 
-	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log)
+	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, health.check)
 	if err != nil {
 		return err
 	}
@@ -158,10 +169,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		Fallback: fallback,
-		Schemas:  schemas(cfg, history),
-		Metrics:  metrics,
-		Log:      log,
+		Fallback:        fallback,
+		Schemas:         schemas(cfg, history),
+		Metrics:         metrics,
+		Log:             log,
+		ShutdownTimeout: shutdownTimeout,
 	}
 	backoff, failingSince := time.Second, time.Time{}
 	for {

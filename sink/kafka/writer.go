@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -131,6 +132,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		// topic, say), franz-go waits MetadataMinAge (default 5s) before
 		// the next one, and the whole transaction with it.
 		kgo.MetadataMinAge(metadataMinAge),
+		// While the brokers are unreachable, requests (EndTxn above all)
+		// keep retrying until the broker would have aborted the
+		// transaction anyway, instead of failing after 20 quick tries;
+		// callers' contexts bound the wait (a stop request cancels it).
+		kgo.RequestRetries(math.MaxInt32),
+		kgo.RetryTimeout(cfg.TransactionTimeout),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
@@ -370,12 +377,24 @@ func (w *Writer) Pending() (records, bytes int) {
 // transaction itself after Config.TransactionTimeout. Calling Close again
 // does nothing.
 func (w *Writer) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeAbortTimeout)
+	defer cancel()
+	w.Shutdown(ctx)
+}
+
+// Shutdown is Close with the abort of an open transaction bounded by ctx
+// (and by 10 seconds) instead: with ctx already ended it does not try.
+func (w *Writer) Shutdown(ctx context.Context) {
 	if w.closed {
 		return
 	}
 	if w.inTxn {
-		ctx, cancel := context.WithTimeout(context.Background(), closeAbortTimeout)
-		if err := w.Abort(ctx); err != nil {
+		ctx, cancel := context.WithTimeout(ctx, closeAbortTimeout)
+		err := ctx.Err()
+		if err == nil {
+			err = w.Abort(ctx)
+		}
+		if err != nil {
 			w.log.Warn("kafka transaction left open at close; the broker aborts it after the transaction timeout",
 				"err", err, "transaction_timeout", w.cfg.TransactionTimeout)
 		}
@@ -383,6 +402,16 @@ func (w *Writer) Close() {
 	}
 	w.closed = true
 	w.cl.Close()
+}
+
+// Ping checks that a broker answers, within ctx, on the Writer's own
+// client. Unlike the other methods it is safe to call concurrently with
+// them (from a health check, say); it does not touch the transaction.
+func (w *Writer) Ping(ctx context.Context) error {
+	if err := w.cl.Ping(ctx); err != nil {
+		return fmt.Errorf("connecting to kafka brokers %s: %w: %w", strings.Join(w.cfg.Brokers, ","), ErrUnreachable, err)
+	}
+	return nil
 }
 
 // recordBatchOverhead is the size of a Kafka record batch header (with its
