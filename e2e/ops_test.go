@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -188,5 +189,31 @@ func waitLogCount(t *testing.T, p *proc, want string, n int) {
 			t.Fatalf("log has %q fewer than %d times; log:\n%s", want, n, p.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// With the broker unreachable, `cdc run` exits with a clear error before
+// creating anything in Postgres: a slot left behind would retain WAL
+// forever.
+func TestUnreachableBrokerCreatesNothing(t *testing.T) {
+	name := uniq("pgnokafka")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, strings.Replace(pgConfig(name, ""), "${CDC_KAFKA_BROKERS}", fmt.Sprintf("127.0.0.1:%d", freePort(t)), 1))
+	code, _, stderr := runCDC(t, 60*time.Second, nil, "run", "-c", cfg)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
+	}
+	assertOneLineError(t, stderr, "no broker answered")
+	var slots, pubs int
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", name).Scan(&slots); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM pg_publication WHERE pubname = $1", name).Scan(&pubs); err != nil {
+		t.Fatal(err)
+	}
+	if slots != 0 || pubs != 0 {
+		t.Errorf("after a run that could not reach Kafka: %d slot(s) and %d publication(s) named %q, want none; stderr:\n%s", slots, pubs, name, stderr)
 	}
 }

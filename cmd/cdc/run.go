@@ -98,12 +98,9 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	defer cancelHard()
 	defer context.AfterFunc(ctx, func() { time.AfterFunc(shutdownTimeout, cancelHard) })()
 
-	src, connector, err := openSource(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-
+	// Kafka first: the source may create a replication slot and a
+	// publication, which retain WAL for as long as they exist, so nothing is
+	// created there until Kafka answers and the checkpoint is readable.
 	kctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	sink, err := kafka.Open(kctx, kafka.Config{
 		Brokers: cfg.Kafka.Brokers, ClientID: cfg.Kafka.ClientID, TransactionalID: cfg.Kafka.TransactionalID,
@@ -136,6 +133,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	src, connector, err := openSource(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
 	var from source.Position
 	var seq uint64
 	if cp != nil {
