@@ -217,3 +217,70 @@ func TestUnreachableBrokerCreatesNothing(t *testing.T) {
 		t.Errorf("after a run that could not reach Kafka: %d slot(s) and %d publication(s) named %q, want none; stderr:\n%s", slots, pubs, name, stderr)
 	}
 }
+
+// `cdc check` reads the checkpoint (without fencing the running instance)
+// and reports a slot that is ahead of it, where `cdc run` would refuse to
+// start.
+func TestCheckSlotAheadOfCheckpoint(t *testing.T) {
+	name := uniq("pgcheckslot")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	dropSlotAtEnd(t, db, name, name)
+	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 0s\n"))
+	c := newConsumer(t, "^"+name+`\.`)
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (1)", name))
+	c.atLeast(1, 60*time.Second)
+
+	// While it runs: check passes, shows the checkpoint, fences nothing.
+	code, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
+	if code != 0 || !strings.Contains(stdout, "checkpoint: 0/") {
+		t.Errorf("check beside a running instance: exit %d; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (2)", name))
+	c.atLeast(2, 60*time.Second)
+	if p.exited() {
+		t.Fatalf("check stopped the running instance; log:\n%s", p.Log())
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+
+	pgExec(t, db, "SET synchronous_commit = on", fmt.Sprintf("INSERT INTO %s.t VALUES (3)", name))
+	pgExec(t, db, fmt.Sprintf("SELECT pg_replication_slot_advance('%s', pg_current_wal_lsn())", name))
+	code, stdout, stderr = runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
+	if code != 1 || !strings.Contains(stdout, "has confirmed") || !strings.Contains(stdout, "fix: ") {
+		t.Errorf("check with the slot ahead of the checkpoint: exit %d, want 1 with the problem and its fix; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	t.Logf("check:\n%s", stdout)
+}
+
+// `cdc check` reports a checkpoint whose binlog the server has purged,
+// where `cdc run` would refuse to start.
+func TestCheckMySQLPurgedCheckpoint(t *testing.T) {
+	name := uniq("mycheckpurge")
+	db := myConnect(t)
+	myDatabase(t, db, name)
+	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY)", "FLUSH BINARY LOGS")
+	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 0s\n"))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	myExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
+	newConsumer(t, "^"+name+`\.`+name+`\.`).atLeast(1, 60*time.Second)
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
+	}
+	code, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
+	if code != 0 {
+		t.Errorf("check before the purge: exit %d; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	myExec(t, db, "INSERT INTO "+name+".t VALUES (2)", "FLUSH BINARY LOGS")
+	purgeBinlogs(t, db)
+	code, stdout, stderr = runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
+	if code != 1 || !strings.Contains(stdout, "purged") {
+		t.Errorf("check after the purge: exit %d, want 1 naming the purge; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	t.Logf("check:\n%s", stdout)
+}

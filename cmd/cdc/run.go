@@ -268,6 +268,18 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 		failed++
 	} else {
 		fmt.Fprintf(&out, "kafka %v: reachable\n", cfg.Kafka.Brokers)
+		cprobs, err := checkCheckpoint(kctx, cfg, &out, failed == 0)
+		if err != nil {
+			fmt.Fprintf(&out, "error: %v\n", err)
+			failed++
+		}
+		for _, p := range cprobs {
+			fmt.Fprintf(&out, "error: %s\n", p.Message)
+			if p.Fix != "" {
+				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
+			}
+			failed++
+		}
 	}
 	stdout.Write(out.Bytes())
 	if failed > 0 {
@@ -275,6 +287,54 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "source prerequisites: ok")
 	return nil
+}
+
+// checkCheckpoint reads the connector's checkpoint the way a restart would
+// (read_committed, but without fencing a running instance) and reports what
+// would stop `cdc run` from resuming there. It writes one line about the
+// checkpoint to out. The source is asked only when sourceOK (its
+// prerequisites are met; otherwise those are what to fix first).
+func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sourceOK bool) ([]source.Problem, error) {
+	cp, err := kafka.PeekCheckpoint(ctx, cfg.Kafka.Brokers, cfg.Kafka.CheckpointTopic, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	if cp == nil {
+		fmt.Fprintf(out, "checkpoint: none yet in topic %s; a first run starts at the source's current position\n", cfg.Kafka.CheckpointTopic)
+		return nil, nil
+	}
+	fmt.Fprintf(out, "checkpoint: %s (seq %d, committed %s)\n", cp.Position, cp.Seq, cp.Time.UTC().Format(time.RFC3339))
+	if !sourceOK {
+		return nil, nil
+	}
+	switch cfg.Source.Type {
+	case config.SourcePostgres:
+		lsn, err := postgres.ParseLSN(string(cp.Position))
+		if err != nil {
+			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+		}
+		return postgres.CheckCheckpoint(ctx, postgresConfig(cfg), cp.Server, lsn)
+	case config.SourceMySQL:
+		src, err := mysql.Open(ctx, mysqlConfig(cfg), slog.New(slog.DiscardHandler))
+		if err != nil {
+			return nil, nil // its prerequisites are reported above
+		}
+		defer src.Close()
+		if cp.Server != src.Server() {
+			return []source.Problem{{
+				Message: fmt.Sprintf("the checkpoint belongs to %s server %q, but source.dsn points at %s server %q", cp.Server.Type, cp.Server.ID, src.Server().Type, src.Server().ID),
+				Fix:     "use another connector name for another server, or delete the checkpoint to start over",
+			}}, nil
+		}
+		pos, err := src.ParsePosition(cp.Position)
+		if err != nil {
+			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+		}
+		if err := src.CheckResume(ctx, pos); err != nil {
+			return []source.Problem{{Message: err.Error()}}, nil
+		}
+	}
+	return nil, nil
 }
 
 // compatibilityPolicy gives each table the compatibility of its route, where
