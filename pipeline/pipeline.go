@@ -259,15 +259,18 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 		if !p.inTx {
 			return fmt.Errorf("change outside a source transaction (table %v)", m.Change.Table)
 		}
-		p.txEvents++
 		table := ""
 		if m.Change.Table != nil {
 			table = m.Change.Table.ID()
 		}
 		p.opt.Metrics.event(table, m.Change.Op.String())
+		// The pipeline numbers the events: an update that changes the key
+		// is two (a delete and a create, numbered n and n+1 by the router),
+		// so the source's count of changes would repeat a total_order and
+		// undercount the END record's event_count.
+		m.Change.Tx.Order = p.txEvents + 1
 		if m.Change.Table != nil {
-			p.txTables[m.Change.Table.ID()]++
-			m.Change.Tx.TableOrder = p.txTables[m.Change.Table.ID()]
+			m.Change.Tx.TableOrder = p.txTables[table] + 1
 		}
 		var sv *schema.Version
 		if p.opt.Schemas != nil && m.Change.Table != nil {
@@ -287,6 +290,17 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			for i := range recs {
 				recs[i] = p.deadLetter(recs[i], m.Change, err)
 			}
+		}
+		events := 0
+		for _, r := range recs {
+			if r.Value != nil { // not a tombstone
+				events++
+			}
+		}
+		events = max(events, 1)
+		p.txEvents += events
+		if m.Change.Table != nil {
+			p.txTables[table] += events
 		}
 		for _, r := range recs {
 			if sv != nil {
