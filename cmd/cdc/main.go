@@ -44,13 +44,36 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	// One line per error, no stack traces: the message says what to fix.
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-	fmt.Fprintf(stderr, "cdc: %s\n", msg)
+	for _, line := range errorLines(err) {
+		fmt.Fprintf(stderr, "cdc: %s\n", line)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
 	return exitFailed
+}
+
+// errorLines renders err one line per error: the errors of an errors.Join
+// (a config with several problems) each on its own line, unless something
+// wrapped them with more text; newlines inside one error become "; ".
+func errorLines(err error) []string {
+	msg := err.Error()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		j, ok := e.(interface{ Unwrap() []error })
+		if !ok {
+			continue
+		}
+		if e.Error() != msg {
+			break
+		}
+		var lines []string
+		for _, sub := range j.Unwrap() {
+			lines = append(lines, errorLines(sub)...)
+		}
+		return lines
+	}
+	return []string{strings.ReplaceAll(msg, "\n", "; ")}
 }
 
 const usage = `usage: cdc <command> [flags]
