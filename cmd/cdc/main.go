@@ -18,9 +18,6 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit codes.
 const (
 	exitOK     = 0
@@ -118,7 +115,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "schemas":
 		return listSchemas(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "cdc %s\n", version)
+		fmt.Fprintf(stdout, "cdc %s\n", buildVersion())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
