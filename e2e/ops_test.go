@@ -271,6 +271,9 @@ func TestCheckMySQLPurgedCheckpoint(t *testing.T) {
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
 	}
+	if strings.Contains(p.Log(), "replication slot") {
+		t.Errorf("a MySQL connector's log speaks of a replication slot:\n%s", p.Log())
+	}
 	code, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
 	if code != 0 {
 		t.Errorf("check before the purge: exit %d; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -283,4 +286,30 @@ func TestCheckMySQLPurgedCheckpoint(t *testing.T) {
 		t.Errorf("check after the purge: exit %d, want 1 naming the purge; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	t.Logf("check:\n%s", stdout)
+}
+
+// A user who may not list the replicas is told so: on MariaDB the privilege
+// error was hidden behind the syntax error of MySQL's SHOW REPLICAS.
+func TestMySQLReplicaListPrivilege(t *testing.T) {
+	db := myConnect(t)
+	name := uniq("myreplpriv")
+	myDatabase(t, db, name)
+	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	user := name + "_ro"
+	myExec(t, db, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'pw'", user), fmt.Sprintf("GRANT SELECT ON *.* TO '%s'@'%%'", user))
+	t.Cleanup(func() { db.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
+	cfg := writeConfig(t, strings.Replace(myConfig(name, newServerID(), ""), "${CDC_MYSQL_DSN}", myDSNFor(t, user, "pw"), 1))
+	_, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
+	var line string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.Contains(l, "cannot check whether another replica uses") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("check does not say it cannot list the replicas; stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	if strings.Contains(line, "syntax") || !strings.Contains(strings.ToLower(line), "denied") {
+		t.Errorf("want the privilege error, not a syntax error: %s", line)
+	}
 }

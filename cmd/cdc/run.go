@@ -151,7 +151,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		seq = cp.Seq
 		log.Info("resuming from checkpoint", "position", from.String(), "seq", seq, "checkpointed_at", cp.Time)
 	} else {
-		log.Info("no checkpoint yet; starting at the replication slot's position")
+		start := "the replication slot's position"
+		if cfg.Source.Type == config.SourceMySQL {
+			start = "the server's current binlog position"
+		}
+		log.Info("no checkpoint yet; starting at " + start)
 	}
 
 	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, health.check)

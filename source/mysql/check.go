@@ -229,15 +229,41 @@ type replica struct {
 	port     int
 }
 
-// replicaWithServerID returns the registered replica that uses id, or nil.
-func replicaWithServerID(ctx context.Context, db *sql.DB, id uint32) (*replica, error) {
-	var rows *sql.Rows
-	var err error
-	for _, q := range []string{"SHOW SLAVE HOSTS", "SHOW REPLICAS"} {
-		if rows, err = db.QueryContext(ctx, q); err == nil {
-			break
+// replicaQueries list the registered replicas: MySQL 8.0.22+, MariaDB
+// 10.5.2+, and the older name both still accept.
+var replicaQueries = []string{"SHOW REPLICAS", "SHOW REPLICA HOSTS", "SHOW SLAVE HOSTS"}
+
+// listReplicas runs the first of replicaQueries the server accepts. When
+// none runs it returns the first error that is not a syntax error (the
+// statement of another flavor), such as a missing privilege, so that the
+// reason is not hidden behind the syntax of a statement this server lacks.
+func listReplicas(ctx context.Context, db *sql.DB) (*sql.Rows, error) {
+	var first, syntax error
+	for _, q := range replicaQueries {
+		rows, err := db.QueryContext(ctx, q)
+		if err == nil {
+			return rows, nil
+		}
+		var me *mysqldrv.MySQLError
+		if errors.As(err, &me) && me.Number == 1064 { // ER_PARSE_ERROR
+			if syntax == nil {
+				syntax = fmt.Errorf("%s: %w", q, err)
+			}
+			continue
+		}
+		if first == nil {
+			first = fmt.Errorf("%s: %w", q, err)
 		}
 	}
+	if first != nil {
+		return nil, first
+	}
+	return nil, syntax
+}
+
+// replicaWithServerID returns the registered replica that uses id, or nil.
+func replicaWithServerID(ctx context.Context, db *sql.DB, id uint32) (*replica, error) {
+	rows, err := listReplicas(ctx, db)
 	if err != nil {
 		return nil, err
 	}
