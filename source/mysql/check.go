@@ -182,7 +182,7 @@ func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, erro
 	}
 	if len(noSelect) > 0 {
 		add(false, fmt.Sprintf("GRANT SELECT ON <database>.* TO %s; for each captured database", st.user),
-			"user %s lacks SELECT on %s (needed to resolve tables and, later, to snapshot them)", st.user, strings.Join(noSelect, ", "))
+			"user %s lacks SELECT on %s (needed to resolve the tables)", st.user, strings.Join(noSelect, ", "))
 	}
 	return probs, st, nil
 }
