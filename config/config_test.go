@@ -614,6 +614,25 @@ func TestErrorFields(t *testing.T) {
 	}
 }
 
+// A valid config padded past MaxFileBytes is refused, without parsing it.
+func TestLoadRefusesHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop.yaml")
+	data := pgBase + strings.Repeat("# padding padding padding padding padding padding\n", 2*MaxFileBytes/50)
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") || !strings.Contains(err.Error(), path) {
+		t.Errorf("err = %v, want the file named as larger than 1024 KiB", err)
+	}
+	if err := os.WriteFile(path, []byte(pgBase), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Errorf("small file: %v", err)
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "shop.yaml"))
 	if err == nil || !strings.HasPrefix(err.Error(), "reading config ") || !strings.HasSuffix(err.Error(), "shop.yaml: no such file or directory") {
