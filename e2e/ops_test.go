@@ -313,3 +313,26 @@ func TestMySQLReplicaListPrivilege(t *testing.T) {
 		t.Errorf("want the privilege error, not a syntax error: %s", line)
 	}
 }
+
+// Many missing tables are one problem naming the first few and how many
+// more, not one line per table (or all on one huge line).
+func TestManyMissingTablesOneProblem(t *testing.T) {
+	name := uniq("pgmissing")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	dropSlotAtEnd(t, db, name, name)
+	var tables []string
+	for i := 0; i < 300; i++ {
+		tables = append(tables, fmt.Sprintf(`"%s.nope%d"`, name, i))
+	}
+	cfg := writeConfig(t, strings.Replace(pgConfig(name, ""), `["`+name+`.*"]`, "["+strings.Join(tables, ", ")+"]", 1))
+	code, _, stderr := runCDC(t, 60*time.Second, nil, "run", "-c", cfg)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
+	}
+	assertOneLineError(t, stderr, "300 tables do not exist")
+	assertOneLineError(t, stderr, "and 280 more")
+	if n := strings.Count(stderr, "nope"); n > 25 {
+		t.Errorf("stderr names %d missing tables, want at most 20 and a count:\n%s", n, stderr)
+	}
+}

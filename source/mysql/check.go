@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+
+	"github.com/cdc-go/cdc/source"
 )
 
 // server is what check learned about the server.
@@ -43,6 +45,9 @@ func Check(ctx context.Context, cfg Config) ([]Problem, error) {
 func setGlobal(name, value string) string {
 	return fmt.Sprintf("SET GLOBAL %s = '%s'; and add %s = %s under [mysqld] in my.cnf", name, value, name, value)
 }
+
+// maxListed caps the names one problem lists.
+const maxListed = 20
 
 func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, error) {
 	var st server
@@ -163,12 +168,20 @@ func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, erro
 	}
 	var unmatched []string
 	st.tables, unmatched = matchTables(cfg.Tables, all)
+	var absent []string
 	for _, p := range unmatched {
 		if strings.ContainsAny(p, "*?[") {
 			add(true, "", "source.tables: pattern %q matches no table yet", p)
 		} else {
-			add(false, "create the table, fix its name in source.tables, or GRANT SELECT on it", "source.tables: table %q does not exist or is not visible to %s", p, st.user)
+			absent = append(absent, strconv.Quote(p))
 		}
+	}
+	switch len(absent) {
+	case 0:
+	case 1:
+		add(false, "create the table, fix its name in source.tables, or GRANT SELECT on it", "source.tables: table %s does not exist or is not visible to %s", absent[0], st.user)
+	default:
+		add(false, "create the tables, fix their names in source.tables, or GRANT SELECT on them", "source.tables: %d tables do not exist or are not visible to %s: %s", len(absent), st.user, source.Abbreviate(absent, maxListed))
 	}
 	var noSelect []string
 	for _, t := range st.tables {
@@ -182,7 +195,7 @@ func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, erro
 	}
 	if len(noSelect) > 0 {
 		add(false, fmt.Sprintf("GRANT SELECT ON <database>.* TO %s; for each captured database", st.user),
-			"user %s lacks SELECT on %s (needed to resolve the tables)", st.user, strings.Join(noSelect, ", "))
+			"user %s lacks SELECT on %s (needed to resolve the tables)", st.user, source.Abbreviate(noSelect, maxListed))
 	}
 	return probs, st, nil
 }

@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cdc-go/cdc/source"
 )
 
 // state is what check learned about the server.
@@ -29,6 +32,9 @@ func Check(ctx context.Context, cfg Config) ([]Problem, error) {
 	probs, _, err := check(ctx, conn, cfg)
 	return probs, err
 }
+
+// maxListed caps the names one problem lists.
+const maxListed = 20
 
 func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, error) {
 	var st state
@@ -87,12 +93,20 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 	}
 	var unmatched []string
 	st.tables, unmatched = matchTables(cfg.Tables, all)
+	var missing []string
 	for _, p := range unmatched {
 		if strings.ContainsAny(p, "*?[") {
 			add(true, "", "source.tables: pattern %q matches no table yet", p)
 		} else {
-			add(false, "create the table, or remove it from source.tables", "source.tables: table %q does not exist in database %q", p, st.db)
+			missing = append(missing, strconv.Quote(p))
 		}
+	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		add(false, "create the table, or remove it from source.tables", "source.tables: table %s does not exist in database %q", missing[0], st.db)
+	default:
+		add(false, "create the tables, or remove them from source.tables", "source.tables: %d tables do not exist in database %q: %s", len(missing), st.db, source.Abbreviate(missing, maxListed))
 	}
 	if len(st.tables) == 0 && len(unmatched) == 0 {
 		add(false, "list at least one existing table in source.tables", "source.tables matches no table")
