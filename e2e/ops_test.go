@@ -336,3 +336,17 @@ func TestManyMissingTablesOneProblem(t *testing.T) {
 		t.Errorf("stderr names %d missing tables, want at most 20 and a count:\n%s", n, stderr)
 	}
 }
+
+// A physical slot under the configured name is called one, not a slot that
+// "uses plugin """.
+func TestPhysicalSlotIsNamedSo(t *testing.T) {
+	name := uniq("pgphys")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)",
+		fmt.Sprintf("SELECT pg_create_physical_replication_slot('%s')", name))
+	dropSlotAtEnd(t, db, name, name)
+	code, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", writeConfig(t, pgConfig(name, "")))
+	if code != 1 || !strings.Contains(stdout, "is a physical slot") || strings.Contains(stdout, `plugin ""`) {
+		t.Errorf("check with a physical slot: exit %d, want 1 saying it is a physical slot; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}

@@ -173,9 +173,9 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 		}
 	}
 
-	var plugin, slotDB string
+	var plugin, slotDB, slotType string
 	var active bool
-	err = conn.QueryRow(ctx, "SELECT coalesce(plugin, ''), coalesce(database, ''), active FROM pg_replication_slots WHERE slot_name = $1", cfg.Slot).Scan(&plugin, &slotDB, &active)
+	err = conn.QueryRow(ctx, "SELECT coalesce(plugin, ''), coalesce(database, ''), active, slot_type FROM pg_replication_slots WHERE slot_name = $1", cfg.Slot).Scan(&plugin, &slotDB, &active, &slotType)
 	switch {
 	case err == pgx.ErrNoRows:
 		if !cfg.CreateSlot {
@@ -189,6 +189,11 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 		return nil, st, fmt.Errorf("reading replication slot %q: %w", cfg.Slot, err)
 	default:
 		st.slotExists = true
+		if slotType == "physical" {
+			add(false, "choose another source.slot (cdc creates a logical one); the physical slot probably serves a standby, so drop it only if nothing uses it",
+				"replication slot %q is a physical slot, not a logical one decoding with pgoutput", cfg.Slot)
+			break
+		}
 		if plugin != "pgoutput" {
 			add(false, fmt.Sprintf("choose another source.slot, or SELECT pg_drop_replication_slot('%s');", cfg.Slot),
 				"replication slot %q uses plugin %q, not pgoutput", cfg.Slot, plugin)
