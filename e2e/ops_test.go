@@ -49,8 +49,8 @@ func TestPostgresNewTopicsAreFast(t *testing.T) {
 	took := time.Since(start)
 	t.Logf("%d new topics: events visible after %v", tables, took)
 	// Generous (the machine is shared): the old code took over 8 s here.
-	if took > 6*time.Second {
-		t.Errorf("a transaction over %d new topics took %v to become visible, want well under 6s", tables, took)
+	if took > 4*time.Second {
+		t.Errorf("a transaction over %d new topics took %v to become visible, want well under 4s", tables, took)
 	}
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -94,17 +96,176 @@ func allLed(ps []kmsg.MetadataResponseTopicPartition) bool {
 	return true
 }
 
-// ensureTopic makes sure an event topic exists, creating it with the
-// configured partitions on first use. Known topics cost nothing.
-func (w *Writer) ensureTopic(ctx context.Context, topic string) error {
-	if _, ok := w.topics[topic]; ok {
-		return nil
+// Creating event topics. CreateTopics costs the broker a metadata commit
+// (tens to hundreds of milliseconds); a source transaction over many new
+// tables would pay it once per table, one after another. So Write does not
+// wait: it starts the creation in the background and holds the topic's
+// records until the topic exists, then produces them in Write order. Commit
+// waits for every creation of the transaction first.
+const topicCreateTimeout = 30 * time.Second
+
+// newTopic is an event topic being created, with the records written to it
+// meanwhile. done is closed when err is set; only the Writer's goroutine
+// touches records.
+type newTopic struct {
+	topic   string
+	done    chan struct{}
+	err     error
+	records []*kgo.Record
+}
+
+// produceTo produces rec, or holds it while its topic is being created
+// (asking the creator for it on first use). Known topics cost nothing.
+func (w *Writer) produceTo(ctx context.Context, rec *kgo.Record) {
+	if _, ok := w.topics[rec.Topic]; ok {
+		w.produce(ctx, rec)
+		return
 	}
-	if _, err := w.createTopic(ctx, topic, w.cfg.Partitions, nil); err != nil {
-		return err
+	nt := w.creating[rec.Topic]
+	if nt == nil {
+		nt = &newTopic{topic: rec.Topic, done: make(chan struct{})}
+		w.creating[rec.Topic] = nt
+		w.createMu.Lock()
+		w.createWant = append(w.createWant, nt)
+		w.createMu.Unlock()
+		select {
+		case w.createKick <- struct{}{}:
+		default:
+		}
 	}
-	w.topics[topic] = struct{}{}
+	nt.records = append(nt.records, rec)
+}
+
+// creator creates the topics produceTo asks for until the Writer closes,
+// all those asked for meanwhile in one CreateTopics request: the broker
+// commits them together, so twenty new topics cost about what one does.
+func (w *Writer) creator() {
+	for {
+		select {
+		case <-w.life.Done():
+			w.createMu.Lock()
+			want := w.createWant
+			w.createWant = nil
+			w.createMu.Unlock()
+			for _, nt := range want {
+				nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, errors.New("kafka writer closed"))
+				close(nt.done)
+			}
+			return
+		case <-w.createKick:
+		}
+		w.createMu.Lock()
+		want := w.createWant
+		w.createWant = nil
+		w.createMu.Unlock()
+		if len(want) > 0 {
+			ctx, cancel := context.WithTimeout(w.life, topicCreateTimeout)
+			w.createTopics(ctx, want)
+			cancel()
+		}
+	}
+}
+
+// createTopics creates those of want that do not exist, sets each one's
+// err, and closes each one's done.
+func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
+	defer func() {
+		for _, nt := range want {
+			close(nt.done)
+		}
+	}()
+	names := make([]string, len(want))
+	for i, nt := range want {
+		names[i] = nt.topic
+	}
+	// Ask first: creating a topic that exists may be refused (no CREATE
+	// permission) rather than answered with TOPIC_ALREADY_EXISTS.
+	details, err := w.adm.ListTopics(ctx, names...)
+	if err != nil {
+		for _, nt := range want {
+			nt.err = fmt.Errorf("describing topic %q: %w", nt.topic, err)
+		}
+		return
+	}
+	var missing []string
+	for _, name := range names {
+		d, ok := details[name]
+		switch {
+		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+			missing = append(missing, name)
+		case d.Err != nil:
+			for _, nt := range want {
+				if nt.topic == name {
+					nt.err = fmt.Errorf("describing topic %q: %w", name, d.Err)
+				}
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	resps, err := w.adm.CreateTopics(ctx, w.cfg.Partitions, w.cfg.ReplicationFactor, nil, missing...)
+	for _, nt := range want {
+		if !slices.Contains(missing, nt.topic) {
+			continue
+		}
+		if err != nil {
+			nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, err)
+			continue
+		}
+		r, ok := resps[nt.topic]
+		switch {
+		case !ok:
+			nt.err = fmt.Errorf("creating topic %q: no answer for it", nt.topic)
+		case errors.Is(r.Err, kerr.TopicAlreadyExists):
+		case r.Err != nil:
+			nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, r.Err)
+		default:
+			if nt.err = w.awaitTopic(ctx, nt.topic); nt.err == nil {
+				w.log.Info("created kafka topic", "topic", nt.topic, "partitions", w.cfg.Partitions,
+					"replication_factor", w.cfg.ReplicationFactor)
+			}
+		}
+	}
+}
+
+// settleTopics produces the held records of topics whose creation ended,
+// in order, and returns the first creation error. With wait it waits for
+// every creation, or for ctx. A creation error fails the transaction: its
+// held records were never sent.
+func (w *Writer) settleTopics(ctx context.Context, wait bool) error {
+	for topic, nt := range w.creating {
+		if wait {
+			select {
+			case <-nt.done:
+			case <-ctx.Done():
+				return w.fail(fmt.Errorf("waiting for new topic %q: %w", topic, ctx.Err()))
+			}
+		} else {
+			select {
+			case <-nt.done:
+			default:
+				continue
+			}
+		}
+		delete(w.creating, topic)
+		if nt.err != nil {
+			return w.fail(nt.err)
+		}
+		w.topics[topic] = struct{}{}
+		for _, rec := range nt.records {
+			w.produce(ctx, rec)
+		}
+	}
 	return nil
+}
+
+// dropHeldRecords forgets the records held for topics being created (at
+// Abort); the creations go on.
+func (w *Writer) dropHeldRecords() {
+	for _, nt := range w.creating {
+		nt.records = nil
+	}
 }
 
 // ensureCheckpointTopic creates the checkpoint topic compacted with one
