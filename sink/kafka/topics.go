@@ -76,7 +76,7 @@ func (w *Writer) awaitTopic(ctx context.Context, topic string) error {
 			w.cl.ForceMetadataRefresh()
 			return nil
 		}
-		if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+		if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) && !transient(err) {
 			return fmt.Errorf("waiting for new topic %q: %w", topic, err)
 		}
 		select {
@@ -102,8 +102,6 @@ func allLed(ps []kmsg.MetadataResponseTopicPartition) bool {
 // wait: it starts the creation in the background and holds the topic's
 // records until the topic exists, then produces them in Write order. Commit
 // waits for every creation of the transaction first.
-const topicCreateTimeout = 30 * time.Second
-
 // newTopic is an event topic being created, with the records written to it
 // meanwhile. done is closed when err is set; only the Writer's goroutine
 // touches records.
@@ -139,6 +137,8 @@ func (w *Writer) produceTo(ctx context.Context, rec *kgo.Record) {
 // creator creates the topics produceTo asks for until the Writer closes,
 // all those asked for meanwhile in one CreateTopics request: the broker
 // commits them together, so twenty new topics cost about what one does.
+// While the broker is unreachable it keeps trying, up to the transaction
+// timeout, as the transaction's other requests do (see Open).
 func (w *Writer) creator() {
 	for {
 		select {
@@ -159,7 +159,7 @@ func (w *Writer) creator() {
 		w.createWant = nil
 		w.createMu.Unlock()
 		if len(want) > 0 {
-			ctx, cancel := context.WithTimeout(w.life, topicCreateTimeout)
+			ctx, cancel := context.WithTimeout(w.life, w.cfg.TransactionTimeout)
 			w.createTopics(ctx, want)
 			cancel()
 		}
@@ -180,7 +180,11 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 	}
 	// Ask first: creating a topic that exists may be refused (no CREATE
 	// permission) rather than answered with TOPIC_ALREADY_EXISTS.
-	details, err := w.adm.ListTopics(ctx, names...)
+	var details kadm.TopicDetails
+	err := retryTransient(ctx, func() (err error) {
+		details, err = w.adm.ListTopics(ctx, names...)
+		return err
+	})
 	if err != nil {
 		for _, nt := range want {
 			nt.err = fmt.Errorf("describing topic %q: %w", nt.topic, err)
@@ -204,7 +208,11 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 	if len(missing) == 0 {
 		return
 	}
-	resps, err := w.adm.CreateTopics(ctx, w.cfg.Partitions, w.cfg.ReplicationFactor, nil, missing...)
+	var resps kadm.CreateTopicResponses
+	err = retryTransient(ctx, func() (err error) {
+		resps, err = w.adm.CreateTopics(ctx, w.cfg.Partitions, w.cfg.ReplicationFactor, nil, missing...)
+		return err
+	})
 	for _, nt := range want {
 		if !slices.Contains(missing, nt.topic) {
 			continue
@@ -217,7 +225,8 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 		switch {
 		case !ok:
 			nt.err = fmt.Errorf("creating topic %q: no answer for it", nt.topic)
-		case errors.Is(r.Err, kerr.TopicAlreadyExists):
+		case errors.Is(r.Err, kerr.TopicAlreadyExists): // created by an earlier try, or by someone else
+			nt.err = w.awaitTopic(ctx, nt.topic)
 		case r.Err != nil:
 			nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, r.Err)
 		default:
@@ -304,4 +313,36 @@ func (w *Writer) ensureCheckpointTopic(ctx context.Context) error {
 	}
 	w.topics[topic] = struct{}{}
 	return nil
+}
+
+// transient reports whether err may pass by itself: a retriable Kafka error
+// or a failure to reach the broker (franz-go gives up on a dial to the only
+// broker at once), not the end of ctx.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Retriable
+	}
+	return true
+}
+
+// retryTransient runs fn until it succeeds, fails for good, or ctx ends,
+// backing off between tries: topics are created while Kafka may be briefly
+// unreachable, and the transaction should wait for it as its other requests
+// do rather than fail.
+func retryTransient(ctx context.Context, fn func() error) error {
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		err := fn()
+		if err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
 }
