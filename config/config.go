@@ -48,6 +48,11 @@ type Config struct {
 	// routes.go and docs/routing.md.
 	Routes   []Route        `yaml:"routes,omitempty"`
 	Messages []MessageRoute `yaml:"messages,omitempty"`
+	// ShutdownTimeout bounds how long `cdc run` takes to stop after SIGINT
+	// or SIGTERM: finishing the open source transaction, committing or
+	// aborting the Kafka transaction. Past it cdc exits anyway and the
+	// broker aborts what was left open. Default 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 
 	// File is the path the config was loaded from (the name given to
 	// Parse). It prefixes every error; "" for a Config built in code.
@@ -138,6 +143,8 @@ const (
 	maxBatchLinger         = time.Minute
 	maxPostgresName        = 63 // NAMEDATALEN-1: longer names are truncated by Postgres
 	maxTopicName           = 249
+	DefaultShutdownTimeout = 30 * time.Second
+	maxShutdownTimeout     = time.Hour
 )
 
 // SourceType is the kind of source database.
@@ -305,6 +312,9 @@ func (c *Config) defaults() {
 	c.Schema.defaults(c.Kafka.TopicPrefix)
 	c.Log.defaults()
 	c.routeDefaults()
+	if !c.pos.has("shutdown_timeout") {
+		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
+	}
 }
 
 func (s *Source) defaults(name string, has func(string) bool) {
@@ -437,6 +447,11 @@ func (c *Config) Validate() error {
 	c.Log.validate(v)
 	c.Metrics.validate(v)
 	c.validateRoutes(v)
+	// Zero in a Config built in code means the default.
+	if (c.ShutdownTimeout != 0 || c.pos.has("shutdown_timeout")) &&
+		(c.ShutdownTimeout < Duration(time.Second) || c.ShutdownTimeout > Duration(maxShutdownTimeout)) {
+		v.add("shutdown_timeout", "must be between 1s and %s, got %s", Duration(maxShutdownTimeout), c.ShutdownTimeout)
+	}
 	return v.err()
 }
 

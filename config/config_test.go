@@ -87,9 +87,10 @@ func TestLoadTestdata(t *testing.T) {
 			Batch:              Batch{MaxEvents: 5000, MaxBytes: 4194304, Linger: Duration(100 * time.Millisecond)},
 			TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 		},
-		Schema: Schema{Topic: "shop._schemas", ChangesTopic: "shop.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
-		Log:    Log{Level: LevelInfo, Format: FormatJSON},
-		File:   "testdata/shop.yaml",
+		Schema:          Schema{Topic: "shop._schemas", ChangesTopic: "shop.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+		Log:             Log{Level: LevelInfo, Format: FormatJSON},
+		ShutdownTimeout: sec(30),
+		File:            "testdata/shop.yaml",
 	}
 	if !reflect.DeepEqual(stripped(got), want) {
 		t.Errorf("Load(shop.yaml)\n got %#v\nwant %#v", stripped(got), want)
@@ -129,9 +130,10 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: DefaultBatchMaxEvents, MaxBytes: DefaultBatchMaxBytes, Linger: 0},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Schema: Schema{Topic: "orders-mysql._schemas", ChangesTopic: "orders-mysql.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
-			Log:    Log{Level: LevelInfo, Format: FormatText},
-			File:   "orders-mysql.yaml",
+			Schema:          Schema{Topic: "orders-mysql._schemas", ChangesTopic: "orders-mysql.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:             Log{Level: LevelInfo, Format: FormatText},
+			ShutdownTimeout: sec(30),
+			File:            "orders-mysql.yaml",
 		}
 	}
 	tests := []struct {
@@ -170,9 +172,10 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Schema: Schema{Topic: "Shop-EU.1._schemas", ChangesTopic: "Shop-EU.1.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
-			Log:    Log{Level: LevelInfo, Format: FormatText},
-			File:   "orders-mysql.yaml",
+			Schema:          Schema{Topic: "Shop-EU.1._schemas", ChangesTopic: "Shop-EU.1.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:             Log{Level: LevelInfo, Format: FormatText},
+			ShutdownTimeout: sec(30),
+			File:            "orders-mysql.yaml",
 		},
 	}, {
 		// Pins that explicit false survives the true default, that null
@@ -192,9 +195,10 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Schema: Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
-			Log:    Log{Level: LevelInfo, Format: FormatText},
-			File:   "orders-mysql.yaml",
+			Schema:          Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:             Log{Level: LevelInfo, Format: FormatText},
+			ShutdownTimeout: sec(30),
+			File:            "orders-mysql.yaml",
 		},
 	}, {
 		// Pins that secrets expand in any scalar, not just strings, and
@@ -215,9 +219,10 @@ func TestParseDefaults(t *testing.T) {
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
-			Schema: Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
-			Log:    Log{Level: LevelInfo, Format: FormatText},
-			File:   "orders-mysql.yaml",
+			Schema:          Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Log:             Log{Level: LevelInfo, Format: FormatText},
+			ShutdownTimeout: sec(30),
+			File:            "orders-mysql.yaml",
 		},
 	}}
 	for _, tt := range tests {
@@ -300,7 +305,17 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "file: not a mapping",
 			data: "- name: shop\n",
-			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, log, metrics, routes, messages at the top level, got a list"},
+			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, log, metrics, routes, messages, shutdown_timeout at the top level, got a list"},
+		},
+
+		{
+			name: "shutdown_timeout: zero is an error, not the default",
+			data: pgBase + "shutdown_timeout: 0s\n",
+			want: []string{"shop.yaml:8: shutdown_timeout: must be between 1s and 1h0m0s, got 0s"},
+		}, {
+			name: "shutdown_timeout: over an hour",
+			data: pgBase + "shutdown_timeout: 2h\n",
+			want: []string{"shop.yaml:8: shutdown_timeout: must be between 1s and 1h0m0s, got 2h0m0s"},
 		},
 
 		// Strict decoding: unknown and duplicate keys.
@@ -315,7 +330,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "unknown key at the top level, transposed letters",
 			data: pgBase + "kafak: {}\n",
-			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, log, metrics, routes, messages)`},
+			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, log, metrics, routes, messages, shutdown_timeout)`},
 		}, {
 			name: "unknown key: camelCase finds the snake_case key",
 			data: strings.Replace(mysqlBase, "server_id:", "serverId:", 1),
@@ -601,6 +616,25 @@ func TestErrorFields(t *testing.T) {
 	_, err = Parse("shop.yaml", []byte(strings.Replace(pgBase, "cdc@", "cdc:${file:/nonexistent/pw}@", 1)), nil)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("err = %v, want one wrapping fs.ErrNotExist", err)
+	}
+}
+
+// A valid config padded past MaxFileBytes is refused, without parsing it.
+func TestLoadRefusesHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop.yaml")
+	data := pgBase + strings.Repeat("# padding padding padding padding padding padding\n", 2*MaxFileBytes/50)
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") || !strings.Contains(err.Error(), path) {
+		t.Errorf("err = %v, want the file named as larger than 1024 KiB", err)
+	}
+	if err := os.WriteFile(path, []byte(pgBase), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Errorf("small file: %v", err)
 	}
 }
 

@@ -21,12 +21,25 @@ import (
 // from the process environment, applies defaults and validates it as Parse
 // does. It blocks on reading the file and any ${file:...} secrets.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config %s: %w", path, err)
 	}
+	defer f.Close()
+	// A connector's file is a few KiB; refuse a huge one (a wrong path, a
+	// log file) before reading it whole.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("reading config %s: the file is larger than %d KiB; is it the connector's YAML file?", path, MaxFileBytes>>10)
+	}
 	return Parse(path, data, os.LookupEnv)
 }
+
+// MaxFileBytes caps the size of a config file Load reads.
+const MaxFileBytes = 1 << 20
 
 // Parse decodes data, one YAML document, into a Config, expands secrets in
 // string values with env (nil means an empty environment) and files, applies

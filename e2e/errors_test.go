@@ -18,14 +18,17 @@ func replaceStatus(cfg, interval string) string {
 	return strings.Replace(cfg, "status_interval: 1s", "status_interval: "+interval, 1)
 }
 
-// assertOneLineError checks that stderr ends with one "cdc: ..." line that
-// contains want, and holds no panic or stack trace.
+// assertOneLineError checks that stderr ends with "cdc: ..." lines (one
+// per error) of which one contains want, and holds no panic or stack trace.
 func assertOneLineError(t *testing.T, stderr, want string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-	last := lines[len(lines)-1]
-	if !strings.HasPrefix(last, "cdc: ") || !strings.Contains(last, want) {
-		t.Errorf("last stderr line %q: want a \"cdc: \" line containing %q; stderr:\n%s", last, want, stderr)
+	last, found := lines[len(lines)-1], false
+	for i := len(lines) - 1; i >= 0 && strings.HasPrefix(lines[i], "cdc: "); i-- {
+		found = found || strings.Contains(lines[i], want)
+	}
+	if !found {
+		t.Errorf("last stderr line %q: want a final \"cdc: \" line containing %q; stderr:\n%s", last, want, stderr)
 	}
 	if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
 		t.Errorf("stderr holds a panic or stack trace:\n%s", stderr)

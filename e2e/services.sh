@@ -60,15 +60,19 @@ port_open() {
 	timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null
 }
 
-# pid_alive PIDFILE [PATTERN]: the pid in PIDFILE is alive (and its command line matches PATTERN).
+# pid_alive PIDFILE [STRING]: the pid in PIDFILE is alive and its command line
+# contains STRING (a fixed string). Callers pass something that names this
+# instance (its data directory or config file), not just the program: after a
+# SIGKILL the pid file stays, and its pid may since belong to another process,
+# even another helper's server of the same kind.
 pid_alive() {
-	local pidfile=$1 pattern=${2:-} pid
+	local pidfile=$1 want=${2:-} pid
 	[[ -s $pidfile ]] || return 1
 	pid=$(head -n1 "$pidfile" 2>/dev/null | tr -dc '0-9')
 	[[ -n $pid ]] || return 1
 	kill -0 "$pid" 2>/dev/null || return 1
-	if [[ -n $pattern ]]; then
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern" || return 1
+	if [[ -n $want ]]; then
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$want" || return 1
 	fi
 	return 0
 }
@@ -291,7 +295,8 @@ pg_make_traversable() {
 
 pg_running() {
 	local bindir=$1
-	[[ -s $PG_DATA/postmaster.pid ]] || return 1
+	# pg_ctl status trusts any live pid in postmaster.pid.
+	pid_alive "$PG_DATA/postmaster.pid" "postgres -D $PG_DATA" || return 1
 	as_pg "$bindir/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
 }
 
@@ -458,7 +463,7 @@ MY_OUT=$MY_DIR/stdout.log
 
 my_sock() { printf '%s/mysqld.sock\n' "$(socket_dir mariadb)"; }
 
-my_running() { pid_alive "$MY_PID" "mariadbd\|mysqld"; }
+my_running() { pid_alive "$MY_PID" "--datadir=$MY_DATA "; }
 
 my_root() {
 	mariadb --no-defaults --protocol=socket -S "$(my_sock)" -uroot
@@ -573,7 +578,7 @@ my_down() {
 			my_running || break
 			sleep 0.2
 		done
-		stop_pid "$MY_PID" "mariadbd\|mysqld" 30 mariadb
+		stop_pid "$MY_PID" "--datadir=$MY_DATA " 30 mariadb
 		log "mariadb: stopped"
 	fi
 	rm -f "$MY_PID"
@@ -724,7 +729,7 @@ logger.zookeeper.level = WARN
 EOF
 }
 
-kafka_running() { pid_alive "$K_PID" "kafka.Kafka"; }
+kafka_running() { pid_alive "$K_PID" "kafka.Kafka $K_PROPS"; }
 
 kafka_up() {
 	local libs
@@ -802,7 +807,7 @@ kafka_spawn() {
 }
 
 kafka_down() {
-	stop_pid "$K_PID" "kafka.Kafka" 60 kafka
+	stop_pid "$K_PID" "kafka.Kafka $K_PROPS" 60 kafka
 }
 
 kafka_status() {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,21 +11,25 @@ import (
 // nothing. Create one per process with NewMetrics and the registry the
 // caller serves.
 type Metrics struct {
-	events       *prometheus.CounterVec
-	deadLetters  *prometheus.CounterVec
-	sourceTxs    prometheus.Counter
-	commits      prometheus.Counter
-	commitTime   prometheus.Histogram
-	seq          prometheus.Gauge
-	committedAt  prometheus.Gauge
-	lag          prometheus.Gauge
+	events      *prometheus.CounterVec
+	deadLetters *prometheus.CounterVec
+	sourceTxs   prometheus.Counter
+	commits     prometheus.Counter
+	commitTime  prometheus.Histogram
+	seq         prometheus.Gauge
+	committedAt prometheus.Gauge
+	lag         prometheus.GaugeFunc
+	// uncommitted is the source commit time (Unix ns) of the oldest source
+	// transaction read but not yet committed to Kafka; 0 when none is.
+	uncommitted  atomic.Int64
 	versions     *prometheus.CounterVec
 	incompatible *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
+	m := &Metrics{}
+	*m = Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cdc_events_total", Help: "Row changes read from the source, by table and op (c, u, d, t, m).",
 		}, []string{"table", "op"}),
@@ -47,9 +52,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		committedAt: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cdc_checkpoint_timestamp_seconds", Help: "Wall time of the last committed checkpoint.",
 		}),
-		lag: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cdc_source_lag_seconds", Help: "At the last commit: time from the newest committed source transaction's commit to its Kafka commit.",
-		}),
+		// Computed when scraped, so that it keeps growing while Kafka (or
+		// the pipeline) is stuck, rather than freezing at the last commit.
+		lag: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cdc_source_lag_seconds", Help: "Age, from its source commit, of the oldest source transaction read but not yet committed to Kafka; 0 when everything read is committed.",
+		}, m.lagSeconds),
 		versions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cdc_schema_versions_total", Help: "New schema versions recorded, by table.",
 		}, []string{"table"}),
@@ -73,24 +80,38 @@ func (m *Metrics) deadLetter(topic string) {
 	}
 }
 
-func (m *Metrics) sourceTx() {
-	if m != nil {
-		m.sourceTxs.Inc()
-	}
-}
-
-func (m *Metrics) committed(seq uint64, took time.Duration, sourceCommit time.Time) {
+// sourceTx counts a source transaction read, committed at commitTime on
+// the source.
+func (m *Metrics) sourceTx(commitTime time.Time) {
 	if m == nil {
 		return
 	}
-	now := time.Now()
+	m.sourceTxs.Inc()
+	if commitTime.IsZero() {
+		commitTime = time.Now()
+	}
+	m.uncommitted.CompareAndSwap(0, commitTime.UnixNano())
+}
+
+func (m *Metrics) lagSeconds() float64 {
+	t := m.uncommitted.Load()
+	if t == 0 {
+		return 0
+	}
+	return max(0, time.Since(time.Unix(0, t)).Seconds())
+}
+
+// committed records a Kafka commit holding every source transaction read
+// so far.
+func (m *Metrics) committed(seq uint64, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.uncommitted.Store(0)
 	m.commits.Inc()
 	m.commitTime.Observe(took.Seconds())
 	m.seq.Set(float64(seq))
-	m.committedAt.Set(float64(now.UnixNano()) / 1e9)
-	if !sourceCommit.IsZero() {
-		m.lag.Set(now.Sub(sourceCommit).Seconds())
-	}
+	m.committedAt.Set(float64(time.Now().UnixNano()) / 1e9)
 }
 
 func (m *Metrics) schemaVersion(table string, incompatible bool) {

@@ -81,8 +81,15 @@ type Options struct {
 	// topic: the original row in the table envelope.
 	Fallback *transform.Tables
 	// ShutdownGrace is how long a stop request waits for the open source
-	// transaction to complete before aborting it.
+	// transaction to complete before aborting it; at most half of
+	// ShutdownTimeout.
 	ShutdownGrace time.Duration
+	// ShutdownTimeout bounds the whole stop: once ctx ends, every wait on
+	// Kafka (writes, flush, commit) is cancelled after three quarters of it
+	// and the abort after all of it, so Run returns within ShutdownTimeout
+	// even when Kafka does not answer (the broker then aborts the open
+	// transaction after its transaction timeout). Default 30s.
+	ShutdownTimeout time.Duration
 	// Schemas, when set, tracks schema versions (see Schemas).
 	Schemas *Schemas
 	// Metrics, when set, records steady-state metrics.
@@ -105,9 +112,13 @@ func (o *Options) defaults() {
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = 10 * time.Second
 	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = 10 * time.Second
 	}
+	o.ShutdownGrace = min(o.ShutdownGrace, o.ShutdownTimeout/2)
 	if o.Buffer <= 0 {
 		o.Buffer = 4096
 	}
@@ -126,10 +137,23 @@ func (o *Options) defaults() {
 // transaction, so nothing partial is ever visible to read_committed
 // consumers. Errors from the source or the sink are returned after the open
 // Kafka transaction was committed (when it holds only complete source
-// transactions) or aborted.
+// transactions) or aborted. After cancellation Run returns within
+// ShutdownTimeout whatever Kafka does.
 func Run(ctx context.Context, src Source, sink Sink, router Router, from source.Position, opt Options) error {
 	opt.defaults()
-	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now()}
+	// Work started must finish even when a stop is requested, but not
+	// forever: an unreachable broker would hold Flush and the commit until
+	// it came back. hard bounds the abort, work everything before it.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	work, cancelWork := context.WithCancel(hard)
+	defer cancelWork()
+	stopWatch := context.AfterFunc(ctx, func() {
+		time.AfterFunc(opt.ShutdownTimeout*3/4, cancelWork)
+		time.AfterFunc(opt.ShutdownTimeout, cancelHard)
+	})
+	defer stopWatch()
+	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard}
 	if from == nil {
 		// No checkpoint yet: store the first position the source offers at
 		// once, so that a crash before the first event does not lose the
@@ -146,9 +170,6 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 		<-srcDone
 	}()
 
-	// Work started must finish even when a stop is requested: only the
-	// select below watches ctx.
-	work := context.WithoutCancel(ctx)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	var drain <-chan time.Time // set once a stop was requested inside a source transaction
@@ -208,6 +229,9 @@ type run struct {
 	sink   Sink
 	router Router
 	opt    Options
+	// work and hard outlive a stop request by 3/4 and all of
+	// ShutdownTimeout (see Run).
+	work, hard context.Context
 
 	seq            uint64
 	resume         source.Position // newest position safe to checkpoint
@@ -219,9 +243,6 @@ type run struct {
 	txEvents       int
 	txTables       map[string]int
 	lastCheckpoint time.Time
-	// lastSourceCommit is the commit time of the newest source transaction
-	// in the open Kafka transaction, for the lag metric.
-	lastSourceCommit time.Time
 }
 
 func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) error {
@@ -238,15 +259,18 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 		if !p.inTx {
 			return fmt.Errorf("change outside a source transaction (table %v)", m.Change.Table)
 		}
-		p.txEvents++
 		table := ""
 		if m.Change.Table != nil {
 			table = m.Change.Table.ID()
 		}
 		p.opt.Metrics.event(table, m.Change.Op.String())
+		// The pipeline numbers the events: an update that changes the key
+		// is two (a delete and a create, numbered n and n+1 by the router),
+		// so the source's count of changes would repeat a total_order and
+		// undercount the END record's event_count.
+		m.Change.Tx.Order = p.txEvents + 1
 		if m.Change.Table != nil {
-			p.txTables[m.Change.Table.ID()]++
-			m.Change.Tx.TableOrder = p.txTables[m.Change.Table.ID()]
+			m.Change.Tx.TableOrder = p.txTables[table] + 1
 		}
 		var sv *schema.Version
 		if p.opt.Schemas != nil && m.Change.Table != nil {
@@ -268,6 +292,17 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			for i := range recs {
 				recs[i] = p.deadLetter(recs[i], m.Change, err)
 			}
+		}
+		events := 0
+		for _, r := range recs {
+			if r.Value != nil { // not a tombstone
+				events++
+			}
+		}
+		events = max(events, 1)
+		p.txEvents += events
+		if m.Change.Table != nil {
+			p.txTables[table] += events
 		}
 		for _, r := range recs {
 			if sv != nil {
@@ -293,8 +328,7 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 		}
 		p.inTx = false
 		p.resume, p.dirty = m.Commit.Pos, true
-		p.lastSourceCommit = m.Commit.CommitTime
-		p.opt.Metrics.sourceTx()
+		p.opt.Metrics.sourceTx(m.Commit.CommitTime)
 		n, size := p.sink.Pending()
 		if n >= p.opt.MaxEvents || size >= p.opt.MaxBytes || time.Since(p.openedAt) >= p.opt.Linger {
 			return p.commit(ctx)
@@ -356,7 +390,7 @@ func (p *run) commit(ctx context.Context) error {
 		return fmt.Errorf("committing events through %v: %w", p.resume, err)
 	}
 	p.seq++
-	p.opt.Metrics.committed(p.seq, time.Since(started), p.lastSourceCommit)
+	p.opt.Metrics.committed(p.seq, time.Since(started))
 	p.open, p.dirty = false, false
 	p.lastCheckpoint = time.Now()
 	p.src.Ack(p.resume)
@@ -367,7 +401,7 @@ func (p *run) commit(ctx context.Context) error {
 // finish commits the open Kafka transaction, which holds only complete
 // source transactions, and returns err.
 func (p *run) finish(err error) error {
-	if cerr := p.commit(context.Background()); cerr != nil {
+	if cerr := p.commit(p.work); cerr != nil {
 		return errors.Join(err, p.abort(cerr))
 	}
 	return err
@@ -379,7 +413,7 @@ func (p *run) abort(err error) error {
 		return err
 	}
 	p.open = false
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.hard, 30*time.Second)
 	defer cancel()
 	if aerr := p.sink.Abort(ctx); aerr != nil {
 		return errors.Join(err, fmt.Errorf("aborting kafka transaction: %w", aerr))

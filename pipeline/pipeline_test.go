@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,8 +65,12 @@ type journal struct {
 	mu        sync.Mutex
 	open      []transform.Record
 	committed []string // "topic key" or "checkpoint <pos>"
+	records   []transform.Record // committed, in order
 	aborts    int
 	tooLarge  int // records with a Value larger than this fail with ErrRecordTooLarge (0: none)
+	// unreachable makes Commit and Abort wait until their ctx ends, as
+	// against a broker that does not answer.
+	unreachable bool
 }
 
 func (j *journal) Begin() error { return nil }
@@ -77,7 +83,11 @@ func (j *journal) Write(_ context.Context, r transform.Record) error {
 	j.open = append(j.open, r)
 	return nil
 }
-func (j *journal) Commit(_ context.Context, cp kafka.Checkpoint) error {
+func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
+	if j.unreachable {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, r := range j.open {
@@ -90,10 +100,15 @@ func (j *journal) Commit(_ context.Context, cp kafka.Checkpoint) error {
 		j.committed = append(j.committed, line)
 	}
 	j.committed = append(j.committed, "checkpoint "+string(cp.Position))
+	j.records = append(j.records, j.open...)
 	j.open = nil
 	return nil
 }
-func (j *journal) Abort(context.Context) error {
+func (j *journal) Abort(ctx context.Context) error {
+	if j.unreachable {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.open = nil
@@ -206,6 +221,30 @@ func TestStopInsideTransactionAbortsAfterGrace(t *testing.T) {
 	}
 }
 
+// With Kafka unreachable the commit and the abort never answer; a stop
+// must still return, within ShutdownTimeout, with the error.
+func TestStopWithUnreachableKafkaReturns(t *testing.T) {
+	src := &script{msgs: tx(1, 10)}
+	sink := &journal{unreachable: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(ctx, src, sink, tables(), nil, Options{Linger: time.Hour, ShutdownTimeout: 200 * time.Millisecond})
+	}()
+	for n, _ := sink.Pending(); n != 1; n, _ = sink.Pending() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run returned %v, want the cancelled commit and abort", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after a stop with Kafka unreachable")
+	}
+}
+
 func TestRouterErrorGoesToDeadLetterTopic(t *testing.T) {
 	src := &script{msgs: tx(1, 1, 2, 3)}
 	sink := &journal{}
@@ -255,6 +294,47 @@ func TestHeartbeatCheckpointsIdleProgress(t *testing.T) {
 	}
 	if l := sink.lines(); strings.Join(l, ",") != "checkpoint p5" {
 		t.Fatalf("committed %v", l)
+	}
+}
+
+// An update that changes the key is two events, a delete and a create: they
+// get consecutive total_order values, and the END record counts both.
+func TestKeyChangeCountsTwoEvents(t *testing.T) {
+	src := &script{msgs: []source.Message{
+		{Begin: &source.Begin{TxID: "9"}},
+		{Change: &source.Change{Op: source.OpUpdate, Table: tbl, Before: []any{int64(1)}, After: []any{int64(2)}, Tx: source.Tx{ID: "9", Order: 1}}},
+		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(3)}, Tx: source.Tx{ID: "9", Order: 2}}},
+		{Commit: &source.Commit{TxID: "9", Pos: pos(9)}},
+	}}
+	sink := &journal{}
+	if err := runUntil(t, src, sink, tables(), Options{Linger: 0, TransactionTopic: "txs"}, func() bool { return len(src.ackedPositions()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	var orders []string
+	var end string
+	for _, r := range sink.records {
+		switch {
+		case r.Topic == "txs" && strings.Contains(string(r.Value), `"END"`):
+			end = string(r.Value)
+		case r.Topic != "txs" && r.Value != nil:
+			var v struct {
+				Op string `json:"op"`
+				Tx struct {
+					Total int `json:"total_order"`
+					Coll  int `json:"data_collection_order"`
+				} `json:"transaction"`
+			}
+			if err := json.Unmarshal(r.Value, &v); err != nil {
+				t.Fatal(err)
+			}
+			orders = append(orders, fmt.Sprintf("%s %d/%d", v.Op, v.Tx.Total, v.Tx.Coll))
+		}
+	}
+	if want := []string{"d 1/1", "c 2/2", "c 3/3"}; !slices.Equal(orders, want) {
+		t.Errorf("op total_order/data_collection_order: %v, want %v", orders, want)
+	}
+	if !strings.Contains(end, `"event_count":3`) || !strings.Contains(end, `"data_collection":"s.t","event_count":3`) {
+		t.Errorf("END record %s, want event_count 3 for the transaction and for s.t", end)
 	}
 }
 

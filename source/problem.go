@@ -2,7 +2,9 @@ package source
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // Problem is one unmet prerequisite of a source, with the statement or
@@ -35,4 +37,14 @@ func Triage(probs []Problem, log *slog.Logger) error {
 		fatal = append(fatal, p)
 	}
 	return errors.Join(fatal...)
+}
+
+// Abbreviate joins items with ", ", keeping the first max of them and
+// saying how many more there are: a problem about 200,000 tables stays one
+// readable line.
+func Abbreviate(items []string, max int) string {
+	if len(items) <= max {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:max], ", "), len(items)-max)
 }

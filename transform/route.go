@@ -60,6 +60,9 @@ func rowRecords(ch *source.Change, topic string, key func(row []any) []byte, val
 				recs := rowRecords(&del, topic, key, value, tombstones)
 				ins := *ch
 				ins.Op, ins.Before = source.OpCreate, nil
+				// The create is the transaction's next event.
+				ins.Tx.Order++
+				ins.Tx.TableOrder++
 				return append(recs, Record{Topic: topic, Key: newKey, Value: value(&ins)})
 			}
 		}

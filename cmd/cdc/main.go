@@ -18,9 +18,6 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit codes.
 const (
 	exitOK     = 0
@@ -44,13 +41,36 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	// One line per error, no stack traces: the message says what to fix.
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-	fmt.Fprintf(stderr, "cdc: %s\n", msg)
+	for _, line := range errorLines(err) {
+		fmt.Fprintf(stderr, "cdc: %s\n", line)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
 	return exitFailed
+}
+
+// errorLines renders err one line per error: the errors of an errors.Join
+// (a config with several problems) each on its own line, unless something
+// wrapped them with more text; newlines inside one error become "; ".
+func errorLines(err error) []string {
+	msg := err.Error()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		j, ok := e.(interface{ Unwrap() []error })
+		if !ok {
+			continue
+		}
+		if e.Error() != msg {
+			break
+		}
+		var lines []string
+		for _, sub := range j.Unwrap() {
+			lines = append(lines, errorLines(sub)...)
+		}
+		return lines
+	}
+	return []string{strings.ReplaceAll(msg, "\n", "; ")}
 }
 
 const usage = `usage: cdc <command> [flags]
@@ -95,7 +115,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "schemas":
 		return listSchemas(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "cdc %s\n", version)
+		fmt.Fprintf(stdout, "cdc %s\n", buildVersion())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

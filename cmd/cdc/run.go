@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os/signal"
 	"path"
-	"syscall"
 	"time"
 
 	"github.com/cdc-go/cdc/config"
@@ -88,15 +86,21 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr).With("connector", cfg.Name)
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	src, connector, err := openSource(ctx, cfg, log)
-	if err != nil {
-		return err
+	shutdownTimeout := cfg.ShutdownTimeout.Std()
+	if shutdownTimeout <= 0 {
+		shutdownTimeout = config.DefaultShutdownTimeout
 	}
-	defer src.Close()
+	ctx, stop := stopOnSignal(parent, shutdownTimeout, cfg.Kafka.TransactionTimeout.Std(), log)
+	defer stop()
+	// hard ends shutdown_timeout after a stop request: what is still
+	// waiting on Kafka then gives up.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(shutdownTimeout, cancelHard) })()
 
+	// Kafka first: the source may create a replication slot and a
+	// publication, which retain WAL for as long as they exist, so nothing is
+	// created there until Kafka answers and the checkpoint is readable.
 	kctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	sink, err := kafka.Open(kctx, kafka.Config{
 		Brokers: cfg.Kafka.Brokers, ClientID: cfg.Kafka.ClientID, TransactionalID: cfg.Kafka.TransactionalID,
@@ -107,8 +111,12 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		cancel()
 		return err
 	}
-	defer sink.Close()
+	defer sink.Shutdown(hard)
 	cancel()
+	var health kafkaHealth
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go health.watch(wctx, sink, log.With("sink", "kafka"))
 	// Open fenced any previous instance; only now is the checkpoint stable.
 	// Reading it may wait for another connector's open transaction on a
 	// shared checkpoint topic: at most that transaction's timeout.
@@ -125,6 +133,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	src, connector, err := openSource(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
 	var from source.Position
 	var seq uint64
 	if cp != nil {
@@ -138,10 +151,14 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		seq = cp.Seq
 		log.Info("resuming from checkpoint", "position", from.String(), "seq", seq, "checkpointed_at", cp.Time)
 	} else {
-		log.Info("no checkpoint yet; starting at the replication slot's position")
+		start := "the replication slot's position"
+		if cfg.Source.Type == config.SourceMySQL {
+			start = "the server's current binlog position"
+		}
+		log.Info("no checkpoint yet; starting at " + start)
 	}
 
-	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log)
+	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, health.check)
 	if err != nil {
 		return err
 	}
@@ -158,10 +175,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		Fallback: fallback,
-		Schemas:  schemas(cfg, history),
-		Metrics:  metrics,
-		Log:      log,
+		Fallback:        fallback,
+		Schemas:         schemas(cfg, history),
+		Metrics:         metrics,
+		Log:             log,
+		ShutdownTimeout: shutdownTimeout,
 	}
 	backoff, failingSince := time.Second, time.Time{}
 	for {
@@ -254,6 +272,18 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 		failed++
 	} else {
 		fmt.Fprintf(&out, "kafka %v: reachable\n", cfg.Kafka.Brokers)
+		cprobs, err := checkCheckpoint(kctx, cfg, &out, failed == 0)
+		if err != nil {
+			fmt.Fprintf(&out, "error: %v\n", err)
+			failed++
+		}
+		for _, p := range cprobs {
+			fmt.Fprintf(&out, "error: %s\n", p.Message)
+			if p.Fix != "" {
+				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
+			}
+			failed++
+		}
 	}
 	stdout.Write(out.Bytes())
 	if failed > 0 {
@@ -261,6 +291,54 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "source prerequisites: ok")
 	return nil
+}
+
+// checkCheckpoint reads the connector's checkpoint the way a restart would
+// (read_committed, but without fencing a running instance) and reports what
+// would stop `cdc run` from resuming there. It writes one line about the
+// checkpoint to out. The source is asked only when sourceOK (its
+// prerequisites are met; otherwise those are what to fix first).
+func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sourceOK bool) ([]source.Problem, error) {
+	cp, err := kafka.PeekCheckpoint(ctx, cfg.Kafka.Brokers, cfg.Kafka.CheckpointTopic, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	if cp == nil {
+		fmt.Fprintf(out, "checkpoint: none yet in topic %s; a first run starts at the source's current position\n", cfg.Kafka.CheckpointTopic)
+		return nil, nil
+	}
+	fmt.Fprintf(out, "checkpoint: %s (seq %d, committed %s)\n", cp.Position, cp.Seq, cp.Time.UTC().Format(time.RFC3339))
+	if !sourceOK {
+		return nil, nil
+	}
+	switch cfg.Source.Type {
+	case config.SourcePostgres:
+		lsn, err := postgres.ParseLSN(string(cp.Position))
+		if err != nil {
+			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+		}
+		return postgres.CheckCheckpoint(ctx, postgresConfig(cfg), cp.Server, lsn)
+	case config.SourceMySQL:
+		src, err := mysql.Open(ctx, mysqlConfig(cfg), slog.New(slog.DiscardHandler))
+		if err != nil {
+			return nil, nil // its prerequisites are reported above
+		}
+		defer src.Close()
+		if cp.Server != src.Server() {
+			return []source.Problem{{
+				Message: fmt.Sprintf("the checkpoint belongs to %s server %q, but source.dsn points at %s server %q", cp.Server.Type, cp.Server.ID, src.Server().Type, src.Server().ID),
+				Fix:     "use another connector name for another server, or delete the checkpoint to start over",
+			}}, nil
+		}
+		pos, err := src.ParsePosition(cp.Position)
+		if err != nil {
+			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+		}
+		if err := src.CheckResume(ctx, pos); err != nil {
+			return []source.Problem{{Message: err.Error()}}, nil
+		}
+	}
+	return nil, nil
 }
 
 // compatibilityPolicy gives each table the compatibility of its route, where

@@ -77,3 +77,22 @@ func ReadTopic(ctx context.Context, brokers []string, topic string, fn func(key,
 		log: slog.New(slog.DiscardHandler)}
 	return r.ReadCommitted(ctx, topic, fn)
 }
+
+// PeekCheckpoint is LoadCheckpoint with a client of its own and no
+// producer, for `cdc check`: it fences nothing, so a running instance goes
+// on undisturbed, and it reads read_committed, so it sees what a restart
+// would see except a transaction that instance has open. A missing topic
+// holds no checkpoint: (nil, nil).
+func PeekCheckpoint(ctx context.Context, brokers []string, topic, connector string) (*Checkpoint, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return nil, fmt.Errorf("creating kafka client: %w", err)
+	}
+	defer cl.Close()
+	r := &Writer{cfg: Config{Brokers: brokers, CheckpointTopic: topic}, cl: cl, adm: kadm.NewClient(cl),
+		topics: map[string]struct{}{}, fetchBytes: fetchMaxBytes, log: slog.New(slog.DiscardHandler)}
+	if _, err := r.describeTopic(ctx, topic); errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return nil, nil
+	}
+	return r.LoadCheckpoint(ctx, connector)
+}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -50,22 +53,228 @@ func (w *Writer) createTopic(ctx context.Context, topic string, partitions int32
 	case err != nil:
 		return false, fmt.Errorf("creating topic %q: %w", topic, err)
 	}
+	if err := w.awaitTopic(ctx, topic); err != nil {
+		return false, err
+	}
 	w.log.Info("created kafka topic", "topic", topic, "partitions", partitions,
 		"replication_factor", w.cfg.ReplicationFactor)
 	return true, nil
 }
 
-// ensureTopic makes sure an event topic exists, creating it with the
-// configured partitions on first use. Known topics cost nothing.
-func (w *Writer) ensureTopic(ctx context.Context, topic string) error {
-	if _, ok := w.topics[topic]; ok {
-		return nil
+// awaitTopic waits until the broker's metadata shows a leader for every
+// partition of a topic just created. CreateTopics returns once the
+// controller has the topic; a broker that has not applied it yet answers a
+// produce with UNKNOWN_TOPIC_OR_PARTITION, and franz-go fails the record
+// after a few quick retries, which poisons the transaction. It takes a few
+// milliseconds; ctx bounds it.
+func (w *Writer) awaitTopic(ctx context.Context, topic string) error {
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		t, err := w.describeTopic(ctx, topic)
+		if err == nil && len(t.Partitions) > 0 && allLed(t.Partitions) {
+			// Let the producer learn of it now rather than at its next
+			// periodic refresh.
+			w.cl.ForceMetadataRefresh()
+			return nil
+		}
+		if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) && !transient(err) {
+			return fmt.Errorf("waiting for new topic %q: %w", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for new topic %q to have leaders: %w", topic, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	if _, err := w.createTopic(ctx, topic, w.cfg.Partitions, nil); err != nil {
+}
+
+func allLed(ps []kmsg.MetadataResponseTopicPartition) bool {
+	for _, p := range ps {
+		if p.ErrorCode != 0 || p.Leader < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Creating event topics. CreateTopics costs the broker a metadata commit
+// (tens to hundreds of milliseconds); a source transaction over many new
+// tables would pay it once per table, one after another. So Write does not
+// wait: it starts the creation in the background and holds the topic's
+// records until the topic exists, then produces them in Write order. Commit
+// waits for every creation of the transaction first.
+// newTopic is an event topic being created, with the records written to it
+// meanwhile. done is closed when err is set; only the Writer's goroutine
+// touches records.
+type newTopic struct {
+	topic   string
+	done    chan struct{}
+	err     error
+	records []*kgo.Record
+}
+
+// produceTo produces rec, or holds it while its topic is being created
+// (asking the creator for it on first use). Known topics cost nothing.
+func (w *Writer) produceTo(ctx context.Context, rec *kgo.Record) {
+	if _, ok := w.topics[rec.Topic]; ok {
+		w.produce(ctx, rec)
+		return
+	}
+	nt := w.creating[rec.Topic]
+	if nt == nil {
+		nt = &newTopic{topic: rec.Topic, done: make(chan struct{})}
+		w.creating[rec.Topic] = nt
+		w.createMu.Lock()
+		w.createWant = append(w.createWant, nt)
+		w.createMu.Unlock()
+		select {
+		case w.createKick <- struct{}{}:
+		default:
+		}
+	}
+	nt.records = append(nt.records, rec)
+}
+
+// creator creates the topics produceTo asks for until the Writer closes,
+// all those asked for meanwhile in one CreateTopics request: the broker
+// commits them together, so twenty new topics cost about what one does.
+// While the broker is unreachable it keeps trying, up to the transaction
+// timeout, as the transaction's other requests do (see Open).
+func (w *Writer) creator() {
+	for {
+		select {
+		case <-w.life.Done():
+			w.createMu.Lock()
+			want := w.createWant
+			w.createWant = nil
+			w.createMu.Unlock()
+			for _, nt := range want {
+				nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, errors.New("kafka writer closed"))
+				close(nt.done)
+			}
+			return
+		case <-w.createKick:
+		}
+		w.createMu.Lock()
+		want := w.createWant
+		w.createWant = nil
+		w.createMu.Unlock()
+		if len(want) > 0 {
+			ctx, cancel := context.WithTimeout(w.life, w.cfg.TransactionTimeout)
+			w.createTopics(ctx, want)
+			cancel()
+		}
+	}
+}
+
+// createTopics creates those of want that do not exist, sets each one's
+// err, and closes each one's done.
+func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
+	defer func() {
+		for _, nt := range want {
+			close(nt.done)
+		}
+	}()
+	names := make([]string, len(want))
+	for i, nt := range want {
+		names[i] = nt.topic
+	}
+	// Ask first: creating a topic that exists may be refused (no CREATE
+	// permission) rather than answered with TOPIC_ALREADY_EXISTS.
+	var details kadm.TopicDetails
+	err := retryTransient(ctx, func() (err error) {
+		details, err = w.adm.ListTopics(ctx, names...)
 		return err
+	})
+	if err != nil {
+		for _, nt := range want {
+			nt.err = fmt.Errorf("describing topic %q: %w", nt.topic, err)
+		}
+		return
 	}
-	w.topics[topic] = struct{}{}
+	var missing []string
+	for _, name := range names {
+		d, ok := details[name]
+		switch {
+		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+			missing = append(missing, name)
+		case d.Err != nil:
+			for _, nt := range want {
+				if nt.topic == name {
+					nt.err = fmt.Errorf("describing topic %q: %w", name, d.Err)
+				}
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	var resps kadm.CreateTopicResponses
+	err = retryTransient(ctx, func() (err error) {
+		resps, err = w.adm.CreateTopics(ctx, w.cfg.Partitions, w.cfg.ReplicationFactor, nil, missing...)
+		return err
+	})
+	for _, nt := range want {
+		if !slices.Contains(missing, nt.topic) {
+			continue
+		}
+		if err != nil {
+			nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, err)
+			continue
+		}
+		r, ok := resps[nt.topic]
+		switch {
+		case !ok:
+			nt.err = fmt.Errorf("creating topic %q: no answer for it", nt.topic)
+		case errors.Is(r.Err, kerr.TopicAlreadyExists): // created by an earlier try, or by someone else
+			nt.err = w.awaitTopic(ctx, nt.topic)
+		case r.Err != nil:
+			nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, r.Err)
+		default:
+			if nt.err = w.awaitTopic(ctx, nt.topic); nt.err == nil {
+				w.log.Info("created kafka topic", "topic", nt.topic, "partitions", w.cfg.Partitions,
+					"replication_factor", w.cfg.ReplicationFactor)
+			}
+		}
+	}
+}
+
+// settleTopics produces the held records of topics whose creation ended,
+// in order, and returns the first creation error. With wait it waits for
+// every creation, or for ctx. A creation error fails the transaction: its
+// held records were never sent.
+func (w *Writer) settleTopics(ctx context.Context, wait bool) error {
+	for topic, nt := range w.creating {
+		if wait {
+			select {
+			case <-nt.done:
+			case <-ctx.Done():
+				return w.fail(fmt.Errorf("waiting for new topic %q: %w", topic, ctx.Err()))
+			}
+		} else {
+			select {
+			case <-nt.done:
+			default:
+				continue
+			}
+		}
+		delete(w.creating, topic)
+		if nt.err != nil {
+			return w.fail(nt.err)
+		}
+		w.topics[topic] = struct{}{}
+		for _, rec := range nt.records {
+			w.produce(ctx, rec)
+		}
+	}
 	return nil
+}
+
+// dropHeldRecords forgets the records held for topics being created (at
+// Abort); the creations go on.
+func (w *Writer) dropHeldRecords() {
+	for _, nt := range w.creating {
+		nt.records = nil
+	}
 }
 
 // ensureCheckpointTopic creates the checkpoint topic compacted with one
@@ -104,4 +313,36 @@ func (w *Writer) ensureCheckpointTopic(ctx context.Context) error {
 	}
 	w.topics[topic] = struct{}{}
 	return nil
+}
+
+// transient reports whether err may pass by itself: a retriable Kafka error
+// or a failure to reach the broker (franz-go gives up on a dial to the only
+// broker at once), not the end of ctx.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Retriable
+	}
+	return true
+}
+
+// retryTransient runs fn until it succeeds, fails for good, or ctx ends,
+// backing off between tries: topics are created while Kafka may be briefly
+// unreachable, and the transaction should wait for it as its other requests
+// do rather than fail.
+func retryTransient(ctx context.Context, fn func() error) error {
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		err := fn()
+		if err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,8 @@ const (
 	maxBufferedRecords = 10_000
 	// closeAbortTimeout bounds the abort of an open transaction in Close.
 	closeAbortTimeout = 10 * time.Second
+	// metadataMinAge is the least time between two metadata loads.
+	metadataMinAge = 100 * time.Millisecond
 )
 
 // Writer writes events and checkpoints in Kafka transactions.
@@ -54,6 +57,16 @@ type Writer struct {
 	cl     *kgo.Client
 	adm    *kadm.Client
 	topics map[string]struct{} // topics known to exist
+	// creating holds the event topics being created (see produceTo), for
+	// the Writer's goroutine; createWant (under createMu) those the
+	// creator goroutine has yet to create, createKick wakes it. life ends
+	// at Close, and with it the creator.
+	creating   map[string]*newTopic
+	createMu   sync.Mutex
+	createWant []*newTopic
+	createKick chan struct{}
+	life       context.Context
+	endLife    context.CancelFunc
 	// fetchBytes caps one fetch of LoadCheckpoint (tests lower it to read
 	// batch by batch).
 	fetchBytes int32
@@ -124,6 +137,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)),
 		kgo.ProducerLinger(0),
 		kgo.MaxBufferedRecords(maxBufferedRecords),
+		// The first record for a topic new to the client waits for a
+		// metadata load; when a load just ran (for the previous new
+		// topic, say), franz-go waits MetadataMinAge (default 5s) before
+		// the next one, and the whole transaction with it.
+		kgo.MetadataMinAge(metadataMinAge),
+		// While the brokers are unreachable, requests (EndTxn above all)
+		// keep retrying until the broker would have aborted the
+		// transaction anyway, instead of failing after 20 quick tries;
+		// callers' contexts bound the wait (a stop request cancels it).
+		kgo.RequestRetries(math.MaxInt32),
+		kgo.RetryTimeout(cfg.TransactionTimeout),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
@@ -134,12 +158,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		cl:         cl,
 		adm:        kadm.NewClient(cl),
 		topics:     make(map[string]struct{}),
+		creating:   make(map[string]*newTopic),
+		createKick: make(chan struct{}, 1),
 		fetchBytes: fetchMaxBytes,
 	}
+	w.life, w.endLife = context.WithCancel(context.Background())
 	if err := w.open(ctx); err != nil {
+		w.endLife()
 		cl.Close()
 		return nil, err
 	}
+	go w.creator()
 	return w, nil
 }
 
@@ -205,18 +234,20 @@ func (w *Writer) Begin() error {
 }
 
 // Write adds r to the open transaction, opening one if needed. It produces
-// asynchronously: it returns once the record is buffered, after creating
-// r.Topic on first use (Config.Partitions, Config.ReplicationFactor).
-// Records of one partition are written in Write order.
+// asynchronously: it returns once the record is buffered. A topic new to the
+// Writer is created in the background (Config.Partitions,
+// Config.ReplicationFactor; several at once in one request) while its
+// records are held,
+// and they are produced once it exists; Commit waits for that. Records of
+// one partition are written in Write order.
 //
-// Write blocks only to create a topic or, when the producer's buffer is full,
-// to flush it; ctx bounds both. A record that cannot fit in
-// Config.MaxRecordBytes fails with an error wrapping ErrRecordTooLarge and
-// leaves the transaction usable. Write returns the first asynchronous
-// produce failure of the transaction, if one has been reported; after that,
-// or after an error wrapping ErrFenced, the transaction can only be aborted.
-// Other errors (ctx ended, topic creation failed) add nothing to the
-// transaction.
+// Write blocks only when the producer's buffer is full, to flush it; ctx
+// bounds that. A record that cannot fit in Config.MaxRecordBytes fails with
+// an error wrapping ErrRecordTooLarge and leaves the transaction usable.
+// Write returns the first asynchronous produce failure or topic-creation
+// failure of the transaction, if one has been reported; after that, or after
+// an error wrapping ErrFenced, the transaction can only be aborted. A ctx
+// that ended adds nothing to the transaction.
 func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 	if r.Topic == "" {
 		return errors.New("writing record: empty topic")
@@ -231,7 +262,7 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 	if err := w.async.get(); err != nil {
 		return w.fail(err)
 	}
-	if err := w.ensureTopic(ctx, r.Topic); err != nil {
+	if err := w.settleTopics(ctx, false); err != nil {
 		return err
 	}
 	if w.cl.BufferedProduceRecords() >= maxBufferedRecords {
@@ -246,7 +277,7 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 			rec.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	w.produce(ctx, rec)
+	w.produceTo(ctx, rec)
 	w.records++
 	w.bytes += r.Size()
 	return nil
@@ -287,6 +318,9 @@ func (w *Writer) Commit(ctx context.Context, cp Checkpoint) error {
 	}
 	if err := w.async.get(); err != nil {
 		return w.fail(err)
+	}
+	if err := w.settleTopics(ctx, true); err != nil {
+		return err
 	}
 	w.produce(ctx, &kgo.Record{Topic: w.cfg.CheckpointTopic, Key: []byte(cp.Connector), Value: value})
 	if err := w.cl.Flush(ctx); err != nil {
@@ -334,6 +368,7 @@ func (w *Writer) settleNewTopics(ctx context.Context) error {
 // is acknowledged, or ctx ends. On error the Writer stays failed and Abort
 // may be retried; a Writer that was fenced stays fenced.
 func (w *Writer) Abort(ctx context.Context) error {
+	w.dropHeldRecords()
 	if !w.inTxn {
 		w.failed = nil
 		return nil
@@ -363,19 +398,44 @@ func (w *Writer) Pending() (records, bytes int) {
 // transaction itself after Config.TransactionTimeout. Calling Close again
 // does nothing.
 func (w *Writer) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeAbortTimeout)
+	defer cancel()
+	w.Shutdown(ctx)
+}
+
+// Shutdown is Close with the abort of an open transaction bounded by ctx
+// (and by 10 seconds) instead: with ctx already ended it does not try.
+func (w *Writer) Shutdown(ctx context.Context) {
 	if w.closed {
 		return
 	}
 	if w.inTxn {
-		ctx, cancel := context.WithTimeout(context.Background(), closeAbortTimeout)
-		if err := w.Abort(ctx); err != nil {
+		ctx, cancel := context.WithTimeout(ctx, closeAbortTimeout)
+		err := ctx.Err()
+		if err == nil {
+			err = w.Abort(ctx)
+		}
+		if err != nil {
 			w.log.Warn("kafka transaction left open at close; the broker aborts it after the transaction timeout",
 				"err", err, "transaction_timeout", w.cfg.TransactionTimeout)
 		}
 		cancel()
 	}
 	w.closed = true
+	if w.endLife != nil {
+		w.endLife()
+	}
 	w.cl.Close()
+}
+
+// Ping checks that a broker answers, within ctx, on the Writer's own
+// client. Unlike the other methods it is safe to call concurrently with
+// them (from a health check, say); it does not touch the transaction.
+func (w *Writer) Ping(ctx context.Context) error {
+	if err := w.cl.Ping(ctx); err != nil {
+		return fmt.Errorf("connecting to kafka brokers %s: %w: %w", strings.Join(w.cfg.Brokers, ","), ErrUnreachable, err)
+	}
+	return nil
 }
 
 // recordBatchOverhead is the size of a Kafka record batch header (with its

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+
+	"github.com/cdc-go/cdc/source"
 )
 
 // server is what check learned about the server.
@@ -43,6 +45,9 @@ func Check(ctx context.Context, cfg Config) ([]Problem, error) {
 func setGlobal(name, value string) string {
 	return fmt.Sprintf("SET GLOBAL %s = '%s'; and add %s = %s under [mysqld] in my.cnf", name, value, name, value)
 }
+
+// maxListed caps the names one problem lists.
+const maxListed = 20
 
 func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, error) {
 	var st server
@@ -163,12 +168,20 @@ func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, erro
 	}
 	var unmatched []string
 	st.tables, unmatched = matchTables(cfg.Tables, all)
+	var absent []string
 	for _, p := range unmatched {
 		if strings.ContainsAny(p, "*?[") {
 			add(true, "", "source.tables: pattern %q matches no table yet", p)
 		} else {
-			add(false, "create the table, fix its name in source.tables, or GRANT SELECT on it", "source.tables: table %q does not exist or is not visible to %s", p, st.user)
+			absent = append(absent, strconv.Quote(p))
 		}
+	}
+	switch len(absent) {
+	case 0:
+	case 1:
+		add(false, "create the table, fix its name in source.tables, or GRANT SELECT on it", "source.tables: table %s does not exist or is not visible to %s", absent[0], st.user)
+	default:
+		add(false, "create the tables, fix their names in source.tables, or GRANT SELECT on them", "source.tables: %d tables do not exist or are not visible to %s: %s", len(absent), st.user, source.Abbreviate(absent, maxListed))
 	}
 	var noSelect []string
 	for _, t := range st.tables {
@@ -182,7 +195,7 @@ func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, erro
 	}
 	if len(noSelect) > 0 {
 		add(false, fmt.Sprintf("GRANT SELECT ON <database>.* TO %s; for each captured database", st.user),
-			"user %s lacks SELECT on %s (needed to resolve tables and, later, to snapshot them)", st.user, strings.Join(noSelect, ", "))
+			"user %s lacks SELECT on %s (needed to resolve the tables)", st.user, source.Abbreviate(noSelect, maxListed))
 	}
 	return probs, st, nil
 }
@@ -229,15 +242,41 @@ type replica struct {
 	port     int
 }
 
-// replicaWithServerID returns the registered replica that uses id, or nil.
-func replicaWithServerID(ctx context.Context, db *sql.DB, id uint32) (*replica, error) {
-	var rows *sql.Rows
-	var err error
-	for _, q := range []string{"SHOW SLAVE HOSTS", "SHOW REPLICAS"} {
-		if rows, err = db.QueryContext(ctx, q); err == nil {
-			break
+// replicaQueries list the registered replicas: MySQL 8.0.22+, MariaDB
+// 10.5.2+, and the older name both still accept.
+var replicaQueries = []string{"SHOW REPLICAS", "SHOW REPLICA HOSTS", "SHOW SLAVE HOSTS"}
+
+// listReplicas runs the first of replicaQueries the server accepts. When
+// none runs it returns the first error that is not a syntax error (the
+// statement of another flavor), such as a missing privilege, so that the
+// reason is not hidden behind the syntax of a statement this server lacks.
+func listReplicas(ctx context.Context, db *sql.DB) (*sql.Rows, error) {
+	var first, syntax error
+	for _, q := range replicaQueries {
+		rows, err := db.QueryContext(ctx, q)
+		if err == nil {
+			return rows, nil
+		}
+		var me *mysqldrv.MySQLError
+		if errors.As(err, &me) && me.Number == 1064 { // ER_PARSE_ERROR
+			if syntax == nil {
+				syntax = fmt.Errorf("%s: %w", q, err)
+			}
+			continue
+		}
+		if first == nil {
+			first = fmt.Errorf("%s: %w", q, err)
 		}
 	}
+	if first != nil {
+		return nil, first
+	}
+	return nil, syntax
+}
+
+// replicaWithServerID returns the registered replica that uses id, or nil.
+func replicaWithServerID(ctx context.Context, db *sql.DB, id uint32) (*replica, error) {
+	rows, err := listReplicas(ctx, db)
 	if err != nil {
 		return nil, err
 	}

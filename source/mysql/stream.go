@@ -226,8 +226,8 @@ func (s *Source) purged(p Position, detail string, files []string) error {
 	if p.HasGTID() {
 		what = fmt.Sprintf("GTID position %s (binlog file %s)", p.GTID(), orUnknown(p.file))
 	}
-	return fmt.Errorf("resuming from %s: %s; the server has purged the binary logs it needs (oldest left: %s), so the changes after it are lost to cdc and nothing past the gap is sent. Recover by re-snapshotting the captured tables, or by deleting this connector's checkpoint (or setting a new start position) to continue from the server's current position, accepting the gap: %w",
-		what, detail, oldest, ErrPositionPurged)
+	return fmt.Errorf("resuming from %s: %s; the server has purged the binary logs it needs (oldest left: %s), so the changes after it are lost to cdc and nothing past the gap is sent. To continue from the server's current position, accepting the gap, delete this connector's checkpoint (a tombstone for key %q on the checkpoint topic); the changes in the gap can then only be recovered from the tables themselves: %w",
+		what, detail, oldest, s.cfg.Name, ErrPositionPurged)
 }
 
 func orUnknown(s string) string {

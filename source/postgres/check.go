@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cdc-go/cdc/source"
 )
 
 // state is what check learned about the server.
@@ -30,6 +33,9 @@ func Check(ctx context.Context, cfg Config) ([]Problem, error) {
 	probs, _, err := check(ctx, conn, cfg)
 	return probs, err
 }
+
+// maxListed caps the names one problem lists.
+const maxListed = 20
 
 func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, error) {
 	var st state
@@ -90,12 +96,20 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 	}
 	var unmatched []string
 	st.tables, unmatched = matchTables(cfg.Tables, all)
+	var missing []string
 	for _, p := range unmatched {
 		if strings.ContainsAny(p, "*?[") {
 			add(true, "", "source.tables: pattern %q matches no table yet", p)
 		} else {
-			add(false, "create the table, or remove it from source.tables", "source.tables: table %q does not exist in database %q", p, st.db)
+			missing = append(missing, strconv.Quote(p))
 		}
+	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		add(false, "create the table, or remove it from source.tables", "source.tables: table %s does not exist in database %q", missing[0], st.db)
+	default:
+		add(false, "create the tables, or remove them from source.tables", "source.tables: %d tables do not exist in database %q: %s", len(missing), st.db, source.Abbreviate(missing, maxListed))
 	}
 	if len(st.tables) == 0 && len(unmatched) == 0 {
 		add(false, "list at least one existing table in source.tables", "source.tables matches no table")
@@ -143,9 +157,9 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 		}
 	}
 
-	var plugin, slotDB string
+	var plugin, slotDB, slotType string
 	var active bool
-	err = conn.QueryRow(ctx, "SELECT coalesce(plugin, ''), coalesce(database, ''), active FROM pg_replication_slots WHERE slot_name = $1", cfg.Slot).Scan(&plugin, &slotDB, &active)
+	err = conn.QueryRow(ctx, "SELECT coalesce(plugin, ''), coalesce(database, ''), active, slot_type FROM pg_replication_slots WHERE slot_name = $1", cfg.Slot).Scan(&plugin, &slotDB, &active, &slotType)
 	switch {
 	case err == pgx.ErrNoRows:
 		if !cfg.CreateSlot {
@@ -159,6 +173,11 @@ func check(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Problem, state, e
 		return nil, st, fmt.Errorf("reading replication slot %q: %w", cfg.Slot, err)
 	default:
 		st.slotExists = true
+		if slotType == "physical" {
+			add(false, "choose another source.slot (cdc creates a logical one); the physical slot probably serves a standby, so drop it only if nothing uses it",
+				"replication slot %q is a physical slot, not a logical one decoding with pgoutput", cfg.Slot)
+			break
+		}
 		if plugin != "pgoutput" {
 			add(false, fmt.Sprintf("choose another source.slot, or SELECT pg_drop_replication_slot('%s');", cfg.Slot),
 				"replication slot %q uses plugin %q, not pgoutput", cfg.Slot, plugin)

@@ -51,7 +51,7 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 			return fmt.Errorf("starting replication: position %v is not a postgres LSN", from)
 		}
 		if slot > cp {
-			return fmt.Errorf("slot %q has confirmed %s but the last checkpoint in Kafka is %s; changes between them are no longer available from the slot. Recover by recreating the slot and re-snapshotting, or delete this connector's checkpoint to start from the slot's position (accepting the gap): %w",
+			return fmt.Errorf("slot %q has confirmed %s but the last checkpoint in Kafka is %s; changes between them are no longer available from the slot. To start from the slot's position, accepting the gap, delete this connector's checkpoint (a tombstone for its key on the checkpoint topic); the changes in the gap can then only be recovered from the tables themselves: %w",
 				s.cfg.Slot, slot, cp, ErrSlotAhead)
 		}
 		start = cp

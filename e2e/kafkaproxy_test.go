@@ -1,0 +1,229 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// kafkaProxy forwards Kafka connections to a broker and can be cut (every
+// connection closed, new ones refused) and restored, to make Kafka
+// unreachable for one cdc process only. It rewrites the broker and
+// coordinator addresses in Metadata and FindCoordinator responses to its own,
+// so that the client keeps connecting through it.
+type kafkaProxy struct {
+	t      *testing.T
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+func newKafkaProxy(t *testing.T, target string) *kafkaProxy {
+	t.Helper()
+	p := &kafkaProxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *kafkaProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(c)
+		}
+	}()
+}
+
+// cut closes the listener and every connection.
+func (p *kafkaProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+}
+
+// restore listens again on the same address.
+func (p *kafkaProxy) restore() {
+	p.t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("proxy: listening again on %s: %v", p.addr, err)
+	}
+	p.serve(ln)
+}
+
+func (p *kafkaProxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+type apiReq struct{ key, version int16 }
+
+func (p *kafkaProxy) forward(client net.Conn) {
+	broker, err := net.Dial("tcp", p.target)
+	if err != nil {
+		client.Close()
+		return
+	}
+	if !p.track(client, broker) {
+		client.Close()
+		broker.Close()
+		return
+	}
+	var mu sync.Mutex
+	reqs := map[int32]apiReq{}
+	go func() { // client -> broker
+		defer broker.Close()
+		for {
+			frame, err := readFrame(client)
+			if err != nil || len(frame) < 8 {
+				return
+			}
+			mu.Lock()
+			reqs[int32(binary.BigEndian.Uint32(frame[4:8]))] = apiReq{int16(binary.BigEndian.Uint16(frame[0:2])), int16(binary.BigEndian.Uint16(frame[2:4]))}
+			mu.Unlock()
+			if writeFrame(broker, frame) != nil {
+				return
+			}
+		}
+	}()
+	defer client.Close()
+	for { // broker -> client
+		frame, err := readFrame(broker)
+		if err != nil || len(frame) < 4 {
+			return
+		}
+		corr := int32(binary.BigEndian.Uint32(frame[0:4]))
+		mu.Lock()
+		req, ok := reqs[corr]
+		delete(reqs, corr)
+		mu.Unlock()
+		if ok {
+			frame = p.rewrite(req, frame)
+		}
+		if writeFrame(client, frame) != nil {
+			return
+		}
+	}
+}
+
+// rewrite points the broker addresses of Metadata (key 3) and
+// FindCoordinator (key 10) responses at the proxy.
+func (p *kafkaProxy) rewrite(req apiReq, frame []byte) []byte {
+	host, portText, _ := net.SplitHostPort(p.addr)
+	port, _ := strconv.Atoi(portText)
+	var resp kmsg.Response
+	switch req.key {
+	case 3:
+		resp = kmsg.NewPtrMetadataResponse()
+	case 10:
+		resp = kmsg.NewPtrFindCoordinatorResponse()
+	default:
+		return frame
+	}
+	resp.SetVersion(req.version)
+	body := frame[4:]
+	if resp.IsFlexible() { // response header tagged fields
+		n, err := skipTags(body)
+		if err != nil {
+			p.t.Errorf("proxy: response header: %v", err)
+			return frame
+		}
+		body = body[n:]
+	}
+	header := frame[:len(frame)-len(body)]
+	if err := resp.ReadFrom(body); err != nil {
+		p.t.Errorf("proxy: decoding response %d v%d: %v", req.key, req.version, err)
+		return frame
+	}
+	switch r := resp.(type) {
+	case *kmsg.MetadataResponse:
+		for i := range r.Brokers {
+			r.Brokers[i].Host, r.Brokers[i].Port = host, int32(port)
+		}
+	case *kmsg.FindCoordinatorResponse:
+		if r.ErrorCode == 0 && r.Host != "" {
+			r.Host, r.Port = host, int32(port)
+		}
+		for i := range r.Coordinators {
+			if r.Coordinators[i].ErrorCode == 0 {
+				r.Coordinators[i].Host, r.Coordinators[i].Port = host, int32(port)
+			}
+		}
+	}
+	return resp.AppendTo(append([]byte(nil), header...))
+}
+
+func skipTags(b []byte) (int, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return 0, errors.New("bad tag count")
+	}
+	off := k
+	for i := uint64(0); i < n; i++ {
+		_, k := binary.Uvarint(b[off:])
+		if k <= 0 {
+			return 0, errors.New("bad tag")
+		}
+		off += k
+		size, k := binary.Uvarint(b[off:])
+		if k <= 0 {
+			return 0, errors.New("bad tag size")
+		}
+		off += k + int(size)
+	}
+	return off, nil
+}
+
+func readFrame(r io.Reader) ([]byte, error) {
+	var size [4]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return nil, err
+	}
+	b := make([]byte, binary.BigEndian.Uint32(size[:]))
+	_, err := io.ReadFull(r, b)
+	return b, err
+}
+
+func writeFrame(w io.Writer, b []byte) error {
+	out := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(out, uint32(len(b)))
+	copy(out[4:], b)
+	_, err := w.Write(out)
+	return err
+}
