@@ -70,10 +70,11 @@ func TestPostgresKeyChangeKeepsToast(t *testing.T) {
 		if s := got[`{"id":3}`][0].env(t).After["small"]; s != "b" {
 			t.Errorf("%s: small = %v", tc.tbl, s)
 		}
-		// The delete and the create of one key change pair up by transaction id and total_order.
+		// The delete and the create of one key change are consecutive events
+		// of one transaction.
 		del, ins := got[`{"id":1}`][1].env(t), got[`{"id":2}`][0].env(t)
-		if del.Transaction != ins.Transaction {
-			t.Errorf("%s: delete %+v and create %+v of one key change are not paired", tc.tbl, del.Transaction, ins.Transaction)
+		if del.Transaction.ID != ins.Transaction.ID || ins.Transaction.TotalOrder != del.Transaction.TotalOrder+1 {
+			t.Errorf("%s: delete %+v and create %+v of one key change are not consecutive events of one transaction", tc.tbl, del.Transaction, ins.Transaction)
 		}
 	}
 	if code := p.stop(30 * time.Second); code != 0 {

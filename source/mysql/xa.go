@@ -203,7 +203,7 @@ func (r *reader) decideGroup(xaStart bool) error {
 func (r *reader) endSkip() error {
 	for _, x := range r.xa {
 		if !x.buffered {
-			return fmt.Errorf("resuming from %s: the prepared part of XA transaction %s (transaction %s) was not found re-reading the binlog from %s; its changes cannot be published exactly. It can be resolved on the server (XA RECOVER FORMAT='SQL' lists it; XA COMMIT or XA ROLLBACK it); to go on without its changes, delete this connector's checkpoint (it then starts at the server's current position) and re-snapshot the tables it wrote",
+			return fmt.Errorf("resuming from %s: the prepared part of XA transaction %s (transaction %s) was not found re-reading the binlog from %s; its changes cannot be published exactly. It can be resolved on the server (XA RECOVER FORMAT='SQL' lists it; XA COMMIT or XA ROLLBACK it); to go on without its changes, delete this connector's checkpoint (it then starts at the server's current position; the changes in between are not published)",
 				r.resumeFrom.String(), x.xid, x.id, r.resumeFrom.xaFrom.xaFromText())
 		}
 	}
@@ -313,7 +313,7 @@ func (r *reader) xaEnd(ctx context.Context, h *replication.EventHeader, commit b
 		if !commit {
 			return r.passGroup(ctx, h, true) // nothing of it was published; nothing is
 		}
-		return fmt.Errorf("XA COMMIT %s at %s:%d (transaction %s): its prepared part was not read by this connector (it was prepared before the connector's first position); its changes cannot be published. Delete this connector's checkpoint to go on from the server's current position and re-snapshot the tables it wrote",
+		return fmt.Errorf("XA COMMIT %s at %s:%d (transaction %s): its prepared part was not read by this connector (it was prepared before the connector's first position); its changes cannot be published. Delete this connector's checkpoint to go on from the server's current position (accepting that these changes are not published)",
 			id, r.file, h.LogPos, r.txID())
 	}
 	p := r.xa[i]
