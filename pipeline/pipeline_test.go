@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,6 +67,11 @@ type journal struct {
 	committed []string // "topic key" or "checkpoint <pos>"
 	aborts    int
 	tooLarge  int // records with a Value larger than this fail with ErrRecordTooLarge (0: none)
+	// commits, when set, is how many more Commits succeed; later ones
+	// fail (Kafka unreachable, say).
+	commits *int
+	records []transform.Record // committed records
+	last    *kafka.Checkpoint  // the newest committed checkpoint
 }
 
 func (j *journal) Begin() error { return nil }
@@ -80,6 +87,15 @@ func (j *journal) Write(_ context.Context, r transform.Record) error {
 func (j *journal) Commit(_ context.Context, cp kafka.Checkpoint) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.commits != nil {
+		if *j.commits == 0 {
+			j.open = nil // the broker aborts it
+			return errors.New("kafka is gone")
+		}
+		*j.commits--
+	}
+	j.records = append(j.records, j.open...)
+	j.last = &cp
 	for _, r := range j.open {
 		line := r.Topic + " " + string(r.Key)
 		for _, h := range r.Headers {
@@ -89,7 +105,11 @@ func (j *journal) Commit(_ context.Context, cp kafka.Checkpoint) error {
 		}
 		j.committed = append(j.committed, line)
 	}
-	j.committed = append(j.committed, "checkpoint "+string(cp.Position))
+	line := "checkpoint " + string(cp.Position)
+	if cp.Partial != nil {
+		line += fmt.Sprintf(" partial=%s:%d", cp.Partial.ID, cp.Partial.Changes)
+	}
+	j.committed = append(j.committed, line)
 	j.open = nil
 	return nil
 }
@@ -140,9 +160,14 @@ func (r rejectOdd) Route(ch *source.Change) ([]transform.Record, error) {
 
 func runUntil(t *testing.T, src *script, sink *journal, router Router, opt Options, done func() bool) error {
 	t.Helper()
+	return runFrom(t, src, sink, router, nil, opt, done)
+}
+
+func runFrom(t *testing.T, src *script, sink *journal, router Router, from source.Position, opt Options, done func() bool) error {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- Run(ctx, src, sink, router, nil, opt) }()
+	go func() { errc <- Run(ctx, src, sink, router, from, opt) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for !done() {
 		select {
@@ -186,9 +211,9 @@ func TestBatchesSourceTransactionsAndAcksAfterCommit(t *testing.T) {
 	}
 }
 
-func TestStopInsideTransactionAbortsAfterGrace(t *testing.T) {
+func TestStopInsideTransactionCommitsItsPartAfterGrace(t *testing.T) {
 	open := concat(tx(1, 10), []source.Message{{Begin: &source.Begin{TxID: "2"}},
-		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}}}})
+		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}, Tx: source.Tx{ID: "2", Order: 1}}}})
 	src := &script{msgs: open}
 	sink := &journal{}
 	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
@@ -198,11 +223,30 @@ func TestStopInsideTransactionAbortsAfterGrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := sink.lines(); len(l) != 0 || sink.aborts != 1 {
-		t.Fatalf("a stop inside a source transaction that does not complete must abort everything open; committed %v, aborts %d", l, sink.aborts)
+	want := `x.s.t {"id":10},x.s.t {"id":20},checkpoint p1 partial=2:1`
+	if l := strings.Join(sink.lines(), ","); l != want {
+		t.Fatalf("a stop inside a source transaction that does not complete commits its part with a partial checkpoint; committed %v, want %v", l, want)
 	}
-	if a := src.ackedPositions(); len(a) != 0 {
-		t.Fatalf("acked %v after an abort", a)
+	if a := src.ackedPositions(); strings.Join(a, ",") != "p1" {
+		t.Fatalf("acked %v, want only p1: transaction 2 is not complete", a)
+	}
+}
+
+func TestStopInsideTransactionAbortsWithoutPosition(t *testing.T) {
+	// No checkpoint and no position yet: nothing can name the place.
+	open := []source.Message{{Begin: &source.Begin{TxID: "2"}},
+		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}}}}
+	src := &script{msgs: open}
+	sink := &journal{}
+	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
+		n, _ := sink.Pending()
+		return n == 1
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := sink.lines(); len(l) != 0 || sink.aborts != 1 {
+		t.Fatalf("committed %v, aborts %d; want an abort", l, sink.aborts)
 	}
 }
 
@@ -267,5 +311,171 @@ func TestTransactionTopicRecords(t *testing.T) {
 	l := sink.lines()
 	if len(l) != 5 || l[0] != `txs {"id":"7"}` || l[3] != `txs {"id":"7"}` {
 		t.Fatalf("committed %v", l)
+	}
+}
+
+func ids(from, to int64) []int64 {
+	var out []int64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// txEnd decodes the END record of transaction id among recs.
+func txMarkers(t *testing.T, recs []transform.Record, topic string) (begins int, ends []txValue) {
+	t.Helper()
+	for _, r := range recs {
+		if r.Topic != topic {
+			continue
+		}
+		var v txValue
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		switch v.Status {
+		case "BEGIN":
+			begins++
+		case "END":
+			ends = append(ends, v)
+		}
+	}
+	return begins, ends
+}
+
+func TestLargeSourceTransactionIsCommittedInParts(t *testing.T) {
+	src := &script{msgs: tx(1, ids(1, 7)...)}
+	sink := &journal{}
+	err := runFrom(t, src, sink, tables(), pos(0), Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}, func() bool {
+		return slices.Contains(src.ackedPositions(), "p1")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// BEGIN and two rows fill the first Kafka transaction, three rows
+	// each the next ones; the checkpoints stay at p0 (before transaction
+	// 1) and count its committed changes, until its commit.
+	want := strings.Join([]string{
+		`txs {"id":"1"}`, `x.s.t {"id":1}`, `x.s.t {"id":2}`, "checkpoint p0 partial=1:2",
+		`x.s.t {"id":3}`, `x.s.t {"id":4}`, `x.s.t {"id":5}`, "checkpoint p0 partial=1:5",
+		`x.s.t {"id":6}`, `x.s.t {"id":7}`, `txs {"id":"1"}`, "checkpoint p1",
+	}, "\n")
+	if got := strings.Join(sink.lines(), "\n"); got != want {
+		t.Fatalf("committed:\n%s\nwant:\n%s", got, want)
+	}
+	if a := strings.Join(src.ackedPositions(), ","); a != "p0,p0,p1" {
+		t.Fatalf("acked %s; want p0 until transaction 1 is complete", a)
+	}
+	begins, ends := txMarkers(t, sink.records, "txs")
+	if begins != 1 || len(ends) != 1 || *ends[0].EventCount != 7 || fmt.Sprint(ends[0].DataCollections) != "[{s.t 7}]" {
+		t.Fatalf("%d BEGIN, END %+v; want one each, END counting 7 events", begins, ends)
+	}
+}
+
+func TestKafkaTransactionOpenTooLongIsCommittedInsideSourceTransaction(t *testing.T) {
+	// The source stalls inside a transaction: the Kafka transaction is
+	// committed after MaxOpen, before the broker's timeout would abort it.
+	src := &script{msgs: tx(1, 1, 2)[:3]} // Begin and two changes, no commit
+	sink := &journal{}
+	err := runFrom(t, src, sink, tables(), pos(0), Options{Linger: time.Hour, MaxOpen: 30 * time.Millisecond, ShutdownGrace: time.Millisecond}, func() bool {
+		return len(sink.lines()) > 0
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := sink.lines(); strings.Join(l, ",") != `x.s.t {"id":1},x.s.t {"id":2},checkpoint p0 partial=1:2` {
+		t.Fatalf("committed %v", l)
+	}
+}
+
+// A run that loses Kafka after part of a large transaction is committed,
+// and a restart from its checkpoint: every change arrives exactly once,
+// with one BEGIN and an END that counts all of them.
+func TestRestartInsideSourceTransactionSkipsCommittedPart(t *testing.T) {
+	msgs := concat(tx(1, ids(1, 7)...), tx(2, 8))
+	one := 1
+	sink := &journal{commits: &one}
+	opt := Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}
+	err := runFrom(t, &script{msgs: msgs}, sink, tables(), pos(0), opt, func() bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "kafka is gone") {
+		t.Fatalf("first run: %v", err)
+	}
+	cp := sink.last
+	if cp == nil || cp.Partial == nil || cp.Partial.ID != "1" || cp.Partial.Changes != 2 || string(cp.Position) != "p0" {
+		t.Fatalf("checkpoint after the first run: %+v", cp)
+	}
+
+	sink.commits = nil
+	// Heartbeats before the partial transaction must not move the
+	// checkpoint away from it.
+	src := &script{msgs: append([]source.Message{{Heartbeat: pos(0)}}, msgs...)}
+	opt.Partial, opt.HeartbeatInterval = cp.Partial, time.Nanosecond
+	err = runFrom(t, src, sink, tables(), pos(0), opt, func() bool { return slices.Contains(src.ackedPositions(), "p2") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		`txs {"id":"1"}`, `x.s.t {"id":1}`, `x.s.t {"id":2}`, "checkpoint p0 partial=1:2",
+		// the restart
+		`x.s.t {"id":3}`, `x.s.t {"id":4}`, `x.s.t {"id":5}`, "checkpoint p0 partial=1:5",
+		`x.s.t {"id":6}`, `x.s.t {"id":7}`, `txs {"id":"1"}`, "checkpoint p1",
+		`txs {"id":"2"}`, `x.s.t {"id":8}`, `txs {"id":"2"}`, "checkpoint p2",
+	}, "\n")
+	if got := strings.Join(sink.lines(), "\n"); got != want {
+		t.Fatalf("committed:\n%s\nwant:\n%s", got, want)
+	}
+	begins, ends := txMarkers(t, sink.records, "txs")
+	if begins != 2 || len(ends) != 2 || *ends[0].EventCount != 7 || fmt.Sprint(ends[0].DataCollections) != "[{s.t 7}]" {
+		t.Fatalf("%d BEGIN, END %+v; want END of transaction 1 counting 7 events", begins, ends)
+	}
+	// The table order goes on where the committed part ended.
+	var orders []string
+	for _, r := range sink.records {
+		if r.Topic == "x.s.t" {
+			var v struct {
+				Transaction struct {
+					DataCollectionOrder int `json:"data_collection_order"`
+				} `json:"transaction"`
+			}
+			json.Unmarshal(r.Value, &v)
+			orders = append(orders, fmt.Sprint(v.Transaction.DataCollectionOrder))
+		}
+	}
+	if strings.Join(orders, ",") != "1,2,3,4,5,6,7,1" {
+		t.Fatalf("data_collection_order %v", orders)
+	}
+}
+
+func TestRestartInsideSourceTransactionHaltsOnAnotherTransaction(t *testing.T) {
+	partial := &kafka.PartialTx{ID: "1", CommitPos: []byte("p9"), Changes: 2, Tables: map[string]int{"s.t": 2}}
+	withPos := func(ms []source.Message, p source.Position) []source.Message {
+		ms[0].Begin.CommitPos = p
+		return ms
+	}
+	cases := []struct {
+		name string
+		msgs []source.Message
+	}{
+		{"another transaction id", withPos(tx(2, 1, 2, 3), pos(9))},
+		{"same id, another commit position", withPos(tx(1, 1, 2, 3), pos(8))},
+		{"same id, no commit position", tx(1, 1, 2, 3)},
+		{"fewer changes than committed", withPos(tx(1, 1), pos(9))},
+		{"changes out of order", withPos(concat(tx(1)[:1], tx(1, 1, 2, 3)[2:]), pos(9))},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sink := &journal{}
+			src := &script{msgs: c.msgs}
+			err := runFrom(t, src, sink, tables(), pos(0), Options{Linger: 0, Partial: partial}, func() bool { return false })
+			if !errors.Is(err, ErrResumeMismatch) {
+				t.Fatalf("err = %v, want ErrResumeMismatch", err)
+			}
+			if l := sink.lines(); len(l) != 0 {
+				t.Fatalf("committed %v", l)
+			}
+			if a := src.ackedPositions(); len(a) != 0 {
+				t.Fatalf("acked %v", a)
+			}
+		})
 	}
 }

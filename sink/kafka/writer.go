@@ -59,7 +59,8 @@ type Writer struct {
 	fetchBytes int32
 
 	inTxn   bool
-	records int // written in the open transaction
+	began   time.Time // when the open transaction began
+	records int       // written in the open transaction
 	bytes   int
 	failed  error // why the open transaction can only be aborted
 	fenced  error // permanent
@@ -175,7 +176,7 @@ func (w *Writer) usable() error {
 // fail records err as the reason the open transaction can only be aborted,
 // or as permanent if it is a fencing error, and returns it.
 func (w *Writer) fail(err error) error {
-	if errors.Is(err, ErrFenced) {
+	if errors.Is(err, ErrFenced) || errors.Is(err, ErrTransactionTimeout) {
 		if w.fenced == nil {
 			w.fenced = err
 		}
@@ -198,7 +199,7 @@ func (w *Writer) Begin() error {
 	if err := w.cl.BeginTransaction(); err != nil {
 		return w.fail(wrap("beginning kafka transaction", err))
 	}
-	w.inTxn = true
+	w.inTxn, w.began = true, time.Now()
 	w.records, w.bytes = 0, 0
 	w.async.reset()
 	return nil
@@ -256,9 +257,10 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 // fails buffered records whose context ends, and a per-call context ending
 // after Write returned must not break the transaction.
 func (w *Writer) produce(ctx context.Context, rec *kgo.Record) {
+	began, timeout := w.began, w.cfg.TransactionTimeout
 	w.cl.Produce(context.WithoutCancel(ctx), rec, func(r *kgo.Record, err error) {
 		if err != nil {
-			w.async.set(wrap(fmt.Sprintf("producing record to topic %q", r.Topic), err))
+			w.async.set(wrapTxn(fmt.Sprintf("producing record to topic %q", r.Topic), err, time.Since(began), timeout))
 		}
 	})
 }
@@ -300,7 +302,7 @@ func (w *Writer) Commit(ctx context.Context, cp Checkpoint) error {
 		return w.fail(err)
 	}
 	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return w.fail(wrap("committing kafka transaction", err))
+		return w.fail(wrapTxn("committing kafka transaction", err, time.Since(w.began), w.cfg.TransactionTimeout))
 	}
 	w.inTxn = false
 	w.records, w.bytes = 0, 0
@@ -343,7 +345,7 @@ func (w *Writer) Abort(ctx context.Context) error {
 	}
 	w.async.reset()
 	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
-		return w.fail(wrap("aborting kafka transaction", err))
+		return w.fail(wrapTxn("aborting kafka transaction", err, time.Since(w.began), w.cfg.TransactionTimeout))
 	}
 	w.inTxn = false
 	w.failed = nil

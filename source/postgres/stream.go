@@ -71,6 +71,14 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		src: s, conn: conn, out: out, rel: map[uint32]*schema.Table{},
 		received: start, heartbeatSent: start,
 	}
+	if from == nil {
+		// No checkpoint yet: offer the start at once, so that the pipeline
+		// has a position to checkpoint even if the first transaction is
+		// committed to Kafka in parts.
+		if err := r.emit(ctx, source.Message{Heartbeat: start}); err != nil {
+			return err
+		}
+	}
 	return r.run(ctx)
 }
 
@@ -251,7 +259,7 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		r.rel[m.RelationID] = t
 	case *pglogrepl.BeginMessage:
 		r.inTx, r.xid, r.commit, r.order = true, m.Xid, m.CommitTime, 0
-		return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(m.Xid), 10), CommitTime: m.CommitTime}})
+		return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(m.Xid), 10), CommitTime: m.CommitTime, CommitPos: LSN(m.FinalLSN)}})
 	case *pglogrepl.CommitMessage:
 		end := LSN(m.TransactionEndLSN)
 		r.inTx = false
