@@ -98,8 +98,12 @@ type Options struct {
 	Schemas *Schemas
 	// Metrics, when set, records steady-state metrics.
 	Metrics *Metrics
-	// Buffer is the capacity of the channel between source and pipeline.
-	Buffer int
+	// Buffer is the capacity of the channel between source and pipeline,
+	// in messages; BufferBytes bounds the approximate size of the values
+	// queued there (default 64 MiB): the source blocks while either is
+	// full.
+	Buffer      int
+	BufferBytes int
 	// MaxOpen bounds how long a Kafka transaction stays open: it is
 	// committed then, inside a source transaction if need be. Keep it well
 	// below the Kafka transaction timeout (cmd/cdc uses half of it); 0
@@ -110,7 +114,7 @@ type Options struct {
 	// (else Run fails with ErrResumeMismatch), and its first
 	// Partial.Changes changes are skipped.
 	Partial *kafka.PartialTx
-	Log    *slog.Logger
+	Log     *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -131,6 +135,9 @@ func (o *Options) defaults() {
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = 4096
+	}
+	if o.BufferBytes <= 0 {
+		o.BufferBytes = 64 << 20
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -159,10 +166,16 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 		p.lastCheckpoint = time.Time{}
 	}
 
-	msgs := make(chan source.Message, opt.Buffer)
+	q := newQueue(opt.Buffer, opt.BufferBytes)
+	msgs := q.out
 	srcCtx, stopSource := context.WithCancel(context.Background())
 	srcDone := make(chan error, 1)
-	go func() { srcDone <- src.Stream(srcCtx, from, msgs) }()
+	go q.forward(srcCtx)
+	go func() {
+		err := src.Stream(srcCtx, from, q.in)
+		close(q.in)
+		srcDone <- err
+	}()
 	defer func() {
 		stopSource()
 		<-srcDone
@@ -196,15 +209,13 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 			return p.abort(nil)
 		case err := <-srcDone:
 			srcDone <- err // for the deferred receive
-			// What the source sent before it stopped is valid: take it.
-			for drained := false; !drained; {
-				select {
-				case m := <-msgs:
-					if herr := p.handle(work, m); herr != nil {
-						return p.abort(errors.Join(herr, err))
-					}
-				default:
-					drained = true
+			// What the source sent before it stopped is valid: take it
+			// (the queue closes once it has passed on all of it).
+			for m := range q.out {
+				herr := p.handle(work, m.m)
+				q.release(m.size)
+				if herr != nil {
+					return p.abort(errors.Join(herr, err))
 				}
 			}
 			if err == nil {
@@ -231,8 +242,14 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 					return p.abort(err)
 				}
 			}
-		case m := <-msgs:
-			if err := p.handle(work, m); err != nil {
+		case m, ok := <-msgs:
+			if !ok {
+				msgs = nil // the source ended: srcDone follows
+				continue
+			}
+			err := p.handle(work, m.m)
+			q.release(m.size)
+			if err != nil {
 				return p.abort(err)
 			}
 			if stop == nil && !p.inTx { // draining and the transaction completed

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
-	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ type script struct {
 	mu    sync.Mutex
 	acked []string
 	from  source.Position
+	sent  atomic.Int64 // messages the pipeline has taken
 }
 
 func (s *script) Stream(ctx context.Context, from source.Position, out chan<- source.Message) error {
@@ -36,6 +38,7 @@ func (s *script) Stream(ctx context.Context, from source.Position, out chan<- so
 	for _, m := range s.msgs {
 		select {
 		case out <- m:
+			s.sent.Add(1)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -70,12 +73,17 @@ type journal struct {
 	// commits, when set, is how many more Commits succeed; later ones
 	// fail (Kafka unreachable, say).
 	commits *int
+	// gate, when set, blocks every Write until it is closed (a slow Kafka).
+	gate    chan struct{}
 	records []transform.Record // committed records
 	last    *kafka.Checkpoint  // the newest committed checkpoint
 }
 
 func (j *journal) Begin() error { return nil }
 func (j *journal) Write(_ context.Context, r transform.Record) error {
+	if j.gate != nil {
+		<-j.gate
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.tooLarge > 0 && len(r.Value) > j.tooLarge {
@@ -477,5 +485,49 @@ func TestRestartInsideSourceTransactionHaltsOnAnotherTransaction(t *testing.T) {
 				t.Fatalf("acked %v", a)
 			}
 		})
+	}
+}
+
+// Rows of 1 MiB: the queue between source and pipeline holds about
+// BufferBytes of them, not Buffer (4096) of them, while Kafka is slow.
+func TestQueueIsBoundedByBytes(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	wide := &schema.Table{Namespace: "s", Name: "t", Columns: []schema.Column{{Name: "id", Kind: schema.KindInt, Key: true}, {Name: "v", Kind: schema.KindString}}}
+	var msgs []source.Message
+	for i := range 50 {
+		m := tx(i+1, int64(i))
+		m[1].Change.Table, m[1].Change.After = wide, []any{int64(i), big}
+		msgs = append(msgs, m...)
+	}
+	src := &script{msgs: msgs}
+	sink := &journal{gate: make(chan struct{})}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- Run(ctx, src, sink, tables(), pos(0), Options{BufferBytes: 4 << 20, Linger: 0}) }()
+	// The pipeline blocks in the first Write; the source fills the queue.
+	prev := int64(-1)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n := src.sent.Load()
+		if n == prev && n > 0 {
+			break
+		}
+		prev = n
+	}
+	// 4 MiB hold 3 rows with their transactions' small messages (each
+	// row's Begin and Commit; one row being handled), plus one message
+	// held while the budget is full.
+	if n := src.sent.Load(); n > 12 {
+		t.Fatalf("the source sent %d messages (%d rows of 1 MiB) while the pipeline was blocked; want the byte budget to stop it", n, n/3)
+	}
+	close(sink.gate)
+	for !slices.Contains(src.ackedPositions(), "p50") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sink.records); got != 50 {
+		t.Fatalf("%d records committed, want 50", got)
 	}
 }

@@ -34,9 +34,12 @@ import (
 )
 
 const (
-	// maxBufferedRecords caps the producer's buffer; Write flushes when
-	// it is full, so the wait is bounded by Write's context.
+	// maxBufferedRecords and minBufferedBytes cap the producer's buffer
+	// (the byte cap is at least twice Config.MaxRecordBytes, see
+	// bufferedBytes); Write flushes when it is full, so the wait is
+	// bounded by Write's context.
 	maxBufferedRecords = 10_000
+	minBufferedBytes   = 32 << 20
 	// closeAbortTimeout bounds the abort of an open transaction in Close.
 	closeAbortTimeout = 10 * time.Second
 )
@@ -125,6 +128,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)),
 		kgo.ProducerLinger(0),
 		kgo.MaxBufferedRecords(maxBufferedRecords),
+		kgo.MaxBufferedBytes(bufferedBytes(cfg)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
@@ -235,7 +239,8 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 	if err := w.ensureTopic(ctx, r.Topic); err != nil {
 		return err
 	}
-	if w.cl.BufferedProduceRecords() >= maxBufferedRecords {
+	if w.cl.BufferedProduceRecords() >= maxBufferedRecords ||
+		w.cl.BufferedProduceBytes()+int64(recordUserBytes(&r)) > int64(bufferedBytes(w.cfg)) {
 		if err := w.cl.Flush(ctx); err != nil {
 			return fmt.Errorf("flushing kafka producer: %w", err)
 		}
@@ -378,6 +383,21 @@ func (w *Writer) Close() {
 	}
 	w.closed = true
 	w.cl.Close()
+}
+
+// bufferedBytes is the producer's byte cap: franz-go fails a record larger
+// than it at once, so it holds two of the largest records.
+func bufferedBytes(cfg Config) int {
+	return max(minBufferedBytes, 2*cfg.MaxRecordBytes)
+}
+
+// recordUserBytes is the size franz-go counts against MaxBufferedBytes.
+func recordUserBytes(r *transform.Record) int {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
 }
 
 // recordBatchOverhead is the size of a Kafka record batch header (with its
