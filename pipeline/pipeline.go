@@ -5,8 +5,12 @@
 //	       -> Ack(position) to the source, only after Kafka committed it.
 //
 // Several source transactions share one Kafka transaction, bounded by
-// MaxEvents, MaxBytes and Linger; a Kafka transaction never ends inside a
-// source transaction, so a checkpoint always names a transaction boundary.
+// MaxEvents, MaxBytes and Linger. A source transaction too large for one
+// Kafka transaction (more than MaxEvents or MaxBytes, or streaming for
+// longer than MaxOpen) is committed in parts: the checkpoint then names the
+// last complete source transaction's position plus the partial transaction
+// and how many of its changes are committed, and a restart skips exactly
+// those. The source is acknowledged only up to complete transactions.
 package pipeline
 
 import (
@@ -15,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"time"
 
@@ -23,6 +28,12 @@ import (
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/transform"
 )
+
+// ErrResumeMismatch reports that the source did not send, first, the partial
+// transaction the checkpoint names (another transaction, or the same one
+// with other changes): skipping would lose or repeat changes, so the run
+// stops.
+var ErrResumeMismatch = errors.New("source does not resume with the checkpoint's partial transaction")
 
 // SourceError is how Run reports that the source failed (lost its
 // connection, say) while the sink was fine: the open Kafka transaction was
@@ -94,9 +105,23 @@ type Options struct {
 	Schemas *Schemas
 	// Metrics, when set, records steady-state metrics.
 	Metrics *Metrics
-	// Buffer is the capacity of the channel between source and pipeline.
-	Buffer int
-	Log    *slog.Logger
+	// Buffer is the capacity of the channel between source and pipeline,
+	// in messages; BufferBytes bounds the approximate size of the values
+	// queued there (default 64 MiB): the source blocks while either is
+	// full.
+	Buffer      int
+	BufferBytes int
+	// MaxOpen bounds how long a Kafka transaction stays open: it is
+	// committed then, inside a source transaction if need be. Keep it well
+	// below the Kafka transaction timeout (cmd/cdc uses half of it); 0
+	// means no bound.
+	MaxOpen time.Duration
+	// Partial is the partial source transaction of the checkpoint the run
+	// starts from: the first transaction the source sends must be that one
+	// (else Run fails with ErrResumeMismatch), and its first
+	// Partial.Changes changes are skipped.
+	Partial *kafka.PartialTx
+	Log     *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -122,6 +147,9 @@ func (o *Options) defaults() {
 	if o.Buffer <= 0 {
 		o.Buffer = 4096
 	}
+	if o.BufferBytes <= 0 {
+		o.BufferBytes = 64 << 20
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -130,15 +158,16 @@ func (o *Options) defaults() {
 	}
 }
 
-// Run streams from src, starting after from (nil: the source's own start),
-// until ctx is cancelled or something fails. On cancellation it finishes the
-// open source transaction if that takes less than ShutdownGrace, commits
-// what is complete, and returns nil; otherwise it aborts the open Kafka
-// transaction, so nothing partial is ever visible to read_committed
-// consumers. Errors from the source or the sink are returned after the open
-// Kafka transaction was committed (when it holds only complete source
-// transactions) or aborted. After cancellation Run returns within
-// ShutdownTimeout whatever Kafka does.
+// Run streams from src, starting after from (nil: the source's own start)
+// and, when opt.Partial is set, after the committed part of that
+// transaction, until ctx is cancelled or something fails. On cancellation it
+// finishes the open source transaction if that takes less than
+// ShutdownGrace, commits, and returns nil; otherwise it commits the source
+// transaction's part so far with a partial checkpoint (or aborts the open
+// Kafka transaction when there is no position to name yet). Errors from the
+// source are returned after the open Kafka transaction was committed in the
+// same way; errors from the sink after it was aborted. After cancellation Run
+// returns within ShutdownTimeout whatever Kafka does.
 func Run(ctx context.Context, src Source, sink Sink, router Router, from source.Position, opt Options) error {
 	opt.defaults()
 	// Work started must finish even when a stop is requested, but not
@@ -153,7 +182,7 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 		time.AfterFunc(opt.ShutdownTimeout, cancelHard)
 	})
 	defer stopWatch()
-	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard}
+	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard, expect: opt.Partial}
 	if from == nil {
 		// No checkpoint yet: store the first position the source offers at
 		// once, so that a crash before the first event does not lose the
@@ -161,10 +190,16 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 		p.lastCheckpoint = time.Time{}
 	}
 
-	msgs := make(chan source.Message, opt.Buffer)
+	q := newQueue(opt.Buffer, opt.BufferBytes)
+	msgs := q.out
 	srcCtx, stopSource := context.WithCancel(context.Background())
 	srcDone := make(chan error, 1)
-	go func() { srcDone <- src.Stream(srcCtx, from, msgs) }()
+	go q.forward(srcCtx)
+	go func() {
+		err := src.Stream(srcCtx, from, q.in)
+		close(q.in)
+		srcDone <- err
+	}()
 	defer func() {
 		stopSource()
 		<-srcDone
@@ -172,6 +207,9 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
+	p.linger = linger
+	p.age = time.NewTimer(time.Hour)
+	p.age.Stop()
 	var drain <-chan time.Time // set once a stop was requested inside a source transaction
 	stop := ctx.Done()
 	for {
@@ -184,28 +222,32 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 			opt.Log.Info("stop requested; waiting for the open source transaction", "grace", opt.ShutdownGrace)
 			drain = time.After(opt.ShutdownGrace)
 		case <-drain:
+			if p.canSplit() {
+				opt.Log.Info("source transaction did not complete within the grace period; committing its part so far", "tx", p.txID, "changes", p.txChanges)
+				return p.finish(nil)
+			}
 			opt.Log.Warn("source transaction did not complete within the grace period; aborting it", "tx", p.txID)
 			return p.abort(nil)
 		case err := <-srcDone:
 			srcDone <- err // for the deferred receive
-			// What the source sent before it stopped is valid: take it.
-			for drained := false; !drained; {
-				select {
-				case m := <-msgs:
-					if herr := p.handle(work, m, linger); herr != nil {
-						return p.abort(errors.Join(herr, err))
-					}
-				default:
-					drained = true
+			// What the source sent before it stopped is valid: take it
+			// (the queue closes once it has passed on all of it).
+			for m := range q.out {
+				herr := p.handle(work, m.m)
+				q.release(m.size)
+				if herr != nil {
+					return p.abort(errors.Join(herr, err))
 				}
 			}
 			if err == nil {
 				err = errors.New("source stopped unexpectedly")
 			}
 			err = &SourceError{Err: err}
-			if p.inTx {
+			if p.inTx && !p.canSplit() {
 				return p.abort(err)
 			}
+			// Inside a source transaction this commits its part so far,
+			// and a restart skips it.
 			return p.finish(err)
 		case <-linger.C:
 			if p.open && !p.inTx {
@@ -213,8 +255,22 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 					return p.abort(err)
 				}
 			}
-		case m := <-msgs:
-			if err := p.handle(work, m, linger); err != nil {
+		case <-p.age.C:
+			// The source is slow inside a transaction (or the transaction
+			// has only just begun): commit before the broker's timeout.
+			if p.open && (!p.inTx || p.canSplit()) {
+				if err := p.commit(work); err != nil {
+					return p.abort(err)
+				}
+			}
+		case m, ok := <-msgs:
+			if !ok {
+				msgs = nil // the source ended: srcDone follows
+				continue
+			}
+			err := p.handle(work, m.m)
+			q.release(m.size)
+			if err != nil {
 				return p.abort(err)
 			}
 			if stop == nil && !p.inTx { // draining and the transaction completed
@@ -240,18 +296,52 @@ type run struct {
 	openedAt       time.Time
 	inTx           bool // inside a source transaction
 	txID           string
-	txEvents       int
+	txCommitPos    []byte // text of the Begin's CommitPos
+	txChanges      int    // changes of the open source transaction in Kafka (committed or in the open Kafka transaction)
+	txEvents       int    // their events (a key change is two), for total_order and the END record
 	txTables       map[string]int
 	lastCheckpoint time.Time
+	age            *time.Timer // fires MaxOpen after the Kafka transaction opened
+	linger         *time.Timer
+
+	// expect is the checkpoint's partial transaction until the source
+	// sends its Begin; skip counts its committed changes still to skip.
+	expect  *kafka.PartialTx
+	skip    int
+	resumed bool // the open source transaction resumed from a partial checkpoint
+	txSeen  int  // its changes received, skipped ones included
+	warned  bool // told that a transaction could not be split
 }
 
-func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) error {
+func (p *run) handle(ctx context.Context, m source.Message) error {
 	switch {
 	case m.Begin != nil:
-		if err := p.ensureOpen(linger); err != nil {
+		if err := p.ensureOpen(); err != nil {
 			return err
 		}
-		p.inTx, p.txID, p.txEvents, p.txTables = true, m.Begin.TxID, 0, map[string]int{}
+		p.inTx, p.txID, p.txChanges, p.txEvents, p.txTables = true, m.Begin.TxID, 0, 0, map[string]int{}
+		p.txCommitPos, p.resumed, p.txSeen = nil, false, 0
+		if m.Begin.CommitPos != nil {
+			text, err := m.Begin.CommitPos.MarshalText()
+			if err != nil {
+				return fmt.Errorf("encoding commit position of transaction %s: %w", m.Begin.TxID, err)
+			}
+			p.txCommitPos = text
+		}
+		if exp := p.expect; exp != nil {
+			p.expect = nil
+			if exp.ID != m.Begin.TxID || len(exp.CommitPos) > 0 && string(exp.CommitPos) != string(p.txCommitPos) {
+				return fmt.Errorf("the checkpoint names transaction %s (commit position %q) with %d changes committed, but the source sent transaction %s (commit position %q) first after %v; nothing is skipped: check that source.dsn points at the same server and the log was not rewritten: %w",
+					exp.ID, exp.CommitPos, exp.Changes, m.Begin.TxID, p.txCommitPos, p.resume, ErrResumeMismatch)
+			}
+			// Its BEGIN record is committed already.
+			p.resumed, p.skip, p.txChanges, p.txEvents = true, exp.Changes, exp.Changes, max(exp.Events, exp.Changes)
+			for table, n := range exp.Tables {
+				p.txTables[table] = n
+			}
+			p.opt.Log.Info("resuming inside a source transaction", "tx", exp.ID, "skip", exp.Changes)
+			return nil
+		}
 		if p.opt.TransactionTopic != "" {
 			return p.write(ctx, txRecord(p.opt.TransactionTopic, "BEGIN", m.Begin.TxID, m.Begin.CommitTime, 0, nil))
 		}
@@ -259,6 +349,29 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 		if !p.inTx {
 			return fmt.Errorf("change outside a source transaction (table %v)", m.Change.Table)
 		}
+		if p.resumed {
+			p.txSeen++
+			if o := m.Change.Tx.Order; o > 0 && o != p.txSeen {
+				return fmt.Errorf("resuming transaction %s: change number %d says it is number %d: %w", p.txID, p.txSeen, o, ErrResumeMismatch)
+			}
+			if p.skip > 0 {
+				p.skip--
+				return nil
+			}
+		}
+		// The Kafka transaction is full (or old) and the source
+		// transaction goes on: commit its part so far first.
+		if p.open && (p.full() || p.opt.MaxOpen > 0 && time.Since(p.openedAt) >= p.opt.MaxOpen) {
+			if p.canSplit() {
+				if err := p.commit(ctx); err != nil {
+					return err
+				}
+			} else if !p.warned {
+				p.warned = true
+				p.opt.Log.Warn("source transaction exceeds the Kafka transaction limits but cannot be split before a first checkpoint", "tx", p.txID)
+			}
+		}
+		p.txChanges++
 		table := ""
 		if m.Change.Table != nil {
 			table = m.Change.Table.ID()
@@ -321,25 +434,30 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 			}
 		}
 	case m.Commit != nil:
+		if p.skip > 0 {
+			return fmt.Errorf("resuming transaction %s: it ended after %d changes, but the checkpoint says %d of it are committed: %w",
+				p.txID, p.txSeen, p.txSeen+p.skip, ErrResumeMismatch)
+		}
 		if p.opt.TransactionTopic != "" {
 			if err := p.write(ctx, txRecord(p.opt.TransactionTopic, "END", m.Commit.TxID, m.Commit.CommitTime, p.txEvents, p.txTables)); err != nil {
 				return err
 			}
 		}
-		p.inTx = false
+		p.inTx, p.resumed = false, false
 		p.resume, p.dirty = m.Commit.Pos, true
 		p.opt.Metrics.sourceTx(m.Commit.CommitTime)
-		n, size := p.sink.Pending()
-		if n >= p.opt.MaxEvents || size >= p.opt.MaxBytes || time.Since(p.openedAt) >= p.opt.Linger {
+		if p.full() || time.Since(p.openedAt) >= p.opt.Linger {
 			return p.commit(ctx)
 		}
 	case m.Heartbeat != nil:
-		if p.inTx {
+		if p.inTx || p.expect != nil {
+			// Waiting for the partial transaction: a checkpoint now
+			// would have to carry it, and need not move.
 			return nil
 		}
 		p.resume, p.dirty = m.Heartbeat, true
 		if !p.open && time.Since(p.lastCheckpoint) >= p.opt.HeartbeatInterval {
-			if err := p.ensureOpen(linger); err != nil {
+			if err := p.ensureOpen(); err != nil {
 				return err
 			}
 			return p.commit(ctx)
@@ -348,7 +466,7 @@ func (p *run) handle(ctx context.Context, m source.Message, linger *time.Timer) 
 	return nil
 }
 
-func (p *run) ensureOpen(linger *time.Timer) error {
+func (p *run) ensureOpen() error {
 	if p.open {
 		return nil
 	}
@@ -356,11 +474,33 @@ func (p *run) ensureOpen(linger *time.Timer) error {
 		return fmt.Errorf("beginning kafka transaction: %w", err)
 	}
 	p.open, p.openedAt = true, time.Now()
-	linger.Reset(p.opt.Linger)
+	p.linger.Reset(p.opt.Linger)
+	if p.opt.MaxOpen > 0 {
+		p.age.Reset(p.opt.MaxOpen)
+	}
 	return nil
 }
 
+// full reports whether the open Kafka transaction reached MaxEvents or
+// MaxBytes.
+func (p *run) full() bool {
+	n, size := p.sink.Pending()
+	return n >= p.opt.MaxEvents || size >= p.opt.MaxBytes
+}
+
+// canSplit reports whether the open Kafka transaction can be committed
+// inside the open source transaction: it needs a position to resume from,
+// and none of the transaction's committed changes may be left to skip.
+func (p *run) canSplit() bool {
+	return p.inTx && p.resume != nil && p.skip == 0
+}
+
+// write adds r to the open Kafka transaction, opening one if needed (after
+// a commit inside a source transaction, say).
 func (p *run) write(ctx context.Context, r transform.Record) error {
+	if err := p.ensureOpen(); err != nil {
+		return err
+	}
 	return p.sink.Write(ctx, r)
 }
 
@@ -370,9 +510,21 @@ func (p *run) commit(ctx context.Context) error {
 	if !p.open {
 		return nil
 	}
-	if p.resume == nil || !p.dirty {
-		// Nothing new to checkpoint (events without a completed transaction
-		// cannot happen here: commit runs only outside source transactions).
+	// Inside a source transaction the checkpoint carries its part so far;
+	// before the partial transaction of the start checkpoint arrived, that
+	// one, unchanged.
+	var partial *kafka.PartialTx
+	switch {
+	case p.inTx:
+		if !p.canSplit() {
+			return fmt.Errorf("committing inside source transaction %s before a first position or while skipping its committed part", p.txID)
+		}
+		partial = &kafka.PartialTx{ID: p.txID, CommitPos: p.txCommitPos, Changes: p.txChanges, Events: p.txEvents, Tables: maps.Clone(p.txTables)}
+	case p.expect != nil:
+		partial = p.expect
+	}
+	if n, _ := p.sink.Pending(); p.resume == nil || !p.dirty && (partial == nil || n == 0) {
+		// Nothing new to checkpoint.
 		if err := p.sink.Abort(ctx); err != nil {
 			return fmt.Errorf("aborting empty kafka transaction: %w", err)
 		}
@@ -383,7 +535,7 @@ func (p *run) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding position %v: %w", p.resume, err)
 	}
-	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1}
+	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial}
 	started := time.Now()
 	if err := p.sink.Commit(ctx, cp); err != nil {
 		p.open = false
@@ -393,13 +545,21 @@ func (p *run) commit(ctx context.Context) error {
 	p.opt.Metrics.committed(p.seq, time.Since(started))
 	p.open, p.dirty = false, false
 	p.lastCheckpoint = time.Now()
+	// Only complete source transactions are acknowledged: a partial
+	// checkpoint acknowledges the position before its transaction.
 	p.src.Ack(p.resume)
+	if partial != nil {
+		// The rest of the source transaction goes on in a new Kafka
+		// transaction, opened by its next write.
+		p.opt.Log.Debug("committed inside a source transaction", "position", p.resume.String(), "tx", partial.ID, "changes", partial.Changes, "seq", p.seq)
+		return nil
+	}
 	p.opt.Log.Debug("committed", "position", p.resume.String(), "seq", p.seq)
 	return nil
 }
 
-// finish commits the open Kafka transaction, which holds only complete
-// source transactions, and returns err.
+// finish commits the open Kafka transaction (inside a source transaction:
+// its part so far, see canSplit) and returns err.
 func (p *run) finish(err error) error {
 	if cerr := p.commit(p.work); cerr != nil {
 		return errors.Join(err, p.abort(cerr))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ type script struct {
 	mu    sync.Mutex
 	acked []string
 	from  source.Position
+	sent  atomic.Int64 // messages the pipeline has taken
 }
 
 func (s *script) Stream(ctx context.Context, from source.Position, out chan<- source.Message) error {
@@ -36,6 +38,7 @@ func (s *script) Stream(ctx context.Context, from source.Position, out chan<- so
 	for _, m := range s.msgs {
 		select {
 		case out <- m:
+			s.sent.Add(1)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -64,17 +67,26 @@ func (s *script) ackedPositions() []string {
 type journal struct {
 	mu        sync.Mutex
 	open      []transform.Record
-	committed []string // "topic key" or "checkpoint <pos>"
+	committed []string           // "topic key" or "checkpoint <pos>"
 	records   []transform.Record // committed, in order
 	aborts    int
 	tooLarge  int // records with a Value larger than this fail with ErrRecordTooLarge (0: none)
 	// unreachable makes Commit and Abort wait until their ctx ends, as
 	// against a broker that does not answer.
 	unreachable bool
+	// commits, when set, is how many more Commits succeed; later ones
+	// fail (Kafka unreachable, say).
+	commits *int
+	// gate, when set, blocks every Write until it is closed (a slow Kafka).
+	gate chan struct{}
+	last *kafka.Checkpoint // the newest committed checkpoint
 }
 
 func (j *journal) Begin() error { return nil }
 func (j *journal) Write(_ context.Context, r transform.Record) error {
+	if j.gate != nil {
+		<-j.gate
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.tooLarge > 0 && len(r.Value) > j.tooLarge {
@@ -90,6 +102,15 @@ func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.commits != nil {
+		if *j.commits == 0 {
+			j.open = nil // the broker aborts it
+			return errors.New("kafka is gone")
+		}
+		*j.commits--
+	}
+	j.records = append(j.records, j.open...)
+	j.last = &cp
 	for _, r := range j.open {
 		line := r.Topic + " " + string(r.Key)
 		for _, h := range r.Headers {
@@ -99,8 +120,11 @@ func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
 		}
 		j.committed = append(j.committed, line)
 	}
-	j.committed = append(j.committed, "checkpoint "+string(cp.Position))
-	j.records = append(j.records, j.open...)
+	line := "checkpoint " + string(cp.Position)
+	if cp.Partial != nil {
+		line += fmt.Sprintf(" partial=%s:%d", cp.Partial.ID, cp.Partial.Changes)
+	}
+	j.committed = append(j.committed, line)
 	j.open = nil
 	return nil
 }
@@ -155,9 +179,14 @@ func (r rejectOdd) Route(ch *source.Change) ([]transform.Record, error) {
 
 func runUntil(t *testing.T, src *script, sink *journal, router Router, opt Options, done func() bool) error {
 	t.Helper()
+	return runFrom(t, src, sink, router, nil, opt, done)
+}
+
+func runFrom(t *testing.T, src *script, sink *journal, router Router, from source.Position, opt Options, done func() bool) error {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- Run(ctx, src, sink, router, nil, opt) }()
+	go func() { errc <- Run(ctx, src, sink, router, from, opt) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for !done() {
 		select {
@@ -201,9 +230,9 @@ func TestBatchesSourceTransactionsAndAcksAfterCommit(t *testing.T) {
 	}
 }
 
-func TestStopInsideTransactionAbortsAfterGrace(t *testing.T) {
+func TestStopInsideTransactionCommitsItsPartAfterGrace(t *testing.T) {
 	open := concat(tx(1, 10), []source.Message{{Begin: &source.Begin{TxID: "2"}},
-		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}}}})
+		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}, Tx: source.Tx{ID: "2", Order: 1}}}})
 	src := &script{msgs: open}
 	sink := &journal{}
 	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
@@ -213,11 +242,30 @@ func TestStopInsideTransactionAbortsAfterGrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := sink.lines(); len(l) != 0 || sink.aborts != 1 {
-		t.Fatalf("a stop inside a source transaction that does not complete must abort everything open; committed %v, aborts %d", l, sink.aborts)
+	want := `x.s.t {"id":10},x.s.t {"id":20},checkpoint p1 partial=2:1`
+	if l := strings.Join(sink.lines(), ","); l != want {
+		t.Fatalf("a stop inside a source transaction that does not complete commits its part with a partial checkpoint; committed %v, want %v", l, want)
 	}
-	if a := src.ackedPositions(); len(a) != 0 {
-		t.Fatalf("acked %v after an abort", a)
+	if a := src.ackedPositions(); strings.Join(a, ",") != "p1" {
+		t.Fatalf("acked %v, want only p1: transaction 2 is not complete", a)
+	}
+}
+
+func TestStopInsideTransactionAbortsWithoutPosition(t *testing.T) {
+	// No checkpoint and no position yet: nothing can name the place.
+	open := []source.Message{{Begin: &source.Begin{TxID: "2"}},
+		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}}}}
+	src := &script{msgs: open}
+	sink := &journal{}
+	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
+		n, _ := sink.Pending()
+		return n == 1
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := sink.lines(); len(l) != 0 || sink.aborts != 1 {
+		t.Fatalf("committed %v, aborts %d; want an abort", l, sink.aborts)
 	}
 }
 
@@ -347,5 +395,282 @@ func TestTransactionTopicRecords(t *testing.T) {
 	l := sink.lines()
 	if len(l) != 5 || l[0] != `txs {"id":"7"}` || l[3] != `txs {"id":"7"}` {
 		t.Fatalf("committed %v", l)
+	}
+}
+
+func ids(from, to int64) []int64 {
+	var out []int64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// txEnd decodes the END record of transaction id among recs.
+func txMarkers(t *testing.T, recs []transform.Record, topic string) (begins int, ends []txValue) {
+	t.Helper()
+	for _, r := range recs {
+		if r.Topic != topic {
+			continue
+		}
+		var v txValue
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		switch v.Status {
+		case "BEGIN":
+			begins++
+		case "END":
+			ends = append(ends, v)
+		}
+	}
+	return begins, ends
+}
+
+func TestLargeSourceTransactionIsCommittedInParts(t *testing.T) {
+	src := &script{msgs: tx(1, ids(1, 7)...)}
+	sink := &journal{}
+	err := runFrom(t, src, sink, tables(), pos(0), Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}, func() bool {
+		return slices.Contains(src.ackedPositions(), "p1")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// BEGIN and two rows fill the first Kafka transaction, three rows
+	// each the next ones; the checkpoints stay at p0 (before transaction
+	// 1) and count its committed changes, until its commit.
+	want := strings.Join([]string{
+		`txs {"id":"1"}`, `x.s.t {"id":1}`, `x.s.t {"id":2}`, "checkpoint p0 partial=1:2",
+		`x.s.t {"id":3}`, `x.s.t {"id":4}`, `x.s.t {"id":5}`, "checkpoint p0 partial=1:5",
+		`x.s.t {"id":6}`, `x.s.t {"id":7}`, `txs {"id":"1"}`, "checkpoint p1",
+	}, "\n")
+	if got := strings.Join(sink.lines(), "\n"); got != want {
+		t.Fatalf("committed:\n%s\nwant:\n%s", got, want)
+	}
+	if a := strings.Join(src.ackedPositions(), ","); a != "p0,p0,p1" {
+		t.Fatalf("acked %s; want p0 until transaction 1 is complete", a)
+	}
+	begins, ends := txMarkers(t, sink.records, "txs")
+	if begins != 1 || len(ends) != 1 || *ends[0].EventCount != 7 || fmt.Sprint(ends[0].DataCollections) != "[{s.t 7}]" {
+		t.Fatalf("%d BEGIN, END %+v; want one each, END counting 7 events", begins, ends)
+	}
+}
+
+func TestKafkaTransactionOpenTooLongIsCommittedInsideSourceTransaction(t *testing.T) {
+	// The source stalls inside a transaction: the Kafka transaction is
+	// committed after MaxOpen, before the broker's timeout would abort it.
+	src := &script{msgs: tx(1, 1, 2)[:3]} // Begin and two changes, no commit
+	sink := &journal{}
+	err := runFrom(t, src, sink, tables(), pos(0), Options{Linger: time.Hour, MaxOpen: 30 * time.Millisecond, ShutdownGrace: time.Millisecond}, func() bool {
+		return len(sink.lines()) > 0
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := sink.lines(); strings.Join(l, ",") != `x.s.t {"id":1},x.s.t {"id":2},checkpoint p0 partial=1:2` {
+		t.Fatalf("committed %v", l)
+	}
+}
+
+// A run that loses Kafka after part of a large transaction is committed,
+// and a restart from its checkpoint: every change arrives exactly once,
+// with one BEGIN and an END that counts all of them.
+func TestRestartInsideSourceTransactionSkipsCommittedPart(t *testing.T) {
+	msgs := concat(tx(1, ids(1, 7)...), tx(2, 8))
+	one := 1
+	sink := &journal{commits: &one}
+	opt := Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}
+	err := runFrom(t, &script{msgs: msgs}, sink, tables(), pos(0), opt, func() bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "kafka is gone") {
+		t.Fatalf("first run: %v", err)
+	}
+	cp := sink.last
+	if cp == nil || cp.Partial == nil || cp.Partial.ID != "1" || cp.Partial.Changes != 2 || string(cp.Position) != "p0" {
+		t.Fatalf("checkpoint after the first run: %+v", cp)
+	}
+
+	sink.commits = nil
+	// Heartbeats before the partial transaction must not move the
+	// checkpoint away from it.
+	src := &script{msgs: append([]source.Message{{Heartbeat: pos(0)}}, msgs...)}
+	opt.Partial, opt.HeartbeatInterval = cp.Partial, time.Nanosecond
+	err = runFrom(t, src, sink, tables(), pos(0), opt, func() bool { return slices.Contains(src.ackedPositions(), "p2") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		`txs {"id":"1"}`, `x.s.t {"id":1}`, `x.s.t {"id":2}`, "checkpoint p0 partial=1:2",
+		// the restart
+		`x.s.t {"id":3}`, `x.s.t {"id":4}`, `x.s.t {"id":5}`, "checkpoint p0 partial=1:5",
+		`x.s.t {"id":6}`, `x.s.t {"id":7}`, `txs {"id":"1"}`, "checkpoint p1",
+		`txs {"id":"2"}`, `x.s.t {"id":8}`, `txs {"id":"2"}`, "checkpoint p2",
+	}, "\n")
+	if got := strings.Join(sink.lines(), "\n"); got != want {
+		t.Fatalf("committed:\n%s\nwant:\n%s", got, want)
+	}
+	begins, ends := txMarkers(t, sink.records, "txs")
+	if begins != 2 || len(ends) != 2 || *ends[0].EventCount != 7 || fmt.Sprint(ends[0].DataCollections) != "[{s.t 7}]" {
+		t.Fatalf("%d BEGIN, END %+v; want END of transaction 1 counting 7 events", begins, ends)
+	}
+	// The table order goes on where the committed part ended.
+	var orders []string
+	for _, r := range sink.records {
+		if r.Topic == "x.s.t" {
+			var v struct {
+				Transaction struct {
+					DataCollectionOrder int `json:"data_collection_order"`
+				} `json:"transaction"`
+			}
+			json.Unmarshal(r.Value, &v)
+			orders = append(orders, fmt.Sprint(v.Transaction.DataCollectionOrder))
+		}
+	}
+	if strings.Join(orders, ",") != "1,2,3,4,5,6,7,1" {
+		t.Fatalf("data_collection_order %v", orders)
+	}
+}
+
+func TestRestartInsideSourceTransactionHaltsOnAnotherTransaction(t *testing.T) {
+	partial := &kafka.PartialTx{ID: "1", CommitPos: []byte("p9"), Changes: 2, Tables: map[string]int{"s.t": 2}}
+	withPos := func(ms []source.Message, p source.Position) []source.Message {
+		ms[0].Begin.CommitPos = p
+		return ms
+	}
+	cases := []struct {
+		name string
+		msgs []source.Message
+	}{
+		{"another transaction id", withPos(tx(2, 1, 2, 3), pos(9))},
+		{"same id, another commit position", withPos(tx(1, 1, 2, 3), pos(8))},
+		{"same id, no commit position", tx(1, 1, 2, 3)},
+		{"fewer changes than committed", withPos(tx(1, 1), pos(9))},
+		{"changes out of order", withPos(concat(tx(1)[:1], tx(1, 1, 2, 3)[2:]), pos(9))},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sink := &journal{}
+			src := &script{msgs: c.msgs}
+			err := runFrom(t, src, sink, tables(), pos(0), Options{Linger: 0, Partial: partial}, func() bool { return false })
+			if !errors.Is(err, ErrResumeMismatch) {
+				t.Fatalf("err = %v, want ErrResumeMismatch", err)
+			}
+			if l := sink.lines(); len(l) != 0 {
+				t.Fatalf("committed %v", l)
+			}
+			if a := src.ackedPositions(); len(a) != 0 {
+				t.Fatalf("acked %v", a)
+			}
+		})
+	}
+}
+
+// Rows of 1 MiB: the queue between source and pipeline holds about
+// BufferBytes of them, not Buffer (4096) of them, while Kafka is slow.
+func TestQueueIsBoundedByBytes(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	wide := &schema.Table{Namespace: "s", Name: "t", Columns: []schema.Column{{Name: "id", Kind: schema.KindInt, Key: true}, {Name: "v", Kind: schema.KindString}}}
+	var msgs []source.Message
+	for i := range 50 {
+		m := tx(i+1, int64(i))
+		m[1].Change.Table, m[1].Change.After = wide, []any{int64(i), big}
+		msgs = append(msgs, m...)
+	}
+	src := &script{msgs: msgs}
+	sink := &journal{gate: make(chan struct{})}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- Run(ctx, src, sink, tables(), pos(0), Options{BufferBytes: 4 << 20, Linger: 0}) }()
+	// The pipeline blocks in the first Write; the source fills the queue.
+	prev := int64(-1)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n := src.sent.Load()
+		if n == prev && n > 0 {
+			break
+		}
+		prev = n
+	}
+	// 4 MiB hold 3 rows with their transactions' small messages (each
+	// row's Begin and Commit; one row being handled), plus one message
+	// held while the budget is full.
+	if n := src.sent.Load(); n > 12 {
+		t.Fatalf("the source sent %d messages (%d rows of 1 MiB) while the pipeline was blocked; want the byte budget to stop it", n, n/3)
+	}
+	close(sink.gate)
+	for !slices.Contains(src.ackedPositions(), "p50") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sink.records); got != 50 {
+		t.Fatalf("%d records committed, want 50", got)
+	}
+}
+
+// A restart inside a source transaction skips changes, not events: an
+// update that changes the key is one change of the source but two events
+// (a delete and a create), and total_order and the END count go on from the
+// committed part's events.
+func TestRestartInsideSourceTransactionWithKeyChanges(t *testing.T) {
+	keyChange := func(order int, from, to int64) source.Message {
+		return source.Message{Change: &source.Change{Op: source.OpUpdate, Table: tbl, Before: []any{from}, After: []any{to}, Tx: source.Tx{ID: "1", Order: order}}}
+	}
+	create := func(order int, id int64) source.Message {
+		return source.Message{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{id}, Tx: source.Tx{ID: "1", Order: order}}}
+	}
+	// A new stream each run: the pipeline numbers the changes it takes.
+	msgs := func() []source.Message {
+		return []source.Message{
+			{Begin: &source.Begin{TxID: "1"}},
+			keyChange(1, 1, 2), create(2, 3), keyChange(3, 3, 4), create(4, 5),
+			{Commit: &source.Commit{TxID: "1", Pos: pos(1)}},
+		}
+	}
+	one := 1
+	sink := &journal{commits: &one}
+	// BEGIN, delete and create fill the first Kafka transaction.
+	opt := Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}
+	err := runFrom(t, &script{msgs: msgs()}, sink, tables(), pos(0), opt, func() bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "kafka is gone") {
+		t.Fatalf("first run: %v", err)
+	}
+	cp := sink.last
+	if cp == nil || cp.Partial == nil || cp.Partial.Changes != 1 || cp.Partial.Events != 2 {
+		t.Fatalf("checkpoint after the first run: %+v, want 1 change and 2 events committed", cp)
+	}
+
+	sink.commits = nil
+	src := &script{msgs: msgs()}
+	opt.Partial, opt.Linger = cp.Partial, 0
+	if err := runFrom(t, src, sink, tables(), pos(0), opt, func() bool { return slices.Contains(src.ackedPositions(), "p1") }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range sink.records {
+		if r.Topic != "x.s.t" || r.Value == nil {
+			continue
+		}
+		var v struct {
+			Op string `json:"op"`
+			Tx struct {
+				Total int `json:"total_order"`
+			} `json:"transaction"`
+			After struct {
+				ID int `json:"id"`
+			} `json:"after"`
+		}
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s%d@%d", v.Op, v.After.ID, v.Tx.Total))
+	}
+	// The delete of a key change has no after (id 0 here).
+	if want := []string{"d0@1", "c2@2", "c3@3", "d0@4", "c4@5", "c5@6"}; !slices.Equal(got, want) {
+		t.Fatalf("events (op, id, total_order): %v, want %v", got, want)
+	}
+	begins, ends := txMarkers(t, sink.records, "txs")
+	if begins != 1 || len(ends) != 1 || *ends[0].EventCount != 6 || fmt.Sprint(ends[0].DataCollections) != "[{s.t 6}]" {
+		t.Fatalf("%d BEGIN, END %+v; want one END counting 6 events", begins, ends)
 	}
 }

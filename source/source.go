@@ -5,7 +5,11 @@
 // A source emits a stream of Messages. Every change sits between a Begin and
 // a Commit of its source transaction; the Commit carries the position from
 // which a restart resumes after that transaction. Positions advance only at
-// transaction boundaries: a checkpoint never points into a transaction.
+// transaction boundaries. A checkpoint may still name a place inside a
+// transaction (the pipeline commits large ones to Kafka in parts): then it
+// is the position before that transaction plus how many of its changes to
+// skip, and a source started there must send the same transaction first,
+// with the same Begin identity and its changes in the same order.
 package source
 
 import (
@@ -89,8 +93,16 @@ type LogicalMessage struct {
 
 // Begin opens a source transaction.
 type Begin struct {
+	// TxID identifies the transaction on its server: it must not repeat
+	// among the transactions a restart from an earlier position could send
+	// first (a MySQL GTID, or the binlog position of its first event).
 	TxID       string
 	CommitTime time.Time
+	// CommitPos is where the transaction commits in the source's log, when
+	// the source knows it at Begin (Postgres: the BEGIN message's final
+	// LSN); nil otherwise. With TxID it pins the transaction when a
+	// restart resumes inside it.
+	CommitPos Position
 }
 
 // Commit closes a source transaction. Pos is the resume point after it: a

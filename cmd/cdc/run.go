@@ -140,6 +140,7 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	defer src.Close()
 	var from source.Position
 	var seq uint64
+	var partial *kafka.PartialTx
 	if cp != nil {
 		if cp.Server != src.Server() {
 			return fmt.Errorf("the checkpoint of connector %q belongs to %s server %q, but source.dsn points at %s server %q; use another connector name for another server, or delete the checkpoint to start over",
@@ -148,8 +149,13 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		if from, err = src.ParsePosition(cp.Position); err != nil {
 			return fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
 		}
-		seq = cp.Seq
-		log.Info("resuming from checkpoint", "position", from.String(), "seq", seq, "checkpointed_at", cp.Time)
+		seq, partial = cp.Seq, cp.Partial
+		if partial != nil {
+			log.Info("resuming from checkpoint inside a source transaction", "position", from.String(), "seq", seq, "checkpointed_at", cp.Time,
+				"tx", partial.ID, "committed_changes", partial.Changes)
+		} else {
+			log.Info("resuming from checkpoint", "position", from.String(), "seq", seq, "checkpointed_at", cp.Time)
+		}
 	} else {
 		start := "the replication slot's position"
 		if cfg.Source.Type == config.SourceMySQL {
@@ -171,8 +177,10 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		registerRouterStats(reg, r)
 	}
 	opts := pipeline.Options{
-		Connector: cfg.Name, Server: src.Server(), Seq: seq,
+		Connector: cfg.Name, Server: src.Server(), Seq: seq, Partial: partial,
 		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
+		// Half the timeout leaves the other half for the commit itself.
+		MaxOpen:           cfg.Kafka.TransactionTimeout.Std() / 2,
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
 		Fallback:        fallback,
@@ -211,7 +219,7 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 			err = nil
 			break
 		}
-		if from, opts.Seq, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq); err != nil {
+		if from, opts.Seq, opts.Partial, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq, opts.Partial); err != nil {
 			break
 		}
 		// Versions recorded in an aborted transaction must be recorded again.
@@ -219,6 +227,9 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 			break
 		}
 		opts.Schemas = schemas(cfg, history)
+	}
+	if errors.Is(err, kafka.ErrTransactionTimeout) {
+		return fmt.Errorf("connector %q: %w", cfg.Name, err)
 	}
 	if errors.Is(err, kafka.ErrFenced) {
 		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
@@ -384,18 +395,18 @@ func retrySource(err error) bool {
 }
 
 // resumePoint reads the newest checkpoint again.
-func resumePoint(ctx context.Context, sink *kafka.Writer, src streamer, name string, from source.Position, seq uint64) (source.Position, uint64, error) {
+func resumePoint(ctx context.Context, sink *kafka.Writer, src streamer, name string, from source.Position, seq uint64, partial *kafka.PartialTx) (source.Position, uint64, *kafka.PartialTx, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	cp, err := sink.LoadCheckpoint(ctx, name)
 	if err != nil || cp == nil {
-		return from, seq, err
+		return from, seq, partial, err
 	}
 	pos, err := src.ParsePosition(cp.Position)
 	if err != nil {
-		return nil, 0, fmt.Errorf("reading checkpoint of connector %q: %w", name, err)
+		return nil, 0, nil, fmt.Errorf("reading checkpoint of connector %q: %w", name, err)
 	}
-	return pos, cp.Seq, nil
+	return pos, cp.Seq, cp.Partial, nil
 }
 
 func schemas(cfg *config.Config, history *schema.History) *pipeline.Schemas {

@@ -12,7 +12,8 @@ import (
 
 // Checkpoint is where a connector resumes: the source position after the last
 // source transaction whose events were committed to Kafka in the same Kafka
-// transaction as this checkpoint.
+// transaction as this checkpoint, and, when a Kafka transaction ended inside
+// a source transaction, how much of that one is committed too.
 type Checkpoint struct {
 	// Connector is the connector's name and the record key in the
 	// checkpoint topic.
@@ -28,6 +29,41 @@ type Checkpoint struct {
 	// Seq counts committed Kafka transactions: the caller sets it to the
 	// loaded checkpoint's Seq plus one on every Commit.
 	Seq uint64
+	// Partial, when set, is the source transaction that follows Position
+	// and whose first Partial.Changes changes are committed (in this Kafka
+	// transaction and earlier ones): a restart from Position must skip
+	// exactly those. Nil when the checkpoint is at a transaction boundary.
+	Partial *PartialTx
+}
+
+// PartialTx identifies a source transaction that is committed to Kafka in
+// part, and counts what is committed.
+type PartialTx struct {
+	// ID is the transaction id as the source's Begin reported it.
+	ID string
+	// CommitPos is the text form of the Begin's CommitPos (where the
+	// transaction commits in the source's log), empty when the source
+	// does not know it at Begin. With ID it pins the transaction.
+	CommitPos []byte
+	// Changes is how many of its changes are committed: a restart skips
+	// that many changes of the source's stream of the transaction.
+	Changes int
+	// Events is how many events those changes made (an update that changes
+	// the key is two, a delete and a create), so that total_order goes on
+	// after a restart; 0 in a checkpoint that does not say means Changes.
+	Events int
+	// Tables counts the committed events per table, so that the END
+	// record of the transaction-metadata topic carries the full counts.
+	Tables map[string]int
+}
+
+// partialJSON is the stored form of PartialTx.
+type partialJSON struct {
+	ID        string         `json:"tx"`
+	CommitPos string         `json:"commit_pos,omitempty"`
+	Changes   int            `json:"changes"`
+	Events    int            `json:"events,omitempty"`
+	Tables    map[string]int `json:"tables,omitempty"`
 }
 
 // checkpointJSON is the stored form. Field order is the output order; the
@@ -38,6 +74,10 @@ type checkpointJSON struct {
 	Position  string        `json:"position"`
 	Time      time.Time     `json:"time"`
 	Seq       uint64        `json:"seq"`
+	// Partial is absent at transaction boundaries, so checkpoints written
+	// before it existed decode unchanged, and older versions of cdc that
+	// ignore it are refused nothing (see DecodeCheckpoint).
+	Partial *partialJSON `json:"partial,omitempty"`
 }
 
 // validate reports a checkpoint that could not be resumed from.
@@ -54,6 +94,23 @@ func (cp *Checkpoint) validate() error {
 	case cp.Time.UTC().Year() < 0 || cp.Time.UTC().Year() > 9999:
 		return errors.New("time outside years 0-9999")
 	}
+	if p := cp.Partial; p != nil {
+		switch {
+		case p.ID == "" || !utf8.ValidString(p.ID):
+			return errors.New("partial transaction without a valid id")
+		case !utf8.Valid(p.CommitPos):
+			return errors.New("partial transaction commit position is not valid UTF-8")
+		case p.Changes < 0:
+			return fmt.Errorf("partial transaction with %d changes", p.Changes)
+		case p.Events != 0 && p.Events < p.Changes:
+			return fmt.Errorf("partial transaction with %d changes but %d events", p.Changes, p.Events)
+		}
+		for table, n := range p.Tables {
+			if n < 0 || !utf8.ValidString(table) {
+				return fmt.Errorf("partial transaction: table %q with %d changes", table, n)
+			}
+		}
+	}
 	return nil
 }
 
@@ -61,24 +118,34 @@ func (cp *Checkpoint) validate() error {
 //
 //	{"connector":"shop","server":{"type":"postgres","id":"7310..."},"position":"0/16B3748","time":"2026-...Z","seq":42}
 //
+// A checkpoint inside a source transaction adds
+//
+//	"partial":{"tx":"735","commit_pos":"0/16C0000","changes":5000,"tables":{"public.orders":5000}}
+//
 // Time is written in UTC with nanoseconds. It fails for a checkpoint that
 // DecodeCheckpoint would reject.
 func EncodeCheckpoint(cp Checkpoint) ([]byte, error) {
 	if err := cp.validate(); err != nil {
 		return nil, fmt.Errorf("encoding checkpoint: %w", err)
 	}
-	return json.Marshal(checkpointJSON{
+	j := checkpointJSON{
 		Connector: cp.Connector,
 		Server:    cp.Server,
 		Position:  string(cp.Position),
 		Time:      cp.Time.UTC(),
 		Seq:       cp.Seq,
-	})
+	}
+	if p := cp.Partial; p != nil {
+		j.Partial = &partialJSON{ID: p.ID, CommitPos: string(p.CommitPos), Changes: p.Changes, Events: p.Events, Tables: p.Tables}
+	}
+	return json.Marshal(j)
 }
 
 // DecodeCheckpoint parses the form written by EncodeCheckpoint. Unknown
 // fields are ignored, so a newer version may add some; missing required
-// fields are an error.
+// fields are an error. (An older cdc reading a checkpoint with "partial"
+// would ignore it and send that transaction's committed part again: do not
+// downgrade while a checkpoint names a partial transaction.)
 func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 	var j checkpointJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -90,6 +157,12 @@ func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 		Position:  []byte(j.Position),
 		Time:      j.Time,
 		Seq:       j.Seq,
+	}
+	if p := j.Partial; p != nil {
+		cp.Partial = &PartialTx{ID: p.ID, Changes: p.Changes, Events: p.Events, Tables: p.Tables}
+		if p.CommitPos != "" {
+			cp.Partial.CommitPos = []byte(p.CommitPos)
+		}
 	}
 	if err := cp.validate(); err != nil {
 		return Checkpoint{}, fmt.Errorf("decoding checkpoint: %w", err)

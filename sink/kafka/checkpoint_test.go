@@ -3,6 +3,7 @@ package kafka
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -55,8 +56,56 @@ func TestCheckpointGolden(t *testing.T) {
 func assertSameCheckpoint(t *testing.T, got, want Checkpoint) {
 	t.Helper()
 	if got.Connector != want.Connector || got.Server != want.Server || !bytes.Equal(got.Position, want.Position) ||
-		!got.Time.Equal(want.Time) || got.Seq != want.Seq {
-		t.Fatalf("checkpoint:\n got %+v (position %q)\nwant %+v (position %q)", got, got.Position, want, want.Position)
+		!got.Time.Equal(want.Time) || got.Seq != want.Seq || !samePartial(got.Partial, want.Partial) {
+		t.Fatalf("checkpoint:\n got %+v (position %q, partial %+v)\nwant %+v (position %q, partial %+v)",
+			got, got.Position, got.Partial, want, want.Position, want.Partial)
+	}
+}
+
+func samePartial(a, b *PartialTx) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.ID == b.ID && bytes.Equal(a.CommitPos, b.CommitPos) && a.Changes == b.Changes && a.Events == b.Events && maps.Equal(a.Tables, b.Tables)
+}
+
+// A checkpoint inside a source transaction has its own golden form; the
+// one at a boundary (TestCheckpointGolden) must not change, so that
+// checkpoints written before partial transactions existed still decode.
+func TestCheckpointPartialGolden(t *testing.T) {
+	cp := goldenCheckpoint()
+	cp.Partial = &PartialTx{ID: "735", CommitPos: []byte("0/16C0000"), Changes: 5000, Events: 5200,
+		Tables: map[string]int{"public.orders": 4000, "public.items": 1200}}
+	got, err := EncodeCheckpoint(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "testdata/checkpoint-partial.golden.json"
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = bytes.TrimSuffix(want, []byte("\n"))
+	if !bytes.Equal(got, want) {
+		t.Fatalf("stored form changed:\n got %s\nwant %s", got, want)
+	}
+	back, err := DecodeCheckpoint(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameCheckpoint(t, back, cp)
+
+	old, err := os.ReadFile("testdata/checkpoint.golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := DecodeCheckpoint(old); err != nil || back.Partial != nil {
+		t.Fatalf("checkpoint of an older version: %+v, %v; want no partial transaction", back, err)
 	}
 }
 
@@ -94,6 +143,9 @@ func TestDecodeCheckpointRejects(t *testing.T) {
 		{"position not a string", `{"connector":"c","server":{"type":"t","id":"i"},"position":5,"seq":1}`},
 		{"negative seq", `{"connector":"c","server":{"type":"t","id":"i"},"position":"p","seq":-1}`},
 		{"bad time", `{"connector":"c","server":{"type":"t","id":"i"},"position":"p","time":"yesterday","seq":1}`},
+		{"partial without id", `{"connector":"c","server":{"type":"t","id":"i"},"position":"p","seq":1,"partial":{"changes":3}}`},
+		{"partial with negative count", `{"connector":"c","server":{"type":"t","id":"i"},"position":"p","seq":1,"partial":{"tx":"7","changes":-3}}`},
+		{"partial table with negative count", `{"connector":"c","server":{"type":"t","id":"i"},"position":"p","seq":1,"partial":{"tx":"7","changes":3,"tables":{"s.t":-1}}}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -135,6 +187,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 	f.Add([]byte(`{"connector":"c","server":{"type":"t","id":"i"},"position":"\u00ff\ud800","seq":1}`))
 	f.Add([]byte(`{"connector":"","seq":1e30}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"connector":"c","server":{"type":"t","id":"i"},"position":"p","seq":1,"partial":{"tx":"7","changes":3,"tables":{}}}`))
 	// Decodes, but is year -1 in UTC, which JSON cannot encode.
 	f.Add([]byte(`{"connector":"c","server":{"type":"t","id":"i"},"position":"p","time":"0000-01-01T00:00:00+01:00"}`))
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -13,6 +14,13 @@ var (
 	// Writer can never commit again. The caller should exit; the newer
 	// instance owns the connector.
 	ErrFenced = errors.New("fenced by a newer instance with the same transactional id")
+
+	// ErrTransactionTimeout reports that the open transaction was open
+	// longer than Config.TransactionTimeout, so the broker aborted it (and
+	// bumped the producer epoch, which it then reports as fencing). This
+	// Writer cannot commit again; a restart resumes from the last
+	// checkpoint. The fix is a longer timeout or smaller transactions.
+	ErrTransactionTimeout = errors.New("kafka transaction timed out; the broker aborted it")
 
 	// ErrUnreachable reports that none of the configured brokers answered
 	// before the context ended.
@@ -41,6 +49,20 @@ func isFenced(err error) bool {
 		}
 	}
 	return errors.Is(err, ErrFenced)
+}
+
+// wrapTxn is wrap for the answers about a transaction that has been open for
+// open: a fencing answer after the transaction timeout is the broker
+// aborting our own transaction (its epoch bump looks like fencing), not a
+// newer instance, which would have fenced us within the timeout. Our open
+// time starts before the broker's (at Begin, not at the first record), so
+// an answer within the timeout is never taken for a timeout.
+func wrapTxn(op string, err error, open, timeout time.Duration) error {
+	if isFenced(err) && !errors.Is(err, ErrFenced) && open >= timeout {
+		return fmt.Errorf("%s: %w after %s open, longer than kafka.transaction_timeout (%s); raise kafka.transaction_timeout, or lower kafka.batch.max_events / max_bytes so that each Kafka transaction commits sooner: %w",
+			op, ErrTransactionTimeout, open.Round(time.Millisecond), timeout, err)
+	}
+	return wrap(op, err)
 }
 
 // wrap returns "op: err", adding ErrFenced to the chain when err is a

@@ -35,9 +35,12 @@ import (
 )
 
 const (
-	// maxBufferedRecords caps the producer's buffer; Write flushes when
-	// it is full, so the wait is bounded by Write's context.
+	// maxBufferedRecords and minBufferedBytes cap the producer's buffer
+	// (the byte cap is at least twice Config.MaxRecordBytes, see
+	// bufferedBytes); Write flushes when it is full, so the wait is
+	// bounded by Write's context.
 	maxBufferedRecords = 10_000
+	minBufferedBytes   = 32 << 20
 	// closeAbortTimeout bounds the abort of an open transaction in Close.
 	closeAbortTimeout = 10 * time.Second
 	// metadataMinAge is the least time between two metadata loads.
@@ -72,7 +75,8 @@ type Writer struct {
 	fetchBytes int32
 
 	inTxn   bool
-	records int // written in the open transaction
+	began   time.Time // when the open transaction began
+	records int       // written in the open transaction
 	bytes   int
 	failed  error // why the open transaction can only be aborted
 	fenced  error // permanent
@@ -148,6 +152,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		// callers' contexts bound the wait (a stop request cancels it).
 		kgo.RequestRetries(math.MaxInt32),
 		kgo.RetryTimeout(cfg.TransactionTimeout),
+		kgo.MaxBufferedBytes(bufferedBytes(cfg)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
@@ -204,7 +209,7 @@ func (w *Writer) usable() error {
 // fail records err as the reason the open transaction can only be aborted,
 // or as permanent if it is a fencing error, and returns it.
 func (w *Writer) fail(err error) error {
-	if errors.Is(err, ErrFenced) {
+	if errors.Is(err, ErrFenced) || errors.Is(err, ErrTransactionTimeout) {
 		if w.fenced == nil {
 			w.fenced = err
 		}
@@ -227,7 +232,7 @@ func (w *Writer) Begin() error {
 	if err := w.cl.BeginTransaction(); err != nil {
 		return w.fail(wrap("beginning kafka transaction", err))
 	}
-	w.inTxn = true
+	w.inTxn, w.began = true, time.Now()
 	w.records, w.bytes = 0, 0
 	w.async.reset()
 	return nil
@@ -265,7 +270,8 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 	if err := w.settleTopics(ctx, false); err != nil {
 		return err
 	}
-	if w.cl.BufferedProduceRecords() >= maxBufferedRecords {
+	if w.cl.BufferedProduceRecords() >= maxBufferedRecords ||
+		w.cl.BufferedProduceBytes()+int64(recordUserBytes(&r)) > int64(bufferedBytes(w.cfg)) {
 		if err := w.cl.Flush(ctx); err != nil {
 			return fmt.Errorf("flushing kafka producer: %w", err)
 		}
@@ -287,9 +293,10 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 // fails buffered records whose context ends, and a per-call context ending
 // after Write returned must not break the transaction.
 func (w *Writer) produce(ctx context.Context, rec *kgo.Record) {
+	began, timeout := w.began, w.cfg.TransactionTimeout
 	w.cl.Produce(context.WithoutCancel(ctx), rec, func(r *kgo.Record, err error) {
 		if err != nil {
-			w.async.set(wrap(fmt.Sprintf("producing record to topic %q", r.Topic), err))
+			w.async.set(wrapTxn(fmt.Sprintf("producing record to topic %q", r.Topic), err, time.Since(began), timeout))
 		}
 	})
 }
@@ -334,7 +341,7 @@ func (w *Writer) Commit(ctx context.Context, cp Checkpoint) error {
 		return w.fail(err)
 	}
 	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return w.fail(wrap("committing kafka transaction", err))
+		return w.fail(wrapTxn("committing kafka transaction", err, time.Since(w.began), w.cfg.TransactionTimeout))
 	}
 	w.inTxn = false
 	w.records, w.bytes = 0, 0
@@ -378,7 +385,7 @@ func (w *Writer) Abort(ctx context.Context) error {
 	}
 	w.async.reset()
 	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
-		return w.fail(wrap("aborting kafka transaction", err))
+		return w.fail(wrapTxn("aborting kafka transaction", err, time.Since(w.began), w.cfg.TransactionTimeout))
 	}
 	w.inTxn = false
 	w.failed = nil
@@ -436,6 +443,21 @@ func (w *Writer) Ping(ctx context.Context) error {
 		return fmt.Errorf("connecting to kafka brokers %s: %w: %w", strings.Join(w.cfg.Brokers, ","), ErrUnreachable, err)
 	}
 	return nil
+}
+
+// bufferedBytes is the producer's byte cap: franz-go fails a record larger
+// than it at once, so it holds two of the largest records.
+func bufferedBytes(cfg Config) int {
+	return max(minBufferedBytes, 2*cfg.MaxRecordBytes)
+}
+
+// recordUserBytes is the size franz-go counts against MaxBufferedBytes.
+func recordUserBytes(r *transform.Record) int {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
 }
 
 // recordBatchOverhead is the size of a Kafka record batch header (with its

@@ -408,6 +408,37 @@ func TestSecondWriterFencesFirst(t *testing.T) {
 	}
 }
 
+// A transaction open longer than the transaction timeout is aborted by the
+// broker, which then answers as if the producer were fenced: that must be
+// reported as a timeout, with its fix, not as another instance taking over.
+func TestTransactionTimeoutIsNotFencing(t *testing.T) {
+	c := newCluster(t)
+	cfg := testConfig(c, "shop")
+	cfg.TransactionTimeout = time.Second
+	w := openWriter(t, cfg)
+	write(t, w, event("shop.orders", "1", "slow"))
+	// The record of a new topic is held until the topic exists: send it,
+	// so that the broker's transaction starts now.
+	if err := w.settleTopics(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cl.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	write(t, w, event("shop.orders", "2", "late"))
+	err := w.Commit(t.Context(), checkpoint("shop", 1))
+	if !errors.Is(err, ErrTransactionTimeout) || errors.Is(err, ErrFenced) {
+		t.Fatalf("Commit after the transaction timeout: %v; want ErrTransactionTimeout and not ErrFenced", err)
+	}
+	if !strings.Contains(err.Error(), "raise kafka.transaction_timeout") {
+		t.Fatalf("error %q does not say how to fix it", err)
+	}
+	if v := values(consumeCommitted(t, c, "shop.orders")); len(v) != 0 {
+		t.Fatalf("committed events %q after a timeout", v)
+	}
+}
+
 // Connectors sharing a checkpoint topic each get their own checkpoint; an
 // unknown one gets none, quickly; the reader ends on logs whose tail is an
 // abort marker, a tombstone or compacted.

@@ -71,6 +71,14 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		src: s, conn: conn, out: out, rel: map[uint32]*schema.Table{}, skip: map[uint32]bool{},
 		received: start, heartbeatSent: start,
 	}
+	if from == nil {
+		// No checkpoint yet: offer the start at once, so that the pipeline
+		// has a position to checkpoint even if the first transaction is
+		// committed to Kafka in parts.
+		if err := r.emit(ctx, source.Message{Heartbeat: start}); err != nil {
+			return err
+		}
+	}
 	return r.run(ctx)
 }
 
@@ -131,6 +139,7 @@ type reader struct {
 	begun  bool // the open transaction's Begin has been sent
 	xid    uint32
 	commit time.Time
+	final  LSN // the open transaction's commit LSN (its Begin's CommitPos)
 	order  int
 	// convErr collects conversion errors of the change being decoded.
 	convErr error
@@ -272,7 +281,7 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		// Begin goes out with the first captured change (begin): a
 		// transaction that touched only tables source.tables does not match
 		// (published FOR ALL TABLES, say) is no transaction downstream.
-		r.inTx, r.begun, r.xid, r.commit, r.order = true, false, m.Xid, m.CommitTime, 0
+		r.inTx, r.begun, r.xid, r.commit, r.final, r.order = true, false, m.Xid, m.CommitTime, LSN(m.FinalLSN), 0
 		return nil
 	case *pglogrepl.CommitMessage:
 		end := LSN(m.TransactionEndLSN)
@@ -369,7 +378,7 @@ func (r *reader) begin(ctx context.Context) error {
 		return nil
 	}
 	r.begun = true
-	return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(r.xid), 10), CommitTime: r.commit}})
+	return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(r.xid), 10), CommitTime: r.commit, CommitPos: r.final}})
 }
 
 func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Table, before, after []any) error {

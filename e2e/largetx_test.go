@@ -1,0 +1,239 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// One source transaction far larger than one Kafka transaction may be (a
+// short kafka.transaction_timeout, small batch limits), with the connector
+// SIGKILLed several times while it streams: it must be committed in parts,
+// each restart must skip exactly the committed part, and in the end every
+// change is in Kafka exactly once, in order per key, with one BEGIN and one
+// END (counting every event) on the transaction topic. Before cdc could
+// commit inside a source transaction, the broker aborted the Kafka
+// transaction at its timeout and every restart hit the same wall.
+//
+// It runs with 100k (Postgres) or 200k (MariaDB) row changes; CDC_E2E_LONG=1 runs it with 1M and reports
+// the peak RSS of cdc (the log line at the end).
+
+// largeTxShape is the size of the big transaction: rounds x keys ledger
+// inserts and as many counter updates. MariaDB streams much faster than
+// Postgres decodes, so it gets more rows: either must take longer than the
+// 2 s transaction timeout to stream (an unsplit Kafka transaction fails).
+func largeTxShape(mariadb bool) (keys, rounds, cycles int) {
+	switch {
+	case os.Getenv("CDC_E2E_LONG") == "1":
+		return 500, 1000, 6 // 500k inserts + 500k updates
+	case mariadb:
+		return 100, 1000, 4 // 100k + 100k
+	}
+	return 100, 500, 4 // 50k + 50k
+}
+
+const largeTxKafka = `  transaction_timeout: 2s
+  transaction_topic: %s.transactions
+  batch:
+    linger: 50ms
+    max_events: 2000
+`
+
+func TestPostgresLargeTransactionKillRestart(t *testing.T) {
+	keys, rounds, cycles := largeTxShape(false)
+	name := uniq("pglargetx")
+	db := pgConnect(t)
+	w := &ledgerWriter{schema: name, keys: keys}
+	w.setup(t, db)
+	dropSlotAtEnd(t, db, name, name)
+	createTopics(t, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
+	cfg := writeConfig(t, pgConfig(name, fmt.Sprintf(largeTxKafka, name)))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	w.seed(t, db)
+	c := newConsumer(t, "^"+name+`\.`)
+	seeded(t, c, p, keys)
+
+	pgExec(t, db, fmt.Sprintf(`DO $$ BEGIN FOR s IN 1..%d LOOP
+		INSERT INTO %[2]s.ledger SELECT k, s, 'bulk' FROM generate_series(1, %[3]d) k;
+		UPDATE %[2]s.counters SET v = s;
+	END LOOP; END $$`, rounds, name, keys))
+	for k := 1; k <= keys; k++ {
+		w.final[k] = rounds
+	}
+	largeTxKills(t, c, cfg, p, name, keys, rounds, cycles,
+		func(es []event) bool { return w.done(t, es, name) },
+		func(es []event) { w.verify(t, es, name) })
+}
+
+func TestMySQLLargeTransactionKillRestart(t *testing.T) {
+	keys, rounds, cycles := largeTxShape(true)
+	name := uniq("mylargetx")
+	db := myConnect(t)
+	w := &myLedgerWriter{db: name, keys: keys}
+	w.setup(t, db)
+	createTopics(t, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
+	cfg := writeConfig(t, myConfig(name, newServerID(), fmt.Sprintf(largeTxKafka, name)))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	w.seed(t, db)
+	c := newConsumer(t, "^"+name+`\.`)
+	seeded(t, c, p, keys)
+
+	sqls := []string{"BEGIN"}
+	for s := 1; s <= rounds; s++ {
+		sqls = append(sqls,
+			fmt.Sprintf("INSERT INTO %s.ledger SELECT seq, %d, 'bulk' FROM seq_1_to_%d", name, s, keys),
+			fmt.Sprintf("UPDATE %s.counters SET v = %d", name, s))
+	}
+	myExec(t, db, append(sqls, "COMMIT")...)
+	for k := 1; k <= keys; k++ {
+		w.final[k] = rounds
+	}
+	largeTxKills(t, c, cfg, p, name, keys, rounds, cycles,
+		func(es []event) bool { return w.done(t, es, name) },
+		func(es []event) { w.verify(t, es, name) })
+}
+
+// largeTxKills kills the connector cycles times while the big transaction
+// streams (each time after more of it became visible, so that the kills
+// land inside it), restarts it, waits for the rest and verifies.
+func largeTxKills(t *testing.T, c *consumer, cfg string, p *proc, name string, keys, rounds, cycles int,
+	done func([]event) bool, verify func([]event)) {
+	t.Helper()
+	big := 2 * keys * rounds
+	rng := rand.New(rand.NewPCG(uint64(keys), uint64(rounds)))
+	var peak int64
+	resumedInside := 0
+	started := time.Now()
+	for i := range cycles {
+		target := keys + (i+1)*big/(cycles+1) + rng.IntN(big/(4*(cycles+1)))
+		c.until(180*time.Second, func(es []event) bool {
+			if p.exited() {
+				t.Fatalf("cycle %d: connector exited by itself; log:\n%s", i, p.Log())
+			}
+			return len(es) >= target
+		})
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+		if p.exited() {
+			t.Fatalf("cycle %d: connector exited by itself; log:\n%s", i, p.Log())
+		}
+		peak = max(peak, vmHWM(t, p))
+		t.Logf("cycle %d: %d events after %v; killing", i, len(c.got), time.Since(started).Round(100*time.Millisecond))
+		p.kill()
+		if strings.Contains(p.Log(), "resuming from checkpoint inside a source transaction") {
+			resumedInside++
+		}
+		p = startCDC(t, cfg)
+	}
+	// The seed and the big transaction, with their BEGIN and END (done
+	// decodes every event: call it once the count is there).
+	c.until(300*time.Second, func(es []event) bool {
+		if p.exited() {
+			t.Fatalf("connector exited by itself; log:\n%s", p.Log())
+		}
+		return len(es) >= keys+big+4 && done(es)
+	})
+	elapsed := time.Since(started)
+	peak = max(peak, vmHWM(t, p))
+	if strings.Contains(p.Log(), "resuming from checkpoint inside a source transaction") {
+		resumedInside++
+	}
+	es := c.settle(2 * time.Second)
+	verify(es)
+	if resumedInside == 0 {
+		t.Errorf("no restart resumed inside the large transaction: the test did not exercise partial checkpoints")
+	}
+
+	// One BEGIN and one END per source transaction (the seed and the big
+	// one), the END of the big one counting all its events.
+	begins, ends := txMarkers(es, name+".transactions")
+	if begins != 2 || ends != 2 {
+		t.Errorf("transaction topic: %d BEGIN, %d END; want 2 each", begins, ends)
+	}
+	var counts []int
+	for _, e := range es {
+		if e.Topic != name+".transactions" {
+			continue
+		}
+		var v struct {
+			Status     string `json:"status"`
+			EventCount int    `json:"event_count"`
+		}
+		json.Unmarshal(e.Value, &v)
+		if v.Status == "END" {
+			counts = append(counts, v.EventCount)
+		}
+	}
+	if fmt.Sprint(counts) != fmt.Sprint([]int{keys, big}) {
+		t.Errorf("END event counts %v, want [%d %d]", counts, keys, big)
+	}
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
+	}
+	t.Logf("%d-event source transaction across %d SIGKILLs (%d restarts resumed inside it) in %v; peak RSS of cdc %d MiB",
+		big, cycles, resumedInside, elapsed.Round(time.Second), peak/1024)
+}
+
+// seeded waits until the seed's events arrived.
+func seeded(t *testing.T, c *consumer, p *proc, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	c.until(90*time.Second, func(es []event) bool {
+		if time.Now().After(deadline) || p.exited() {
+			t.Fatalf("seed not in Kafka (%d events); log:\n%s", len(es), p.Log())
+		}
+		return len(es) >= n
+	})
+}
+
+// createTopics creates topics with 3 partitions (as pgConfig and myConfig
+// set), so that the connector's first records to them do not wait for a
+// new topic's metadata inside a 2-second Kafka transaction.
+func createTopics(t *testing.T, topics ...string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, 3, -1, nil, topics...)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		t.Fatalf("creating topics %v: %v", topics, err)
+	}
+}
+
+// vmHWM is the peak resident set size of a running process, in KiB.
+func vmHWM(t *testing.T, p *proc) int64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0 // exited meanwhile
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
