@@ -123,6 +123,23 @@ func (p *proc) stop(timeout time.Duration) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// stopOK sends SIGTERM and fails the test unless cdc exits 0 within 30 s.
+func (p *proc) stopOK() {
+	p.t.Helper()
+	if code := p.stop(30 * time.Second); code != 0 {
+		p.t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
+	}
+}
+
+// logOnFailure prints the connector's log at the end of a failed test.
+func (p *proc) logOnFailure() {
+	p.t.Cleanup(func() {
+		if p.t.Failed() {
+			p.t.Logf("connector log:\n%s", p.Log())
+		}
+	})
+}
+
 // exited reports whether the process ended.
 func (p *proc) exited() bool {
 	select {

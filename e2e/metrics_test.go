@@ -70,7 +70,5 @@ func TestPostgresMetrics(t *testing.T) {
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stopOK()
 }

@@ -84,9 +84,7 @@ func TestMySQLSchemaVersions(t *testing.T) {
 			t.Errorf("row %d carries schema version %d, want %d", i+1, v, i+1)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 
 	// Part B: replay from the first checkpoint.
 	rewindCheckpoint(t, name, first)
@@ -97,9 +95,7 @@ func TestMySQLSchemaVersions(t *testing.T) {
 			t.Errorf("replayed row %d carries schema version %d, want its original %d", i+1, v, i+1)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stopOK()
 
 	// Part C: DDL while the connector is down.
 	myExec(t, db, "ALTER TABLE "+name+".t ADD COLUMN d bool", "INSERT INTO "+name+".t VALUES (6, 60, true)")
@@ -120,9 +116,7 @@ func TestMySQLSchemaVersions(t *testing.T) {
 		t.Errorf("row after DDL and SIGKILL: version %d, want 7", v)
 	}
 	all := c.settle(2 * time.Second)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stopOK()
 
 	checkSchemaHistory(t, all, name, map[int]string{2: "ADD COLUMN", 3: "DROP COLUMN", 4: "MODIFY", 5: "RENAME COLUMN"})
 }

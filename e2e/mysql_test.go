@@ -159,9 +159,7 @@ func TestMySQLRowEvents(t *testing.T) {
 	if begins != 8 || ends != 8 {
 		t.Errorf("transaction topic: %d BEGIN, %d END; want 8 each", begins, ends)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 func TestMySQLKillRestartExactlyOnce(t *testing.T) {
@@ -207,9 +205,7 @@ func TestMySQLKillRestartExactlyOnce(t *testing.T) {
 	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
 	es := c.settle(3 * time.Second)
 	w.verify(t, es, name)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // A table altered (column added, dropped, retyped) while the connector is
@@ -226,9 +222,7 @@ func TestMySQLAlterWhileStopped(t *testing.T) {
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1, 'one', 10)")
 	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
 	c.atLeast(1, 60*time.Second)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 
 	myExec(t, db,
 		"INSERT INTO "+name+".t VALUES (2, 'two', 20)",
@@ -275,9 +269,7 @@ func TestMySQLAlterWhileStopped(t *testing.T) {
 	if b := rows[`{"id":4}`][0].env(t).After["b"]; b != float64(40) {
 		t.Errorf("id 4: b written as int must stay a number, got %#v", b)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // The binlog holding the transactions after the checkpoint is purged while
@@ -294,9 +286,7 @@ func TestMySQLPurgedCheckpoint(t *testing.T) {
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
 	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
 	c.atLeast(1, 60*time.Second)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (2)", "FLUSH BINARY LOGS")
 	purgeBinlogs(t, db)
@@ -502,7 +492,5 @@ func TestMySQLReconnect(t *testing.T) {
 			t.Log(l)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

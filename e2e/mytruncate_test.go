@@ -75,9 +75,7 @@ func TestMySQLTruncate(t *testing.T) {
 	if begins, ends := txMarkers(es, name+".transactions"); begins != 5 || ends != 5 {
 		t.Errorf("transaction topic: %d BEGIN, %d END; want 5 each", begins, ends)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 
 	// After a restart the connector has read no rows of u: the truncate
 	// still carries u's schema version.
@@ -88,9 +86,7 @@ func TestMySQLTruncate(t *testing.T) {
 	if h := byKey(es, uTopic)[""][1].Headers; h["cdc.schema.version"] != "1" {
 		t.Errorf("truncate after a restart: headers %v, want cdc.schema.version 1", h)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // A table created while the connector runs, matching a source.tables
@@ -128,7 +124,5 @@ func TestMySQLNewTableLive(t *testing.T) {
 			t.Errorf("table not matching the pattern on topic %s", e.Topic)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

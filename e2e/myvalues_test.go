@@ -24,11 +24,7 @@ func TestMySQLFixedBinary(t *testing.T) {
 	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
 	p := startCDC(t, cfg)
 	waitStreaming(t, p)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("connector log:\n%s", p.Log())
-		}
-	})
+	p.logOnFailure()
 
 	myExec(t, db,
 		"INSERT INTO "+name+`.t VALUES
@@ -124,9 +120,7 @@ func TestMySQLFixedBinary(t *testing.T) {
 			}
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // Text columns decode as the server converts them: all 256 latin1 bytes
@@ -143,11 +137,7 @@ func TestMySQLCharsets(t *testing.T) {
 	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
 	p := startCDC(t, cfg)
 	waitStreaming(t, p)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("connector log:\n%s", p.Log())
-		}
-	})
+	p.logOnFailure()
 	all := make([]byte, 256)
 	for i := range all {
 		all[i] = byte(i)
@@ -202,9 +192,7 @@ func TestMySQLCharsets(t *testing.T) {
 	if got := dead.env(t).After["c"]; got != base64.StdEncoding.EncodeToString([]byte{0x41, 0x81}) {
 		t.Errorf("dead letter value of c: %#v, want the raw bytes in base64", got)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // Dates MySQL stores but the calendar does not have (ALLOW_INVALID_DATES,
@@ -220,11 +208,7 @@ func TestMySQLInvalidDates(t *testing.T) {
 	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
 	p := startCDC(t, cfg)
 	waitStreaming(t, p)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("connector log:\n%s", p.Log())
-		}
-	})
+	p.logOnFailure()
 	myExec(t, db,
 		"SET SESSION sql_mode = 'ALLOW_INVALID_DATES'",
 		"INSERT INTO "+name+".t VALUES (1, '2024-02-30', '2024-02-30 10:00:00', '2024-02-31 23:59:59.500', NULL)",
@@ -280,9 +264,7 @@ func TestMySQLInvalidDates(t *testing.T) {
 			}
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // gbk and euckr text decodes as the server converts it, for every 2-byte
@@ -332,11 +314,7 @@ func TestMySQLDoubleByteCharsets(t *testing.T) {
 	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
 	p := startCDC(t, cfg)
 	waitStreaming(t, p)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("connector log:\n%s", p.Log())
-		}
-	})
+	p.logOnFailure()
 	stmts := []string{"SET SESSION sql_mode = ''",
 		"INSERT INTO " + name + ".t VALUES (1, x'" + hex.EncodeToString(mapped["gbk"]) + "', x'" + hex.EncodeToString(mapped["euckr"]) + "')"}
 	dead := 0
@@ -390,7 +368,5 @@ func TestMySQLDoubleByteCharsets(t *testing.T) {
 		}
 		t.Errorf("%s differs from the server's conversion (%d vs %d characters)", col, len(gw), len(ww))
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

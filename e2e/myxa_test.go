@@ -157,9 +157,7 @@ func TestMySQLXA(t *testing.T) {
 	if begins != 6 || ends != 6 {
 		t.Errorf("transaction topic: %d BEGIN, %d END; want 6 each (none for the rolled-back XA transaction)", begins, ends)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // A kill -9 between XA PREPARE and XA COMMIT, with other transactions
@@ -234,7 +232,5 @@ func TestMySQLXAKillRestart(t *testing.T) {
 	if !strings.Contains(p.Log(), "re-reading the binlog for prepared XA transactions") {
 		t.Errorf("the restart did not re-read the prepared XA transaction; log:\n%s", p.Log())
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

@@ -52,9 +52,7 @@ func TestPostgresNewTopicsAreFast(t *testing.T) {
 	if took > 4*time.Second {
 		t.Errorf("a transaction over %d new topics took %v to become visible, want well under 4s", tables, took)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
+	p.stopOK()
 }
 
 // httpStatus returns the status code and body of GET url.
@@ -243,9 +241,7 @@ func TestCheckSlotAheadOfCheckpoint(t *testing.T) {
 	if p.exited() {
 		t.Fatalf("check stopped the running instance; log:\n%s", p.Log())
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
+	p.stopOK()
 
 	pgExec(t, db, "SET synchronous_commit = on", fmt.Sprintf("INSERT INTO %s.t VALUES (3)", name))
 	pgExec(t, db, fmt.Sprintf("SELECT pg_replication_slot_advance('%s', pg_current_wal_lsn())", name))
@@ -268,9 +264,7 @@ func TestCheckMySQLPurgedCheckpoint(t *testing.T) {
 	waitStreaming(t, p)
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
 	newConsumer(t, "^"+name+`\.`+name+`\.`).atLeast(1, 60*time.Second)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 	if strings.Contains(p.Log(), "replication slot") {
 		t.Errorf("a MySQL connector's log speaks of a replication slot:\n%s", p.Log())
 	}

@@ -68,9 +68,7 @@ func TestOutboxOrderService(t *testing.T) {
 			t.Errorf("outbox table row event on its own topic: %s", e.Value)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // The same while the connector is SIGKILLed and restarted a few times
@@ -99,9 +97,7 @@ func TestOutboxOrderServiceKillRestart(t *testing.T) {
 	es := c.settle(3 * time.Second)
 	s.verify(t, es, ordersTopic, "created_at")
 	noDeadLetters(t, es)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // Poison rows (a text payload that is not JSON, a NULL aggregate id) and an
@@ -188,9 +184,7 @@ func TestOutboxPoisonRowsDLTReplay(t *testing.T) {
 			t.Errorf("dead letter %s: reason %q, want it to name the route and say %q", id, reasons[id], want)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 
 	// The fix: flag gaps instead of dead-lettering them. Replay.
 	fixed := writeConfig(t, config("flag"))
@@ -278,9 +272,7 @@ func TestOutboxLogicalMessages(t *testing.T) {
 	if m := byKeyAll(es, name+".message"); len(m) != 1 || m[0].Key != `"audit"` {
 		t.Errorf("default message topic: %v", m)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // The order service on MariaDB, with SIGKILL/restart cycles mid-stream.
@@ -317,7 +309,5 @@ func TestOutboxMySQLOrderServiceKillRestart(t *testing.T) {
 	es := c.settle(3 * time.Second)
 	s.verify(t, es, ordersTopic, "created_at")
 	noDeadLetters(t, es)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

@@ -47,9 +47,7 @@ func TestPostgresGracefulRestart(t *testing.T) {
 	if len(es) != n {
 		t.Errorf("%d events, want %d", len(es), n)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
+	p.stopOK()
 }
 
 // The slot's confirmed position and the Kafka checkpoint differ:
@@ -87,9 +85,7 @@ func TestPostgresSlotVersusCheckpoint(t *testing.T) {
 	if es := c.settle(2 * time.Second); len(es) != 11 {
 		t.Fatalf("%d events after restart with the slot behind the checkpoint, want 11 (no duplicates); log:\n%s", len(es), p.Log())
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
+	p.stopOK()
 
 	// Advance the slot past the checkpoint behind the connector's back.
 	// The test server runs with synchronous_commit=off: commit this row
@@ -151,7 +147,5 @@ func TestPostgresConnectionLossResumes(t *testing.T) {
 	if !strings.Contains(p.Log(), "resuming from the last checkpoint") {
 		t.Errorf("no resume logged; log:\n%s", p.Log())
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

@@ -94,9 +94,7 @@ func TestPostgresForeignPublicationUnchanged(t *testing.T) {
 	if w := map[string]int{name + "." + name + ".a": 2, name + "." + name + ".b": 2}; !reflect.DeepEqual(got, w) {
 		t.Errorf("events per topic: %v, want %v (table c is published but not configured)", got, w)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 	if got := pubTables(t, db, pub); !reflect.DeepEqual(got, want) {
 		t.Errorf("publication tables after the run: %v, want %v", got, want)
 	}
@@ -163,9 +161,7 @@ func TestPostgresAllTablesPublication(t *testing.T) {
 	if err := db.QueryRow(context.Background(), "SELECT puballtables FROM pg_publication WHERE pubname = $1", name).Scan(&all); err != nil || !all {
 		t.Errorf("publication is no longer FOR ALL TABLES (%v)", err)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // A table created while cdc runs, in a schema that source.tables covers
@@ -190,9 +186,7 @@ func TestPostgresNewTableInSchema(t *testing.T) {
 	if err := db.QueryRow(context.Background(), "SELECT coalesce(obj_description(oid, 'pg_publication'), '') FROM pg_publication WHERE pubname = $1", name).Scan(&comment); err != nil || !strings.HasPrefix(comment, "managed by cdc") {
 		t.Errorf("publication comment %q (%v), want the cdc marker", comment, err)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // A table created while cdc runs that a glob matches: cdc adds it to its
@@ -215,9 +209,7 @@ func TestPostgresNewTableGlob(t *testing.T) {
 	if got := pubTables(t, db, name); !reflect.DeepEqual(got, []string{name + ".part_1"}) {
 		t.Errorf("publication tables: %v", got)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 
 	// Created while cdc is stopped: added, and logged, at the next start.
 	pgExec(t, db, "CREATE TABLE "+name+".part_2 (id int PRIMARY KEY)")
@@ -229,9 +221,7 @@ func TestPostgresNewTableGlob(t *testing.T) {
 	if got, w := topicsOf(c.settle(time.Second)), map[string]int{name + "." + name + ".part_1": 5, name + "." + name + ".part_2": 3}; !reflect.DeepEqual(got, w) {
 		t.Errorf("events per topic after the restart: %v, want %v", got, w)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 // A role that is not a superuser cannot create schema publications: a
@@ -280,7 +270,5 @@ func TestPostgresNewTableNonSuperuser(t *testing.T) {
 	if got, w := topicsOf(c.settle(time.Second)), map[string]int{name + "." + name + ".fresh": 4, name + "." + name + ".old": 1}; !reflect.DeepEqual(got, w) {
 		t.Errorf("events per topic: %v, want %v", got, w)
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

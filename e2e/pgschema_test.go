@@ -85,9 +85,7 @@ func TestPostgresSchemaVersions(t *testing.T) {
 			t.Errorf("row %d carries schema version %d, want %d", i+1, v, i+1)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 
 	// Part B: replay the run from an older position: the same rows come
 	// again with their original versions, and no new version appears.
@@ -99,9 +97,7 @@ func TestPostgresSchemaVersions(t *testing.T) {
 			t.Errorf("replayed row %d carries schema version %d, want its original %d", i+1, v, i+1)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stopOK()
 
 	// Part C: DDL while the connector is down.
 	pgExec(t, db, "ALTER TABLE "+name+".t ADD COLUMN d bool")
@@ -122,9 +118,7 @@ func TestPostgresSchemaVersions(t *testing.T) {
 		t.Errorf("row after DDL and SIGKILL: version %d, want 7", v)
 	}
 	all := c.settle(2 * time.Second)
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stopOK()
 
 	checkSchemaHistory(t, all, name, nil)
 
@@ -229,9 +223,7 @@ func TestPostgresSchemaInPayload(t *testing.T) {
 			t.Errorf("unexpected event %s", e.Value)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stopOK()
 }
 
 // rowsByID returns the row events (not tombstones) of topic, ordered by the

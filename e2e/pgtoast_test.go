@@ -77,7 +77,5 @@ func TestPostgresKeyChangeKeepsToast(t *testing.T) {
 			t.Errorf("%s: delete %+v and create %+v of one key change are not consecutive events of one transaction", tc.tbl, del.Transaction, ins.Transaction)
 		}
 	}
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }

@@ -178,9 +178,7 @@ func TestPostgresRowEvents(t *testing.T) {
 		t.Errorf("transaction topic: %d BEGIN, %d END; want 8 each", begins, ends)
 	}
 
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit code after SIGTERM: %d; log:\n%s", code, p.Log())
-	}
+	p.stopOK()
 }
 
 func keys(m map[string][]event) []string {

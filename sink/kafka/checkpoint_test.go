@@ -33,6 +33,18 @@ func TestCheckpointGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	const path = "testdata/checkpoint.golden.json"
+	want := golden(t, path, got)
+	back, err := DecodeCheckpoint(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameCheckpoint(t, back, goldenCheckpoint())
+}
+
+// golden compares got with the golden file at path (rewriting it with
+// -update) and returns the file's content.
+func golden(t *testing.T, path string, got []byte) []byte {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
 			t.Fatal(err)
@@ -46,11 +58,7 @@ func TestCheckpointGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("stored form changed:\n got %s\nwant %s", got, want)
 	}
-	back, err := DecodeCheckpoint(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertSameCheckpoint(t, back, goldenCheckpoint())
+	return want
 }
 
 func assertSameCheckpoint(t *testing.T, got, want Checkpoint) {
@@ -81,19 +89,7 @@ func TestCheckpointPartialGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	const path = "testdata/checkpoint-partial.golden.json"
-	if *update {
-		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want = bytes.TrimSuffix(want, []byte("\n"))
-	if !bytes.Equal(got, want) {
-		t.Fatalf("stored form changed:\n got %s\nwant %s", got, want)
-	}
+	want := golden(t, path, got)
 	back, err := DecodeCheckpoint(want)
 	if err != nil {
 		t.Fatal(err)
