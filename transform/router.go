@@ -238,6 +238,19 @@ func (r *Router) routeOf(t *schema.Table) (*tableRoute, error) {
 	return m.route, m.err
 }
 
+// Check reports whether the routes fit table t: the error a change of t
+// would be dead-lettered with (a route column that t lacks, a table two
+// routes match), or nil. A table no route matches fits. Like Route, it is
+// not safe for concurrent use.
+func (r *Router) Check(t *schema.Table) error {
+	tr, err := r.routeOf(t)
+	if err != nil || tr == nil {
+		return err
+	}
+	_, err = r.bind(tr, t)
+	return err
+}
+
 // binding is a route resolved against one table shape.
 type binding struct {
 	err error

@@ -180,7 +180,13 @@ func TestTableRouteUnknownColumns(t *testing.T) {
 	for _, tt := range tests {
 		tt.route.Table = "public.customers"
 		r := tableRouter(t, tt.route)
+		// Check, as `cdc check` calls it with the catalog's table, says
+		// what routing a change would.
+		cerr := tableRouter(t, tt.route).Check(customers)
 		_, err := r.Route(custChange(source.OpCreate, nil, ann))
+		if (cerr == nil) != (err == nil) || cerr != nil && cerr.Error() != err.Error() {
+			t.Errorf("%+v: Check says %v, Route %v", tt.route, cerr, err)
+		}
 		if len(tt.err) == 0 {
 			if err != nil {
 				t.Errorf("%+v: %v", tt.route, err)
@@ -199,8 +205,18 @@ func TestTableRouteUnknownColumns(t *testing.T) {
 	}
 }
 
+func TestCheckUnroutedTableFits(t *testing.T) {
+	r := tableRouter(t, Route{Table: "public.orders", Key: []string{"nope"}})
+	if err := r.Check(customers); err != nil {
+		t.Errorf("a table no route matches: %v", err)
+	}
+}
+
 func TestTableMatchingTwoGlobRoutes(t *testing.T) {
 	r := tableRouter(t, Route{Table: "public.cust*"}, Route{Table: "public.*ers"})
+	if err := r.Check(customers); err == nil || !strings.Contains(err.Error(), "matches routes[0]") {
+		t.Errorf("Check: %v", err)
+	}
 	_, err := r.Route(custChange(source.OpCreate, nil, ann))
 	if err == nil || !strings.Contains(err.Error(), `table public.customers matches routes[0] ("public.cust*") and routes[1] ("public.*ers")`) {
 		t.Errorf("error %v", err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/cdc-go/cdc/config"
@@ -264,6 +265,14 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 		stdout.Write(out.Bytes())
 		return err
 	}
+	if len(cfg.Routes) > 0 && fatalCount(probs) == 0 {
+		rprobs, err := checkRoutes(ctx, cfg)
+		if err != nil {
+			stdout.Write(out.Bytes())
+			return err
+		}
+		probs = append(probs, rprobs...)
+	}
 	for _, p := range probs {
 		level := "error"
 		if p.Warning {
@@ -302,6 +311,48 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "source prerequisites: ok")
 	return nil
+}
+
+// fatalCount counts the problems that are not warnings.
+func fatalCount(probs []source.Problem) int {
+	n := 0
+	for _, p := range probs {
+		if !p.Warning {
+			n++
+		}
+	}
+	return n
+}
+
+// checkRoutes binds the routes to the captured tables as the catalog
+// describes them, and reports every route that does not fit one (a key,
+// mask, include, exclude, outbox or topic column the table lacks; a table
+// two routes match): `cdc run` would dead-letter every change of it.
+func checkRoutes(ctx context.Context, cfg *config.Config) ([]source.Problem, error) {
+	router, _, err := newRouter(cfg, cfg.Name, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	var tables []*schema.Table
+	switch cfg.Source.Type {
+	case config.SourcePostgres:
+		tables, err = postgres.CatalogTables(ctx, postgresConfig(cfg))
+	case config.SourceMySQL:
+		tables, err = mysql.CatalogTables(ctx, mysqlConfig(cfg))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checking routes against the tables: %w", err)
+	}
+	var probs []source.Problem
+	for _, t := range tables {
+		if err := router.Check(t); err != nil {
+			probs = append(probs, source.Problem{
+				Message: "routes: " + strings.ReplaceAll(err.Error(), "\n", "; "),
+				Fix:     "fix the route in the configuration or the table, or its changes go to the dead-letter topic",
+			})
+		}
+	}
+	return probs, nil
 }
 
 // checkCheckpoint reads the connector's checkpoint the way a restart would
