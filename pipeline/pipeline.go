@@ -403,7 +403,7 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 		if dead {
 			recs, _ = p.opt.Fallback.Route(m.Change)
 			for i := range recs {
-				recs[i] = p.deadLetter(recs[i], m.Change, err)
+				recs[i] = p.deadLetter(recs[i], m.Change, DeadLetterRouting, err)
 			}
 		}
 		events := 0
@@ -422,13 +422,13 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 				r.Headers = append(r.Headers, p.opt.Schemas.schemaHeaders(sv)...)
 			}
 			if m.Change.Err != nil && !dead {
-				r = p.deadLetter(r, m.Change, m.Change.Err)
+				r = p.deadLetter(r, m.Change, DeadLetterConversion, m.Change.Err)
 			}
 			if err := p.write(ctx, r); err != nil {
 				if !errors.Is(err, kafka.ErrRecordTooLarge) {
 					return err
 				}
-				if err := p.write(ctx, p.deadLetter(transform.Record{Topic: r.Topic, Key: r.Key, Headers: r.Headers}, m.Change, err)); err != nil {
+				if err := p.write(ctx, p.deadLetter(transform.Record{Topic: r.Topic, Key: r.Key, Headers: r.Headers}, m.Change, DeadLetterTooLarge, err)); err != nil {
 					return err
 				}
 			}
@@ -581,15 +581,36 @@ func (p *run) abort(err error) error {
 	return err
 }
 
+// DeadLetterKind says why a change went to the dead-letter topic, in the
+// record's cdc.dlt.kind header.
+type DeadLetterKind string
+
+const (
+	// DeadLetterRouting: the routes rejected the change (a malformed outbox
+	// row, a route that does not fit the table). The row is the source's
+	// own, and `cdc dlt replay` can route it again after a fix.
+	DeadLetterRouting DeadLetterKind = "routing"
+	// DeadLetterConversion: a value could not be converted; the row holds
+	// the source's raw form of it (base64 bytes, raw text) or no row at all
+	// (an undecodable binlog event). Replaying it would publish those raw
+	// forms as values, so `cdc dlt replay` refuses it.
+	DeadLetterConversion DeadLetterKind = "conversion"
+	// DeadLetterTooLarge: the record exceeded kafka.max_record_bytes; it
+	// has no value.
+	DeadLetterTooLarge DeadLetterKind = "too_large"
+)
+
 // deadLetter turns a record that cannot be delivered as is into a record for
-// the dead-letter topic, with the reason and the source position in headers.
-func (p *run) deadLetter(r transform.Record, ch *source.Change, reason error) transform.Record {
+// the dead-letter topic, with the kind, the reason and the source position
+// in headers.
+func (p *run) deadLetter(r transform.Record, ch *source.Change, kind DeadLetterKind, reason error) transform.Record {
 	topic := p.opt.DeadLetterTopic
 	if topic == "" {
 		topic = r.Topic + ".DLT"
 	}
 	h := append([]transform.Header(nil), r.Headers...)
 	h = append(h,
+		transform.Header{Key: "cdc.dlt.kind", Value: []byte(kind)},
 		transform.Header{Key: "cdc.dlt.reason", Value: []byte(reason.Error())},
 		transform.Header{Key: "cdc.dlt.topic", Value: []byte(r.Topic)},
 		transform.Header{Key: "cdc.dlt.tx", Value: []byte(ch.Tx.ID)},

@@ -114,7 +114,10 @@ func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
 	for _, r := range j.open {
 		line := r.Topic + " " + string(r.Key)
 		for _, h := range r.Headers {
-			if h.Key == "cdc.dlt.reason" {
+			switch h.Key {
+			case "cdc.dlt.kind":
+				line += " kind=" + string(h.Value)
+			case "cdc.dlt.reason":
 				line += " reason=" + string(h.Value)
 			}
 		}
@@ -303,7 +306,7 @@ func TestRouterErrorGoesToDeadLetterTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := strings.Join([]string{
-		`x.s.t.DLT {"id":1} reason=odd rows are poison`, `x.s.t {"id":2}`, `x.s.t.DLT {"id":3} reason=odd rows are poison`, "checkpoint p1",
+		`x.s.t.DLT {"id":1} kind=routing reason=odd rows are poison`, `x.s.t {"id":2}`, `x.s.t.DLT {"id":3} kind=routing reason=odd rows are poison`, "checkpoint p1",
 	}, "\n")
 	if got := strings.Join(sink.lines(), "\n"); got != want {
 		t.Fatalf("committed:\n%s\nwant:\n%s", got, want)
@@ -316,8 +319,26 @@ func TestOversizeRecordGoesToDeadLetterTopicWithoutValue(t *testing.T) {
 	if err := runUntil(t, src, sink, tables(), Options{Linger: 0}, func() bool { return len(src.ackedPositions()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
-	if l := sink.lines(); len(l) != 2 || !strings.HasPrefix(l[0], `x.s.t.DLT {"id":1} reason=record of`) {
+	if l := sink.lines(); len(l) != 2 || !strings.HasPrefix(l[0], `x.s.t.DLT {"id":1} kind=too_large reason=record of`) {
 		t.Fatalf("committed %v", l)
+	}
+}
+
+// A change whose value did not convert goes to the dead-letter topic marked
+// as such, so that `cdc dlt replay` does not publish its raw value.
+func TestConversionErrorGoesToDeadLetterTopicAsConversion(t *testing.T) {
+	msgs := tx(1, 1, 2)
+	msgs[1].Change.Err = errors.New(`column "name": invalid UTF-8`)
+	src := &script{msgs: msgs}
+	sink := &journal{}
+	if err := runUntil(t, src, sink, tables(), Options{Linger: 0}, func() bool { return len(src.ackedPositions()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		`x.s.t.DLT {"id":1} kind=conversion reason=column "name": invalid UTF-8`, `x.s.t {"id":2}`, "checkpoint p1",
+	}, "\n")
+	if got := strings.Join(sink.lines(), "\n"); got != want {
+		t.Fatalf("committed:\n%s\nwant:\n%s", got, want)
 	}
 }
 

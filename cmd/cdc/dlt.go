@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-go/cdc/config"
+	"github.com/cdc-go/cdc/pipeline"
 	"github.com/cdc-go/cdc/transform"
 )
 
@@ -64,7 +65,9 @@ func dltMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // "<name>-dlt-replay" commits its offsets in the same transactions, so a
 // row is replayed exactly once however often replay runs or crashes.
 //
-// Rows the routes still reject are listed on stdout and stay in the
+// Rows dead-lettered because a value could not be converted
+// (cdc.dlt.kind "conversion") are not replayed: they hold the source's raw
+// form of that value. Rows the routes still reject are listed on stdout and stay in the
 // dead-letter topic, but the group moves past them: to try them again,
 // reset the group's offsets. Records without a value (tombstones, oversize
 // records) are skipped. It returns once no more rows arrive for a moment,
@@ -241,11 +244,21 @@ func (r *replayer) batch(ctx context.Context, sess *kgo.GroupTransactSession, re
 
 // replay routes one dead-lettered row.
 func (r *replayer) replay(rec *kgo.Record) ([]*kgo.Record, error) {
-	var pos string
+	var pos, kind, reason string
 	for _, h := range rec.Headers {
-		if h.Key == "cdc.dlt.position" {
+		switch h.Key {
+		case "cdc.dlt.position":
 			pos = string(h.Value)
+		case "cdc.dlt.kind":
+			kind = string(h.Value)
+		case "cdc.dlt.reason":
+			reason = string(h.Value)
 		}
+	}
+	if kind == string(pipeline.DeadLetterConversion) {
+		// The row holds the source's raw form of the value that did not
+		// convert (or nothing): routing it would publish that as a value.
+		return nil, fmt.Errorf("not replayable: a value could not be converted (%s); the row holds the raw source value, not a converted one: fix the value in the database (an UPDATE sends the row again)", reason)
 	}
 	ch, err := transform.DecodeEnvelope(rec.Key, rec.Value, pos)
 	if err != nil {
