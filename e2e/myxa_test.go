@@ -234,3 +234,35 @@ func TestMySQLXAKillRestart(t *testing.T) {
 	}
 	p.stopOK()
 }
+
+// A new connector does not start while an XA transaction is prepared (its
+// changes are before the start position): it retries until the transaction
+// ends. `cdc check` says so beforehand, with the xid, instead of ok.
+func TestMySQLCheckPreparedXA(t *testing.T) {
+	name := uniq("myxacheck")
+	db := myConnect(t)
+	myDatabase(t, db, name)
+	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	xid := "'" + name + "'"
+	myXA(t, []string{xid}, "XA START "+xid, "INSERT INTO "+name+".t VALUES (1)", "XA END "+xid, "XA PREPARE "+xid)
+	cfg := writeConfig(t, myConfig(name, newServerID(), ""))
+	_, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
+	if !strings.Contains(stdout, "XA transactions are prepared") || !strings.Contains(stdout, fmt.Sprintf("X'%x'", name)) {
+		t.Errorf("check with a prepared XA transaction does not warn about it; stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	p := startCDC(t, cfg)
+	p.logOnFailure()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.Log(), "while XA transactions are prepared and not committed") {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("run with a prepared XA transaction did not wait for it; log:\n%s", p.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.Contains(p.Log(), "replication started") {
+		t.Fatalf("streaming started while an XA transaction is prepared")
+	}
+	myXAEnd(t, db, "XA ROLLBACK "+xid)
+	waitStreaming(t, p)
+	p.stopOK()
+}

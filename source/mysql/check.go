@@ -197,6 +197,10 @@ func check(ctx context.Context, db *sql.DB, cfg Config) ([]Problem, server, erro
 		add(false, fmt.Sprintf("GRANT SELECT ON <database>.* TO %s; for each captured database", st.user),
 			"user %s lacks SELECT on %s (needed to resolve the tables)", st.user, source.Abbreviate(noSelect, maxListed))
 	}
+	if xids, err := preparedXA(ctx, db); err == nil && len(xids) > 0 {
+		add(true, "XA COMMIT <xid> or XA ROLLBACK <xid> on the server (XA RECOVER FORMAT='SQL' lists them)",
+			"XA transactions are prepared and not committed (%s): a connector without a checkpoint waits (retrying) until they end before it starts streaming", source.Abbreviate(xids, maxListed))
+	}
 	return probs, st, nil
 }
 

@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -157,10 +158,24 @@ func (s *Source) startPosition(ctx context.Context, from source.Position) (Posit
 // their changes were binlogged before the start position, so their XA
 // COMMIT could not be published.
 func (s *Source) checkPreparedXA(ctx context.Context, start Position) error {
-	rows, err := s.db.QueryContext(ctx, "XA RECOVER")
+	xids, err := preparedXA(ctx, s.db)
 	if err != nil {
 		s.log.Warn("cannot list prepared XA transactions (XA RECOVER); an XA transaction prepared before the start position stops the connector at its XA COMMIT", "error", err)
 		return nil
+	}
+	if len(xids) > 0 {
+		return fmt.Errorf("starting a new connector at %s while XA transactions are prepared and not committed (%s): their changes are in the binlog before that position, so their XA COMMIT could not be published; commit or roll them back (XA COMMIT <xid> / XA ROLLBACK <xid>), then start the connector",
+			start, strings.Join(xids, " "))
+	}
+	return nil
+}
+
+// preparedXA lists the XA transactions prepared on the server (XA RECOVER),
+// in SQL form.
+func preparedXA(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "XA RECOVER")
+	if err != nil {
+		return nil, fmt.Errorf("listing prepared XA transactions: %w", err)
 	}
 	defer rows.Close()
 	var xids []string
@@ -169,21 +184,17 @@ func (s *Source) checkPreparedXA(ctx context.Context, start Position) error {
 		var gl, bl int
 		var data []byte
 		if err := rows.Scan(&format, &gl, &bl, &data); err != nil {
-			return fmt.Errorf("listing prepared XA transactions: %w", err)
+			return nil, fmt.Errorf("listing prepared XA transactions: %w", err)
 		}
 		if gl < 0 || bl < 0 || gl+bl > len(data) {
-			return fmt.Errorf("listing prepared XA transactions: lengths %d+%d for %d bytes of data", gl, bl, len(data))
+			return nil, fmt.Errorf("listing prepared XA transactions: lengths %d+%d for %d bytes of data", gl, bl, len(data))
 		}
 		xids = append(xids, xid{gtrid: data[:gl], bqual: data[gl : gl+bl], format: format}.String())
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("listing prepared XA transactions: %w", err)
+		return nil, fmt.Errorf("listing prepared XA transactions: %w", err)
 	}
-	if len(xids) > 0 {
-		return fmt.Errorf("starting a new connector at %s while XA transactions are prepared and not committed (%s): their changes are in the binlog before that position, so their XA COMMIT could not be published; commit or roll them back (XA COMMIT <xid> / XA ROLLBACK <xid>), then start the connector",
-			start, strings.Join(xids, " "))
-	}
-	return nil
+	return xids, nil
 }
 
 // currentPosition is where the server writes now.
