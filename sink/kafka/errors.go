@@ -37,10 +37,15 @@ var (
 // deliberately absent: it is an ACL problem, and "another instance took
 // over" would send the operator looking in the wrong place.
 var fencingErrors = []error{
+	errAbortedByCoordinator,
 	kerr.ProducerFenced,
 	kerr.InvalidProducerEpoch,
 	kerr.InvalidProducerIDMapping,
 }
+
+// errAbortedByCoordinator marks a commit the coordinator answered as a
+// retry of a transaction it had already aborted (see commitAnswer).
+var errAbortedByCoordinator = errors.New("the transaction coordinator had already aborted the transaction")
 
 func isFenced(err error) bool {
 	for _, f := range fencingErrors {
@@ -49,6 +54,22 @@ func isFenced(err error) bool {
 		}
 	}
 	return errors.Is(err, ErrFenced)
+}
+
+// commitAnswer interprets the answer to a commit. With Kafka's transaction
+// protocol v2 (KIP-890) the coordinator bumps the producer epoch when it
+// ends a transaction, and takes a request with the epoch just below the
+// current one for a retry of that end: a commit that arrives after the
+// coordinator aborted our transaction, because a newer instance
+// initialized the same transactional id or the transaction timed out, is
+// then answered INVALID_TXN_STATE (asked to commit what ended as an
+// abort) instead of PRODUCER_FENCED. Either way nothing was committed and
+// the epoch is gone, so it is reported in the fencing class.
+func commitAnswer(err error) error {
+	if errors.Is(err, kerr.InvalidTxnState) {
+		return fmt.Errorf("%w: %w", errAbortedByCoordinator, err)
+	}
+	return err
 }
 
 // wrapTxn is wrap for the answers about a transaction that has been open for

@@ -341,7 +341,7 @@ func (w *Writer) Commit(ctx context.Context, cp Checkpoint) error {
 		return w.fail(err)
 	}
 	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return w.fail(wrapTxn("committing kafka transaction", err, time.Since(w.began), w.cfg.TransactionTimeout))
+		return w.fail(wrapTxn("committing kafka transaction", commitAnswer(err), time.Since(w.began), w.cfg.TransactionTimeout))
 	}
 	w.inTxn = false
 	w.records, w.bytes = 0, 0
