@@ -43,9 +43,7 @@ func TestPostgresMetrics(t *testing.T) {
 	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
 	dropSlotAtEnd(t, db, name, name)
 	port := freePort(t)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 0s\n")+fmt.Sprintf("metrics:\n  listen: 127.0.0.1:%d\n", port))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := pgStartCDC(t, name, "  batch:\n    linger: 0s\n"+fmt.Sprintf("metrics:\n  listen: 127.0.0.1:%d\n", port))
 	pgExec(t, db, "INSERT INTO "+name+".t VALUES (1), (2), (3)", "DELETE FROM "+name+".t WHERE id = 3")
 	newConsumer(t, "^"+name+`\.`).atLeast(5, 60*time.Second) // 3 creates, a delete and its tombstone
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)

@@ -89,6 +89,16 @@ kafka:
 %[3]s`, name, serverID, extra)
 }
 
+// myStartCDC writes myConfig(name, a new server id, extra), starts cdc on
+// it and waits until it streams.
+func myStartCDC(t *testing.T, name, extra string) (*proc, string) {
+	t.Helper()
+	cfg := writeConfig(t, myConfig(name, newServerID(), extra))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	return p, cfg
+}
+
 // myDSNFor returns CDC_MYSQL_DSN with another user and password.
 func myDSNFor(t *testing.T, user, pass string) string {
 	t.Helper()

@@ -28,9 +28,7 @@ func TestMySQLRowEvents(t *testing.T) {
 		"CREATE TABLE "+name+".notes (body text)",
 		"CREATE TABLE "+name+"_off.t (id int PRIMARY KEY)",
 	)
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := myStartCDC(t, name, "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n")
 
 	myExec(t, db,
 		"BEGIN",
@@ -167,10 +165,7 @@ func TestMySQLKillRestartExactlyOnce(t *testing.T) {
 	db := myConnect(t)
 	w := &myLedgerWriter{db: name, keys: 25}
 	w.setup(t, db)
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 30ms\n    max_events: 200\n"))
-
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 30ms\n    max_events: 200\n")
 	w.seed(t, db)
 	// MySQL keeps no replication slot: until the first checkpoint, a restart
 	// starts at the server's current position. Kill only once the seed is
@@ -216,9 +211,7 @@ func TestMySQLAlterWhileStopped(t *testing.T) {
 	db := myConnect(t)
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY, a varchar(10), b int)")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 0s\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 0s\n")
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1, 'one', 10)")
 	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
 	c.atLeast(1, 60*time.Second)
@@ -280,9 +273,7 @@ func TestMySQLPurgedCheckpoint(t *testing.T) {
 	db := myConnect(t)
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY)", "FLUSH BINARY LOGS")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 0s\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 0s\n")
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
 	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
 	c.atLeast(1, 60*time.Second)
@@ -455,9 +446,7 @@ func TestMySQLReconnect(t *testing.T) {
 	db := myConnect(t)
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 0s\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := myStartCDC(t, name, "  batch:\n    linger: 0s\n")
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
 	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
 	c.atLeast(1, 60*time.Second)

@@ -25,9 +25,7 @@ func TestMySQLTruncate(t *testing.T) {
 		"CREATE TABLE "+name+".u (id int PRIMARY KEY)",
 		"CREATE TABLE "+name+"_off.t (id int PRIMARY KEY)",
 	)
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := myStartCDC(t, name, "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n")
 	c := newConsumer(t, "^"+name+`\.(`+name+`(_off)?\..+|transactions)$`)
 
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1, 'a'), (2, 'b')", "INSERT INTO "+name+".u VALUES (1)", "INSERT INTO "+name+"_off.t VALUES (1)")

@@ -21,9 +21,7 @@ func TestMySQLFixedBinary(t *testing.T) {
 	db := myConnect(t)
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id binary(16) PRIMARY KEY, b binary(4), ip inet6, v4 inet4, u uuid, n int)")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := myStartCDC(t, name, "  batch:\n    linger: 20ms\n")
 	p.logOnFailure()
 
 	myExec(t, db,
@@ -134,9 +132,7 @@ func TestMySQLCharsets(t *testing.T) {
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY, "+
 		"txt varchar(300) CHARACTER SET latin1, c varchar(10) CHARACTER SET cp1250, k varchar(10) CHARACTER SET koi8r)")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := myStartCDC(t, name, "  batch:\n    linger: 20ms\n")
 	p.logOnFailure()
 	all := make([]byte, 256)
 	for i := range all {
@@ -205,9 +201,7 @@ func TestMySQLInvalidDates(t *testing.T) {
 	db := myConnect(t)
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY, d date, dt datetime, dt3 datetime(3), ts timestamp NULL)")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := myStartCDC(t, name, "  batch:\n    linger: 20ms\n")
 	p.logOnFailure()
 	myExec(t, db,
 		"SET SESSION sql_mode = 'ALLOW_INVALID_DATES'",
@@ -311,9 +305,7 @@ func TestMySQLDoubleByteCharsets(t *testing.T) {
 		t.Logf("%s: %d characters mapped; first stored but unmapped: %x", cs, strings.Count(string(mapped[cs]), " "), unmapped[cs])
 	}
 
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := myStartCDC(t, name, "  batch:\n    linger: 20ms\n")
 	p.logOnFailure()
 	stmts := []string{"SET SESSION sql_mode = ''",
 		"INSERT INTO " + name + ".t VALUES (1, x'" + hex.EncodeToString(mapped["gbk"]) + "', x'" + hex.EncodeToString(mapped["euckr"]) + "')"}

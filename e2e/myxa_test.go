@@ -98,9 +98,7 @@ func TestMySQLXA(t *testing.T) {
 	db := myConnect(t)
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY, v varchar(20))")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := myStartCDC(t, name, "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n")
 	tbl := name + "." + name + ".t"
 	c := newConsumer(t, "^"+name+`\.(`+name+`\.t|transactions)$`)
 
@@ -170,9 +168,7 @@ func TestMySQLXAKillRestart(t *testing.T) {
 	w := &myLedgerWriter{db: name, keys: 10}
 	w.setup(t, db)
 	myExec(t, db, "CREATE TABLE "+name+".xa (id int PRIMARY KEY)")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 30ms\n    max_events: 200\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 30ms\n    max_events: 200\n")
 	w.seed(t, db)
 	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
 	c.atLeast(w.keys, 60*time.Second)

@@ -27,9 +27,7 @@ func TestPostgresNewTopicsAreFast(t *testing.T) {
 		pgExec(t, db, fmt.Sprintf("CREATE TABLE %s.t%d (id int PRIMARY KEY)", name, i))
 	}
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 0s\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := pgStartCDC(t, name, "  batch:\n    linger: 0s\n")
 	c := newConsumer(t, "^"+name+`\.`)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -259,9 +257,7 @@ func TestCheckMySQLPurgedCheckpoint(t *testing.T) {
 	db := myConnect(t)
 	myDatabase(t, db, name)
 	myExec(t, db, "CREATE TABLE "+name+".t (id int PRIMARY KEY)", "FLUSH BINARY LOGS")
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 0s\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 0s\n")
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
 	newConsumer(t, "^"+name+`\.`+name+`\.`).atLeast(1, 60*time.Second)
 	p.stopOK()

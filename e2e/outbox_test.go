@@ -44,9 +44,7 @@ func TestOutboxOrderService(t *testing.T) {
 	db := pgConnect(t)
 	pgOrderTables(t, db, name)
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 30ms\n"+outboxRoute(name, "")))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := pgStartCDC(t, name, "  batch:\n    linger: 30ms\n"+outboxRoute(name, ""))
 
 	s := &orderService{aggType: uniq("order"), workers: 8, perWorker: 6}
 	s.step = pgOrderSteps(t, name, s.aggType, s.workers)
@@ -78,9 +76,7 @@ func TestOutboxOrderServiceKillRestart(t *testing.T) {
 	db := pgConnect(t)
 	pgOrderTables(t, db, name)
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 30ms\n    max_events: 50\n"+outboxRoute(name, "")))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := pgStartCDC(t, name, "  batch:\n    linger: 30ms\n    max_events: 50\n"+outboxRoute(name, ""))
 
 	s := &orderService{aggType: uniq("order"), workers: 6, perWorker: 8, pause: 250 * time.Millisecond}
 	s.step = pgOrderSteps(t, name, s.aggType, s.workers)
@@ -219,9 +215,7 @@ func TestOutboxLogicalMessages(t *testing.T) {
 	db := pgConnect(t)
 	pgOrderTables(t, db, name)
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  batch:\n    linger: 30ms\nmessages:\n  - prefix: outbox\n    headers: [trace]\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := pgStartCDC(t, name, "  batch:\n    linger: 30ms\nmessages:\n  - prefix: outbox\n    headers: [trace]\n")
 
 	s := &orderService{aggType: uniq("order"), workers: 4, perWorker: 5}
 	conns := make([]*pgx.Conn, s.workers)
@@ -286,9 +280,7 @@ func TestOutboxMySQLOrderServiceKillRestart(t *testing.T) {
 			" aggregate_version BIGINT NOT NULL, event_type VARCHAR(64) NOT NULL, payload JSON, created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
 		"CREATE TABLE "+name+".warmup (id INT PRIMARY KEY)",
 	)
-	cfg := writeConfig(t, myConfig(name, newServerID(), "  batch:\n    linger: 30ms\n    max_events: 50\n"+outboxRoute(name, "")))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 30ms\n    max_events: 50\n"+outboxRoute(name, ""))
 	// MySQL keeps no slot: kill only once a first checkpoint exists.
 	myExec(t, db, "INSERT INTO "+name+".warmup VALUES (1)")
 	c := newConsumer(t, "^"+name+`\.`+name+`\.warmup$`)

@@ -280,9 +280,7 @@ func startLedger(t *testing.T, prefix string, keys int, extra string) *ledgerRun
 	w := &ledgerWriter{schema: name, keys: keys}
 	w.setup(t, db)
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, extra))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, cfg := pgStartCDC(t, name, extra)
 	w.seed(t, db)
 	ctx, cancel := context.WithCancel(context.Background())
 	wdb := pgConnect(t)

@@ -180,9 +180,7 @@ func TestPostgresSchemaInPayload(t *testing.T) {
 	db := pgConnect(t)
 	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, doc jsonb, n numeric)")
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  schema_in_payload: true\n  batch:\n    linger: 0s\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := pgStartCDC(t, name, "  schema_in_payload: true\n  batch:\n    linger: 0s\n")
 	pgExec(t, db, "INSERT INTO "+name+".t VALUES (1, '{\"a\": 1}', 2.5)", "ALTER TABLE "+name+".t ADD COLUMN extra text",
 		"INSERT INTO "+name+".t VALUES (2, NULL, 3, 'x')")
 	c := newConsumer(t, "^"+name+`\.`+name+`\.t$`)

@@ -30,6 +30,16 @@ kafka:
 %[2]s`, name, extra)
 }
 
+// pgStartCDC writes pgConfig(name, extra), starts cdc on it and waits
+// until it streams.
+func pgStartCDC(t *testing.T, name, extra string) (*proc, string) {
+	t.Helper()
+	cfg := writeConfig(t, pgConfig(name, extra))
+	p := startCDC(t, cfg)
+	waitStreaming(t, p)
+	return p, cfg
+}
+
 // waitStreaming waits until the connector logs that replication started.
 func waitStreaming(t *testing.T, p *proc) {
 	t.Helper()
@@ -77,9 +87,7 @@ func TestPostgresRowEvents(t *testing.T) {
 		"ALTER TABLE "+name+".notes REPLICA IDENTITY FULL",
 	)
 	dropSlotAtEnd(t, db, name, name)
-	cfg := writeConfig(t, pgConfig(name, "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n"))
-	p := startCDC(t, cfg)
-	waitStreaming(t, p)
+	p, _ := pgStartCDC(t, name, "  transaction_topic: "+name+".transactions\n  batch:\n    linger: 20ms\n")
 
 	// Incompressible text, stored out of line (TOAST): an update that leaves
 	// it alone must not turn it into NULL.
