@@ -331,7 +331,7 @@ func stringMeta(real byte, n int) uint16 {
 var membersList = regexp.MustCompile(`^(?i)(enum|set)\((.*)\)$`)
 
 // parseMembers splits the member list of an information_schema COLUMN_TYPE
-// like enum('a','b''c','d\\e'). The server writes each member as
+// like enum('a','b”c','d\\e'). The server writes each member as
 // append_unescaped does: quotes doubled, backslash, NUL, CR and LF escaped
 // with a backslash.
 func parseMembers(columnType string) ([]string, error) {
