@@ -330,10 +330,13 @@ func stringMeta(real byte, n int) uint16 {
 
 var membersList = regexp.MustCompile(`^(?i)(enum|set)\((.*)\)$`)
 
-// parseMembers splits the member list of an information_schema COLUMN_TYPE
-// like enum('a','b”c','d\\e'). The server writes each member as
-// append_unescaped does: quotes doubled, backslash, NUL, CR and LF escaped
-// with a backslash.
+// parseMembers splits the member list of an information_schema
+// COLUMN_TYPE such as
+//
+//	enum('a','it''s','back\\slash')
+//
+// The server writes each member as append_unescaped does: quotes doubled,
+// backslash, NUL, CR and LF escaped with a backslash.
 func parseMembers(columnType string) ([]string, error) {
 	m := membersList.FindStringSubmatch(columnType)
 	if m == nil {
