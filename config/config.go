@@ -40,7 +40,9 @@ type Config struct {
 	Source Source `yaml:"source"`
 	Kafka  Kafka  `yaml:"kafka"`
 	Schema Schema `yaml:"schema"`
-	Log    Log    `yaml:"log"`
+	// Snapshot reads the rows already in the tables (docs/snapshots.md).
+	Snapshot Snapshot `yaml:"snapshot"`
+	Log      Log      `yaml:"log"`
 	// Metrics serves Prometheus metrics when metrics.listen is set.
 	Metrics Metrics `yaml:"metrics"`
 	// Routes route the changes of matching tables (outbox events, topics,
@@ -310,6 +312,7 @@ func (c *Config) defaults() {
 	c.Source.defaults(c.Name, c.pos.has)
 	c.Kafka.defaults(c.Name, c.pos.has)
 	c.Schema.defaults(c.Kafka.TopicPrefix)
+	c.Snapshot.defaults(c.pos.has, c.Kafka.Batch.MaxEvents)
 	c.Log.defaults()
 	c.routeDefaults()
 	if !c.pos.has("shutdown_timeout") {
@@ -444,6 +447,7 @@ func (c *Config) Validate() error {
 	c.Source.validate(v, nameOK)
 	c.Kafka.validate(v, nameOK)
 	c.Schema.validate(v, c.Kafka.CheckpointTopic)
+	c.Snapshot.validate(v, &c.Source, c.Kafka.Batch.MaxEvents)
 	c.Log.validate(v)
 	c.Metrics.validate(v)
 	c.validateRoutes(v)

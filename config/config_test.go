@@ -88,6 +88,7 @@ func TestLoadTestdata(t *testing.T) {
 			TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 		},
 		Schema:          Schema{Topic: "shop._schemas", ChangesTopic: "shop.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+		Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize},
 		Log:             Log{Level: LevelInfo, Format: FormatJSON},
 		ShutdownTimeout: sec(30),
 		File:            "testdata/shop.yaml",
@@ -131,6 +132,7 @@ func TestParseDefaults(t *testing.T) {
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
 			Schema:          Schema{Topic: "orders-mysql._schemas", ChangesTopic: "orders-mysql.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize},
 			Log:             Log{Level: LevelInfo, Format: FormatText},
 			ShutdownTimeout: sec(30),
 			File:            "orders-mysql.yaml",
@@ -173,6 +175,7 @@ func TestParseDefaults(t *testing.T) {
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
 			Schema:          Schema{Topic: "Shop-EU.1._schemas", ChangesTopic: "Shop-EU.1.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize},
 			Log:             Log{Level: LevelInfo, Format: FormatText},
 			ShutdownTimeout: sec(30),
 			File:            "orders-mysql.yaml",
@@ -196,6 +199,7 @@ func TestParseDefaults(t *testing.T) {
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
 			Schema:          Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize},
 			Log:             Log{Level: LevelInfo, Format: FormatText},
 			ShutdownTimeout: sec(30),
 			File:            "orders-mysql.yaml",
@@ -220,6 +224,7 @@ func TestParseDefaults(t *testing.T) {
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			},
 			Schema:          Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
+			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize},
 			Log:             Log{Level: LevelInfo, Format: FormatText},
 			ShutdownTimeout: sec(30),
 			File:            "orders-mysql.yaml",
@@ -305,7 +310,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "file: not a mapping",
 			data: "- name: shop\n",
-			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, log, metrics, routes, messages, shutdown_timeout at the top level, got a list"},
+			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, snapshot, log, metrics, routes, messages, shutdown_timeout at the top level, got a list"},
 		},
 
 		{
@@ -330,7 +335,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "unknown key at the top level, transposed letters",
 			data: pgBase + "kafak: {}\n",
-			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, log, metrics, routes, messages, shutdown_timeout)`},
+			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, snapshot, log, metrics, routes, messages, shutdown_timeout)`},
 		}, {
 			name: "unknown key: camelCase finds the snake_case key",
 			data: strings.Replace(mysqlBase, "server_id:", "serverId:", 1),

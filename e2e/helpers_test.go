@@ -57,7 +57,7 @@ type consumer struct {
 }
 
 func isSchemaTopic(topic string) bool {
-	return strings.HasSuffix(topic, "._schemas") || strings.HasSuffix(topic, ".schema-changes")
+	return strings.HasSuffix(topic, "._schemas") || strings.HasSuffix(topic, ".schema-changes") || strings.HasSuffix(topic, "._snapshots")
 }
 
 // newSchemaConsumer is newConsumer including the schema topics.

@@ -40,11 +40,19 @@ func pgStartCDC(t *testing.T, name, extra string) (*proc, string) {
 	return p, cfg
 }
 
-// waitStreaming waits until the connector logs that replication started.
+// waitStreaming waits until the connector logs that replication started
+// and, when it started a snapshot, that the snapshot is done: tests that do
+// not look at snapshots then see only streamed changes of the rows they
+// write.
 func waitStreaming(t *testing.T, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(p.Log(), "replication started") {
+	for {
+		log := p.Log()
+		if strings.Contains(log, "replication started") &&
+			(!strings.Contains(log, "snapshot of existing rows starts") || strings.Contains(log, "snapshot done")) {
+			return
+		}
 		if p.exited() || time.Now().After(deadline) {
 			t.Fatalf("connector did not start streaming; log:\n%s", p.Log())
 		}

@@ -121,7 +121,22 @@ type Options struct {
 	// (else Run fails with ErrResumeMismatch), and its first
 	// Partial.Changes changes are skipped.
 	Partial *kafka.PartialTx
-	Log     *slog.Logger
+	// Snapshot is the snapshot in progress when the run starts (from the
+	// checkpoint, or a new one), nil when none runs. Every checkpoint
+	// names it until a snapshot chunk's Commit says no table is open.
+	Snapshot *kafka.SnapshotRef
+	// SnapshotTopic receives each snapshot chunk's progress record (key:
+	// the table), in the chunk's Kafka transaction.
+	SnapshotTopic string
+	// SnapshotInit are records written in the run's first Kafka
+	// transaction, with its first checkpoint: the pending progress records
+	// of a new snapshot, so that a checkpoint never names a snapshot whose
+	// tables have no record.
+	SnapshotInit []transform.Record
+	// OnSnapshotDone, when set, is called once after the commit that ended
+	// the snapshot (snapshot.mode initial_only stops then).
+	OnSnapshotDone func()
+	Log            *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -182,7 +197,11 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 		time.AfterFunc(opt.ShutdownTimeout, cancelHard)
 	})
 	defer stopWatch()
-	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard, expect: opt.Partial}
+	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard, expect: opt.Partial,
+		snap: opt.Snapshot, initRecs: opt.SnapshotInit}
+	if len(p.initRecs) > 0 {
+		p.dirty = true // the first checkpoint must carry them
+	}
 	if from == nil {
 		// No checkpoint yet: store the first position the source offers at
 		// once, so that a crash before the first event does not lose the
@@ -311,16 +330,37 @@ type run struct {
 	resumed bool // the open source transaction resumed from a partial checkpoint
 	txSeen  int  // its changes received, skipped ones included
 	warned  bool // told that a transaction could not be split
+
+	// snap is the snapshot the next checkpoint names; txSnapshot is set
+	// inside a snapshot chunk (never split); initRecs go into the first
+	// Kafka transaction; snapDone is set when a chunk ended the snapshot,
+	// until its commit.
+	snap       *kafka.SnapshotRef
+	txSnapshot bool
+	initRecs   []transform.Record
+	snapDone   bool
 }
 
 func (p *run) handle(ctx context.Context, m source.Message) error {
 	switch {
 	case m.Begin != nil:
+		if m.Begin.Snapshot && p.open && p.full() {
+			// A chunk is never split: give it room.
+			if err := p.commit(ctx); err != nil {
+				return err
+			}
+		}
 		if err := p.ensureOpen(); err != nil {
 			return err
 		}
 		p.inTx, p.txID, p.txChanges, p.txEvents, p.txTables = true, m.Begin.TxID, 0, 0, map[string]int{}
-		p.txCommitPos, p.resumed, p.txSeen = nil, false, 0
+		p.txCommitPos, p.resumed, p.txSeen, p.txSnapshot = nil, false, 0, m.Begin.Snapshot
+		if m.Begin.Snapshot {
+			if p.expect != nil {
+				return fmt.Errorf("snapshot chunk %s before the checkpoint's partial transaction %s: %w", m.Begin.TxID, p.expect.ID, ErrResumeMismatch)
+			}
+			return nil // no transaction-metadata records for snapshot chunks
+		}
 		if m.Begin.CommitPos != nil {
 			text, err := m.Begin.CommitPos.MarshalText()
 			if err != nil {
@@ -438,14 +478,21 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 			return fmt.Errorf("resuming transaction %s: it ended after %d changes, but the checkpoint says %d of it are committed: %w",
 				p.txID, p.txSeen, p.txSeen+p.skip, ErrResumeMismatch)
 		}
-		if p.opt.TransactionTopic != "" {
+		if p.opt.TransactionTopic != "" && !p.txSnapshot {
 			if err := p.write(ctx, txRecord(p.opt.TransactionTopic, "END", m.Commit.TxID, m.Commit.CommitTime, p.txEvents, p.txTables)); err != nil {
 				return err
 			}
 		}
-		p.inTx, p.resumed = false, false
+		if st := m.Commit.Snapshot; st != nil {
+			if err := p.snapshotStep(ctx, st); err != nil {
+				return err
+			}
+		}
+		if !p.txSnapshot { // a chunk is not a source transaction
+			p.opt.Metrics.sourceTx(m.Commit.CommitTime)
+		}
+		p.inTx, p.resumed, p.txSnapshot = false, false, false
 		p.resume, p.dirty = m.Commit.Pos, true
-		p.opt.Metrics.sourceTx(m.Commit.CommitTime)
 		if p.full() || time.Since(p.openedAt) >= p.opt.Linger {
 			return p.commit(ctx)
 		}
@@ -478,6 +525,16 @@ func (p *run) ensureOpen() error {
 	if p.opt.MaxOpen > 0 {
 		p.age.Reset(p.opt.MaxOpen)
 	}
+	if len(p.initRecs) > 0 {
+		for _, r := range p.initRecs {
+			if err := p.sink.Write(p.work, r); err != nil {
+				return err
+			}
+		}
+		// Kept until a commit succeeds: an aborted transaction must
+		// write them again.
+		p.dirty = true
+	}
 	return nil
 }
 
@@ -492,7 +549,28 @@ func (p *run) full() bool {
 // inside the open source transaction: it needs a position to resume from,
 // and none of the transaction's committed changes may be left to skip.
 func (p *run) canSplit() bool {
-	return p.inTx && p.resume != nil && p.skip == 0
+	return p.inTx && p.resume != nil && p.skip == 0 && !p.txSnapshot
+}
+
+// snapshotStep writes a chunk's progress record into the open Kafka
+// transaction and updates the snapshot the checkpoint names.
+func (p *run) snapshotStep(ctx context.Context, st *source.SnapshotStep) error {
+	if p.opt.SnapshotTopic == "" {
+		return fmt.Errorf("snapshot chunk of %s, but no snapshot topic is configured", st.Table)
+	}
+	if err := p.write(ctx, transform.Record{Topic: p.opt.SnapshotTopic, Key: []byte(st.Table), Value: st.Progress}); err != nil {
+		return err
+	}
+	p.dirty = true
+	if st.Open > 0 {
+		p.snap = &kafka.SnapshotRef{ID: st.ID, Open: st.Open}
+		return nil
+	}
+	if p.snap != nil {
+		p.snapDone = true
+	}
+	p.snap = nil
+	return nil
 }
 
 // write adds r to the open Kafka transaction, opening one if needed (after
@@ -535,14 +613,22 @@ func (p *run) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding position %v: %w", p.resume, err)
 	}
-	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial}
+	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial, Snapshot: p.snap}
 	started := time.Now()
 	if err := p.sink.Commit(ctx, cp); err != nil {
 		p.open = false
 		return fmt.Errorf("committing events through %v: %w", p.resume, err)
 	}
 	p.seq++
+	p.initRecs = nil
 	p.opt.Metrics.committed(p.seq, time.Since(started))
+	if p.snapDone {
+		p.snapDone = false
+		p.opt.Log.Info("snapshot done")
+		if p.opt.OnSnapshotDone != nil {
+			p.opt.OnSnapshotDone()
+		}
+	}
 	p.open, p.dirty = false, false
 	p.lastCheckpoint = time.Now()
 	// Only complete source transactions are acknowledged: a partial

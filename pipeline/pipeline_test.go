@@ -79,7 +79,8 @@ type journal struct {
 	commits *int
 	// gate, when set, blocks every Write until it is closed (a slow Kafka).
 	gate chan struct{}
-	last *kafka.Checkpoint // the newest committed checkpoint
+	last *kafka.Checkpoint  // the newest committed checkpoint
+	cps  []kafka.Checkpoint // every committed checkpoint
 }
 
 func (j *journal) Begin() error { return nil }
@@ -111,6 +112,7 @@ func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
 	}
 	j.records = append(j.records, j.open...)
 	j.last = &cp
+	j.cps = append(j.cps, cp)
 	for _, r := range j.open {
 		line := r.Topic + " " + string(r.Key)
 		for _, h := range r.Headers {

@@ -103,6 +103,10 @@ type Begin struct {
 	// LSN); nil otherwise. With TxID it pins the transaction when a
 	// restart resumes inside it.
 	CommitPos Position
+	// Snapshot marks a snapshot chunk: its changes are OpRead rows read
+	// from a table, not from the log. It is never committed to Kafka in
+	// parts (a restart reads another chunk, never the same one again).
+	Snapshot bool
 }
 
 // Commit closes a source transaction. Pos is the resume point after it: a
@@ -112,6 +116,24 @@ type Commit struct {
 	TxID       string
 	Pos        Position
 	CommitTime time.Time
+	// Snapshot is set on the Commit of a snapshot chunk: the table's
+	// progress, committed in the same Kafka transaction as the rows.
+	Snapshot *SnapshotStep
+}
+
+// SnapshotStep is what a snapshot chunk commits: the table's new progress
+// record (the text form of a snapshot.Progress) and the state of the whole
+// snapshot after it.
+type SnapshotStep struct {
+	// Table is the table's "namespace.name", the progress record's key.
+	Table string
+	// Progress is the table's progress record.
+	Progress []byte
+	// ID names the snapshot request ("initial").
+	ID string
+	// Open is how many tables of the snapshot are not done after this
+	// chunk; 0 ends the snapshot.
+	Open int
 }
 
 // Message is one item of a source's stream: exactly one field is set.

@@ -84,7 +84,11 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 	b = append(b, `,"ts_ms":`...)
 	b = strconv.AppendInt(b, ch.Tx.CommitTime.UnixMilli(), 10)
 	b = append(b, `,"snapshot":`...)
-	if ch.Op == source.OpRead {
+	// The reader of a snapshot says which ("true" for the initial one,
+	// "incremental" for one on demand); a streamed change is "false".
+	if v, ok := ch.Meta["snapshot"].(string); ok {
+		b = appendString(b, v)
+	} else if ch.Op == source.OpRead {
 		b = append(b, `"true"`...)
 	} else {
 		b = append(b, `"false"`...)
@@ -107,7 +111,7 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 	}
 	keys := make([]string, 0, len(ch.Meta))
 	for k := range ch.Meta {
-		if k != "db" && k != "ddl" { // the DDL goes to the schema history, not into every event
+		if k != "db" && k != "ddl" && k != "snapshot" { // the DDL goes to the schema history, not into every event
 			keys = append(keys, k)
 		}
 	}

@@ -165,6 +165,28 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		log.Info("no checkpoint yet; starting at " + start)
 	}
 
+	if err := sink.EnsureCompactedTopic(ctx, snapshotTopic(cfg)); err != nil {
+		return err
+	}
+	snap, err := planSnapshot(ctx, cfg, src, cp, log)
+	if err != nil {
+		return err
+	}
+	if snap.nothing {
+		log.Info("snapshot.mode is initial_only and no snapshot is unfinished: nothing to do")
+		return nil
+	}
+	// initial_only stops once the snapshot is committed.
+	ctx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var onSnapshotDone func()
+	if cfg.Snapshot.Mode == config.SnapshotInitialOnly {
+		onSnapshotDone = func() {
+			log.Info("snapshot.mode is initial_only: stopping now that the snapshot is done")
+			stopRun()
+		}
+	}
+
 	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, health.check)
 	if err != nil {
 		return err
@@ -189,6 +211,7 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		Metrics:         metrics,
 		Log:             log,
 		ShutdownTimeout: shutdownTimeout,
+		Snapshot:        snap.ref, SnapshotTopic: snapshotTopic(cfg), SnapshotInit: snap.init, OnSnapshotDone: onSnapshotDone,
 	}
 	backoff, failingSince := time.Second, time.Time{}
 	for {
@@ -220,9 +243,15 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 			err = nil
 			break
 		}
-		if from, opts.Seq, opts.Partial, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq, opts.Partial); err != nil {
+		var rcp *kafka.Checkpoint
+		if from, opts.Seq, opts.Partial, rcp, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq, opts.Partial); err != nil {
 			break
 		}
+		// The snapshot goes on from what Kafka holds, too.
+		if snap, err = planSnapshot(ctx, cfg, src, rcp, log); err != nil {
+			break
+		}
+		opts.Snapshot, opts.SnapshotInit = snap.ref, snap.init
 		// Versions recorded in an aborted transaction must be recorded again.
 		if history, err = loadHistory(ctx, cfg); err != nil {
 			break
@@ -446,18 +475,18 @@ func retrySource(err error) bool {
 }
 
 // resumePoint reads the newest checkpoint again.
-func resumePoint(ctx context.Context, sink *kafka.Writer, src streamer, name string, from source.Position, seq uint64, partial *kafka.PartialTx) (source.Position, uint64, *kafka.PartialTx, error) {
+func resumePoint(ctx context.Context, sink *kafka.Writer, src streamer, name string, from source.Position, seq uint64, partial *kafka.PartialTx) (source.Position, uint64, *kafka.PartialTx, *kafka.Checkpoint, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	cp, err := sink.LoadCheckpoint(ctx, name)
 	if err != nil || cp == nil {
-		return from, seq, partial, err
+		return from, seq, partial, cp, err
 	}
 	pos, err := src.ParsePosition(cp.Position)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("reading checkpoint of connector %q: %w", name, err)
+		return nil, 0, nil, nil, fmt.Errorf("reading checkpoint of connector %q: %w", name, err)
 	}
-	return pos, cp.Seq, cp.Partial, nil
+	return pos, cp.Seq, cp.Partial, cp, nil
 }
 
 func schemas(cfg *config.Config, history *schema.History) *pipeline.Schemas {

@@ -34,6 +34,23 @@ type Checkpoint struct {
 	// transaction and earlier ones): a restart from Position must skip
 	// exactly those. Nil when the checkpoint is at a transaction boundary.
 	Partial *PartialTx
+	// Snapshot, when set, names the snapshot in progress: its tables'
+	// progress records are in the snapshot topic, committed with this
+	// checkpoint. Nil when no snapshot runs.
+	Snapshot *SnapshotRef
+}
+
+// SnapshotRef names a snapshot in progress.
+type SnapshotRef struct {
+	// ID names the snapshot request ("initial").
+	ID string
+	// Open is how many of its tables are not done; at least 1.
+	Open int
+}
+
+type snapshotJSON struct {
+	ID   string `json:"id"`
+	Open int    `json:"open"`
 }
 
 // PartialTx identifies a source transaction that is committed to Kafka in
@@ -78,6 +95,9 @@ type checkpointJSON struct {
 	// before it existed decode unchanged, and older versions of cdc that
 	// ignore it are refused nothing (see DecodeCheckpoint).
 	Partial *partialJSON `json:"partial,omitempty"`
+	// Snapshot is absent when no snapshot runs (and in checkpoints written
+	// before snapshots existed).
+	Snapshot *snapshotJSON `json:"snapshot,omitempty"`
 }
 
 // validate reports a checkpoint that could not be resumed from.
@@ -93,6 +113,9 @@ func (cp *Checkpoint) validate() error {
 		return errors.New("position is not valid UTF-8")
 	case cp.Time.UTC().Year() < 0 || cp.Time.UTC().Year() > 9999:
 		return errors.New("time outside years 0-9999")
+	}
+	if r := cp.Snapshot; r != nil && (r.ID == "" || !utf8.ValidString(r.ID) || r.Open < 1) {
+		return fmt.Errorf("snapshot %q with %d open tables", r.ID, r.Open)
 	}
 	if p := cp.Partial; p != nil {
 		switch {
@@ -138,6 +161,9 @@ func EncodeCheckpoint(cp Checkpoint) ([]byte, error) {
 	if p := cp.Partial; p != nil {
 		j.Partial = &partialJSON{ID: p.ID, CommitPos: string(p.CommitPos), Changes: p.Changes, Events: p.Events, Tables: p.Tables}
 	}
+	if r := cp.Snapshot; r != nil {
+		j.Snapshot = &snapshotJSON{ID: r.ID, Open: r.Open}
+	}
 	return json.Marshal(j)
 }
 
@@ -163,6 +189,9 @@ func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 		if p.CommitPos != "" {
 			cp.Partial.CommitPos = []byte(p.CommitPos)
 		}
+	}
+	if r := j.Snapshot; r != nil {
+		cp.Snapshot = &SnapshotRef{ID: r.ID, Open: r.Open}
 	}
 	if err := cp.validate(); err != nil {
 		return Checkpoint{}, fmt.Errorf("decoding checkpoint: %w", err)

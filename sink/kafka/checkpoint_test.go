@@ -64,7 +64,8 @@ func golden(t *testing.T, path string, got []byte) []byte {
 func assertSameCheckpoint(t *testing.T, got, want Checkpoint) {
 	t.Helper()
 	if got.Connector != want.Connector || got.Server != want.Server || !bytes.Equal(got.Position, want.Position) ||
-		!got.Time.Equal(want.Time) || got.Seq != want.Seq || !samePartial(got.Partial, want.Partial) {
+		!got.Time.Equal(want.Time) || got.Seq != want.Seq || !samePartial(got.Partial, want.Partial) ||
+		(got.Snapshot == nil) != (want.Snapshot == nil) || got.Snapshot != nil && *got.Snapshot != *want.Snapshot {
 		t.Fatalf("checkpoint:\n got %+v (position %q, partial %+v)\nwant %+v (position %q, partial %+v)",
 			got, got.Position, got.Partial, want, want.Position, want.Partial)
 	}
@@ -102,6 +103,30 @@ func TestCheckpointPartialGolden(t *testing.T) {
 	}
 	if back, err := DecodeCheckpoint(old); err != nil || back.Partial != nil {
 		t.Fatalf("checkpoint of an older version: %+v, %v; want no partial transaction", back, err)
+	}
+}
+
+// A checkpoint taken while a snapshot runs names it; the form is pinned,
+// and it composes with a partial transaction.
+func TestCheckpointSnapshotGolden(t *testing.T) {
+	cp := goldenCheckpoint()
+	cp.Partial = &PartialTx{ID: "735", CommitPos: []byte("0/16C0000"), Changes: 5000}
+	cp.Snapshot = &SnapshotRef{ID: "initial", Open: 9}
+	got, err := EncodeCheckpoint(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := golden(t, "testdata/checkpoint-snapshot.golden.json", got)
+	back, err := DecodeCheckpoint(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameCheckpoint(t, back, cp)
+	for _, bad := range []*SnapshotRef{{ID: "", Open: 1}, {ID: "initial", Open: 0}} {
+		cp.Snapshot = bad
+		if _, err := EncodeCheckpoint(cp); err == nil {
+			t.Errorf("snapshot %+v encoded; want an error", bad)
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 
 	mysqldrv "github.com/go-sql-driver/mysql"
 
+	"github.com/cdc-go/cdc/snapshot"
 	"github.com/cdc-go/cdc/source"
 )
 
@@ -108,6 +109,9 @@ type Source struct {
 
 	mu    sync.Mutex
 	acked Position
+
+	// snap runs the snapshot SetSnapshot gave (snapshot_stream.go).
+	snap *snapshot.Driver
 }
 
 // Open connects with a normal client connection, detects the flavor,

@@ -66,6 +66,8 @@ type reader struct {
 	skip       *skipState
 	skipping   bool     // the current group is covered by the resume position
 	resumeFrom Position // the position the current session resumed from, when it had pending XA transactions
+
+	snapSt snapState // snapshot_stream.go
 }
 
 // tableEntry is the table map in force for a table id.

@@ -79,6 +79,11 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 			return err
 		}
 	}
+	defer func() {
+		if r.snapSt.reader != nil {
+			r.snapSt.reader.Close()
+		}
+	}()
 	budget := time.Now().Add(reconnectBudget)
 	delay := reconnectMin
 	var firstErr error // the failure that started the current run of reconnections
@@ -320,6 +325,12 @@ func (r *reader) session(ctx context.Context) error {
 		r.healthy = true
 		if err := r.handle(ctx, ev, false); err != nil {
 			return err
+		}
+		if r.src.snap != nil {
+			r.notePosition(ev)
+			if err := r.snapStep(ctx); err != nil {
+				return err
+			}
 		}
 	}
 }

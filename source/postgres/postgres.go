@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/cdc-go/cdc/snapshot"
 	"github.com/cdc-go/cdc/source"
 )
 
@@ -58,6 +59,9 @@ type Source struct {
 	// a publication cdc does not manage.
 	unpublished map[tableName]bool
 	acked       atomic.Uint64
+	// snap runs the snapshot SetSnapshot gave, on its own connection.
+	snap    *snapshot.Driver
+	snapSQL *pgx.Conn
 }
 
 type tableName struct{ schema, name string }
@@ -244,6 +248,9 @@ func (s *Source) Ack(pos source.Position) {
 
 // Close releases the catalog connection. Stream closes its own.
 func (s *Source) Close() error {
+	if s.snapSQL != nil {
+		s.snapSQL.Close(context.Background())
+	}
 	return s.sql.Close(context.Background())
 }
 

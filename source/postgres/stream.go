@@ -143,6 +143,15 @@ type reader struct {
 	order  int
 	// convErr collects conversion errors of the change being decoded.
 	convErr error
+
+	// The snapshot (snapshot.go): the chunk waiting for its high mark, the
+	// captured transactions streamed that the next chunk's snapshot might
+	// not see, and the retry state of failing chunks.
+	chunk         *pgChunk
+	recent        map[uint32]struct{}
+	chunkRetry    time.Time
+	chunkFailures int
+	startedTable  string
 }
 
 func (r *reader) run(ctx context.Context) error {
@@ -163,6 +172,11 @@ func (r *reader) run(ctx context.Context) error {
 		deadline := r.lastStatus.Add(interval)
 		if next := r.lastPoll.Add(r.src.cfg.TablePollInterval); next.Before(deadline) {
 			deadline = next
+		}
+		if r.src.snap != nil && !r.inTx {
+			if err := r.maybeChunk(ctx); err != nil {
+				return err
+			}
 		}
 		rctx, cancel := context.WithDeadline(ctx, deadline)
 		raw, err := r.conn.ReceiveMessage(rctx)
@@ -277,6 +291,7 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 			return err
 		}
 		r.rel[m.RelationID] = t
+		r.relationChanged(t)
 	case *pglogrepl.BeginMessage:
 		// Begin goes out with the first captured change (begin): a
 		// transaction that touched only tables source.tables does not match
@@ -291,6 +306,12 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		}
 		if end > r.received {
 			r.received = end
+		}
+		if r.src.snap.Current() != nil {
+			if r.recent == nil {
+				r.recent = map[uint32]struct{}{}
+			}
+			r.recent[r.xid] = struct{}{}
 		}
 		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: strconv.FormatUint(uint64(r.xid), 10), Pos: end, CommitTime: m.CommitTime}})
 	case *pglogrepl.InsertMessage:
@@ -350,6 +371,12 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 			}
 		}
 	case *pglogrepl.LogicalDecodingMessage:
+		if !m.Transactional && m.Prefix == r.src.markPrefix() && r.src.snap != nil {
+			if r.inTx {
+				return fmt.Errorf("snapshot mark at %s inside transaction %d", LSN(m.LSN), r.xid)
+			}
+			return r.highMark(ctx, LSN(m.LSN), m.Content)
+		}
 		if !m.Transactional || !r.inTx {
 			return nil // only transactional messages carry exactly-once meaning
 		}
@@ -388,6 +415,7 @@ func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Tab
 	r.order++
 	convErr := r.convErr
 	r.convErr = nil
+	r.touch(t, op, before, after)
 	return r.emit(ctx, source.Message{Change: &source.Change{
 		Op: op, Table: t, Before: before, After: after, Tx: r.tx(), Pos: at, Err: convErr,
 		Meta: map[string]any{"db": r.src.db, "lsn": uint64(at), "txId": int64(r.xid)},

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/cdc-go/cdc/config"
+	"github.com/cdc-go/cdc/sink/kafka"
+	"github.com/cdc-go/cdc/snapshot"
+	"github.com/cdc-go/cdc/transform"
+)
+
+// snapshotSource is what a source offers for snapshots.
+type snapshotSource interface {
+	// SnapshotTables returns the captured tables matching the patterns.
+	SnapshotTables(ctx context.Context, patterns []string) ([]string, error)
+	// SetSnapshot gives the next Stream its snapshot work.
+	SetSnapshot(plan snapshot.Plan) error
+}
+
+// initialSnapshot is the id of the snapshot snapshot.mode starts.
+const initialSnapshot = "initial"
+
+// snapshotTopic is the compacted topic of the tables' progress records.
+func snapshotTopic(cfg *config.Config) string { return cfg.Kafka.TopicPrefix + "._snapshots" }
+
+// snapshotStart is what a run does about snapshots.
+type snapshotStart struct {
+	plan snapshot.Plan
+	// ref is what the run's checkpoints name at first; init the records
+	// its first Kafka transaction writes.
+	ref  *kafka.SnapshotRef
+	init []transform.Record
+	// nothing: snapshot.mode initial_only has nothing left to do.
+	nothing bool
+}
+
+// planSnapshot decides, from the mode and the checkpoint, whether this run
+// snapshots, and loads the progress of an unfinished snapshot from Kafka.
+func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kafka.Checkpoint, log *slog.Logger) (snapshotStart, error) {
+	var st snapshotStart
+	ss, ok := src.(snapshotSource)
+	if !ok {
+		return st, nil
+	}
+	mode := cfg.Snapshot.Mode
+	plan := snapshot.Plan{ID: initialSnapshot, ChunkSize: cfg.Snapshot.ChunkSize, Value: "true"}
+	switch {
+	case cp == nil && mode == config.SnapshotNever:
+		return st, ss.SetSnapshot(snapshot.Plan{})
+	case cp == nil:
+		tables, err := ss.SnapshotTables(ctx, cfg.SnapshotTables())
+		if err != nil {
+			return st, err
+		}
+		for _, t := range tables {
+			p := snapshot.Progress{Table: t, Snapshot: plan.ID, State: snapshot.StatePending}
+			text, err := p.MarshalText()
+			if err != nil {
+				return st, err
+			}
+			plan.Tables = append(plan.Tables, p)
+			st.init = append(st.init, transform.Record{Topic: snapshotTopic(cfg), Key: []byte(t), Value: text})
+		}
+		if len(tables) > 0 {
+			st.ref = &kafka.SnapshotRef{ID: plan.ID, Open: len(tables)}
+			log.Info("snapshot of existing rows starts with the stream", "tables", len(tables), "chunk_size", plan.ChunkSize, "mode", mode)
+		}
+	case cp.Snapshot == nil:
+		if mode == config.SnapshotInitialOnly {
+			st.nothing = true
+		}
+	default:
+		st.ref = cp.Snapshot
+		if mode == config.SnapshotNever {
+			log.Warn("a snapshot is unfinished; snapshot.mode never leaves it so (the checkpoint keeps it for a later run in another mode)",
+				"snapshot", cp.Snapshot.ID, "tables_open", cp.Snapshot.Open)
+			return st, ss.SetSnapshot(snapshot.Plan{})
+		}
+		records, err := loadSnapshotProgress(ctx, cfg)
+		if err != nil {
+			return st, err
+		}
+		plan.ID = cp.Snapshot.ID
+		for _, p := range records {
+			if p.Snapshot == plan.ID && (p.State == snapshot.StatePending || p.State == snapshot.StateRunning) {
+				plan.Tables = append(plan.Tables, p)
+			}
+		}
+		if len(plan.Tables) == 0 {
+			return st, fmt.Errorf("the checkpoint names snapshot %q with %d tables not done, but topic %q holds no unfinished record of it (was the topic deleted?); to start over, delete the connector's checkpoint (a tombstone for key %q on %q)",
+				plan.ID, cp.Snapshot.Open, snapshotTopic(cfg), cfg.Name, cfg.Kafka.CheckpointTopic)
+		}
+		log.Info("resuming the snapshot", "snapshot", plan.ID, "tables_open", len(plan.Tables), "table", plan.Tables[0].Table,
+			"rows_so_far", plan.Tables[0].Rows)
+		if cp.Partial != nil && len(cp.Partial.CommitPos) > 0 {
+			if plan.After, err = src.ParsePosition(cp.Partial.CommitPos); err != nil {
+				return st, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+			}
+		}
+	}
+	st.plan = plan
+	return st, ss.SetSnapshot(plan)
+}
+
+// loadSnapshotProgress reads the newest committed progress record of every
+// table, in the order the tables were first recorded.
+func loadSnapshotProgress(ctx context.Context, cfg *config.Config) ([]snapshot.Progress, error) {
+	latest := map[string]int{}
+	var out []snapshot.Progress
+	err := kafka.ReadTopic(ctx, cfg.Kafka.Brokers, snapshotTopic(cfg), func(key, value []byte) error {
+		if value == nil {
+			if i, ok := latest[string(key)]; ok {
+				out[i].State = snapshot.StateCancelled
+			}
+			return nil
+		}
+		p, err := snapshot.ParseProgress(value)
+		if err != nil {
+			return err
+		}
+		if i, ok := latest[p.Table]; ok {
+			out[i] = p
+			return nil
+		}
+		latest[p.Table] = len(out)
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading snapshot progress from topic %q: %w", snapshotTopic(cfg), err)
+	}
+	return out, nil
+}

@@ -1,0 +1,252 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/cdc-go/cdc/schema"
+	"github.com/cdc-go/cdc/snapshot"
+	"github.com/cdc-go/cdc/source"
+)
+
+// Snapshots in the stream (docs/snapshots.md). Between two event groups the
+// reader reads one chunk of a table in a consistent snapshot whose binlog
+// position `at` is exactly what the chunk saw: every group that ends at or
+// before `at` is in it, no later one is. The chunk waits until the stream
+// has passed `at`, and is emitted there, before the first later group: so
+// no streamed change of a key is older than the chunk's row, and none is
+// missed. Nothing is written to the server. Prepared XA transactions count
+// where their XA COMMIT is, which is also where the reader publishes them.
+
+// SnapshotTables returns the captured tables that match patterns, as
+// "db.table".
+func (s *Source) SnapshotTables(ctx context.Context, patterns []string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+		ORDER BY TABLE_SCHEMA, TABLE_NAME`)
+	if err != nil {
+		return nil, fmt.Errorf("listing tables to snapshot: %w", err)
+	}
+	defer rows.Close()
+	var all []string
+	for rows.Next() {
+		var db, name string
+		if err := rows.Scan(&db, &name); err != nil {
+			return nil, fmt.Errorf("listing tables to snapshot: %w", err)
+		}
+		all = append(all, db+"."+name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing tables to snapshot: %w", err)
+	}
+	captured, _ := matchTables(s.cfg.Tables, all)
+	var out []string
+	for _, t := range captured {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, t); ok {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// SetSnapshot gives the next Stream a snapshot to run; an empty plan runs
+// none. Call it before Stream.
+func (s *Source) SetSnapshot(plan snapshot.Plan) error {
+	d, err := snapshot.NewDriver(plan)
+	if err != nil {
+		return err
+	}
+	s.snap = d
+	return nil
+}
+
+// myChunk is a chunk read and waiting for the stream to reach its position.
+type myChunk struct {
+	id    snapshot.ChunkID
+	table *schema.Table
+	chunk
+	est uint64
+	at  time.Time
+}
+
+// snapState is the reader's snapshot state.
+type snapState struct {
+	reader   *chunkReader
+	shapes   map[string]shapeKey // table -> shape and key, until a chunk finds it changed
+	pending  *myChunk
+	filePos  Position // the file position after the last event outside a group
+	retry    time.Time
+	failures int
+	started  string
+}
+
+type shapeKey struct {
+	table *schema.Table
+	key   []string
+}
+
+// snapStep runs after each event: outside a group, and not while the
+// stream re-reads for prepared XA transactions, it emits the waiting chunk
+// once the stream passed its position, and reads the next one.
+func (r *reader) snapStep(ctx context.Context) error {
+	d := r.src.snap
+	if d == nil || r.group || r.skip != nil {
+		return nil
+	}
+	st := &r.snapSt
+	// Chunk after chunk while the stream has nothing newer than they saw
+	// (an idle server): no need to wait for the next event.
+	for {
+		if c := st.pending; c != nil {
+			if !st.filePos.atOrAfter(c.chunk.at) {
+				return nil
+			}
+			st.pending = nil
+			if err := r.emitChunk(ctx, c); err != nil {
+				return err
+			}
+		}
+		more, err := r.nextChunk(ctx, d)
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// nextChunk reads the next chunk into st.pending, or skips a table that
+// cannot be read; it reports false when it did neither (every table done,
+// a failed chunk's backoff).
+func (r *reader) nextChunk(ctx context.Context, d *snapshot.Driver) (bool, error) {
+	st := &r.snapSt
+	cur := d.Current()
+	if cur == nil || time.Now().Before(st.retry) {
+		return false, nil
+	}
+	if st.reader == nil {
+		cr, err := r.src.newChunkReader()
+		if err != nil {
+			return false, err
+		}
+		st.reader, st.shapes = cr, map[string]shapeKey{}
+	}
+	if st.started != cur.Table {
+		st.started = cur.Table
+		if cur.State == snapshot.StatePending {
+			r.src.log.Info("snapshot of table started", "table", cur.Table, "snapshot", cur.Snapshot)
+		}
+	}
+	c, err := r.readChunk(ctx, cur, d)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if errors.Is(err, ErrNoPrimaryKey) || errors.Is(err, errTableGone) {
+			r.src.log.Warn("snapshot of table cancelled", "table", cur.Table, "reason", err)
+			msgs, err := d.Skip(r.pos(r.reached), time.Now(), err.Error())
+			if err != nil {
+				return false, err
+			}
+			return true, r.emitAll(ctx, msgs)
+		}
+		if errors.Is(err, ErrShapeChanged) {
+			delete(st.shapes, cur.Table)
+		}
+		st.failures++
+		st.retry = time.Now().Add(min(time.Duration(st.failures)*time.Second, 30*time.Second))
+		r.src.log.Warn("snapshot chunk failed; reading it again", "table", cur.Table, "error", err, "failures", st.failures)
+		return false, nil
+	}
+	st.failures = 0
+	st.pending = c
+	return true, nil
+}
+
+// errTableGone reports a snapshot table that no longer exists.
+var errTableGone = errors.New("table does not exist any more")
+
+func (r *reader) readChunk(ctx context.Context, cur *snapshot.Progress, d *snapshot.Driver) (*myChunk, error) {
+	st := &r.snapSt
+	sk, ok := st.shapes[cur.Table]
+	if !ok {
+		db, name, _ := strings.Cut(cur.Table, ".")
+		t, key, err := r.src.snapshotShape(ctx, db, name)
+		if err != nil {
+			if t == nil && !errors.Is(err, ErrNoPrimaryKey) {
+				var n int
+				if qerr := r.src.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, name).Scan(&n); qerr == nil && n == 0 {
+					return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, errTableGone)
+				}
+			}
+			return nil, err
+		}
+		sk = shapeKey{t, key}
+		st.shapes[cur.Table] = sk
+	}
+	c := &myChunk{id: d.NextID(), table: sk.table, at: time.Now()}
+	if cur.State == snapshot.StatePending {
+		db, name, _ := strings.Cut(cur.Table, ".")
+		var est *uint64
+		if err := r.src.db.QueryRowContext(ctx, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, name).Scan(&est); err == nil && est != nil {
+			c.est = *est
+		}
+	}
+	ch, err := st.reader.readChunk(ctx, sk.table, sk.key, cur.LastKey, d.ChunkSize())
+	if err != nil {
+		return nil, err
+	}
+	c.chunk = ch
+	return c, nil
+}
+
+func (r *reader) emitChunk(ctx context.Context, c *myChunk) error {
+	msgs, err := r.src.snap.Emit(snapshot.Chunk{
+		ID: c.id, Table: c.table, Rows: c.rows, Errs: c.errs, Read: len(c.rows), Last: c.last, Estimate: c.est,
+		Meta: map[string]any{"db": c.table.Namespace},
+	}, r.pos(r.reached), c.at)
+	if err != nil {
+		return err
+	}
+	if len(c.rows) == 0 {
+		step := msgs[len(msgs)-1].Commit.Snapshot
+		r.src.log.Info("snapshot of table done", "table", step.Table, "tables_left", step.Open)
+	}
+	return r.emitAll(ctx, msgs)
+}
+
+func (r *reader) emitAll(ctx context.Context, msgs []source.Message) error {
+	for _, m := range msgs {
+		if err := r.emit(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notePosition keeps the file position after the last event read outside
+// an event group: where a waiting chunk may be emitted.
+func (r *reader) notePosition(ev *replication.BinlogEvent) {
+	if r.group || r.file == "" {
+		return
+	}
+	switch e := ev.Event.(type) {
+	case *replication.HeartbeatEvent:
+		if string(e.Filename) == r.file && ev.Header.LogPos > 0 {
+			r.snapSt.filePos = FilePosition(r.file, ev.Header.LogPos)
+		}
+	case *replication.RotateEvent:
+		r.snapSt.filePos = FilePosition(r.file, uint32(e.Position))
+	default:
+		if ev.Header.LogPos > 0 {
+			r.snapSt.filePos = FilePosition(r.file, ev.Header.LogPos)
+		}
+	}
+}
