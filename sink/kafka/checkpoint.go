@@ -34,6 +34,11 @@ type Checkpoint struct {
 	// transaction and earlier ones): a restart from Position must skip
 	// exactly those. Nil when the checkpoint is at a transaction boundary.
 	Partial *PartialTx
+	// Replay, when set, says that the connector was moved back (`cdc
+	// positions set`, `cdc run --from`) and the events after Position up to
+	// Replay.Until are being sent again, marked as replays; nil once the
+	// stream has passed that bound (see replay.go).
+	Replay *ReplayBound
 }
 
 // PartialTx identifies a source transaction that is committed to Kafka in
@@ -78,6 +83,9 @@ type checkpointJSON struct {
 	// before it existed decode unchanged, and older versions of cdc that
 	// ignore it are refused nothing (see DecodeCheckpoint).
 	Partial *partialJSON `json:"partial,omitempty"`
+	// Replay is absent outside a replay; an older cdc ignores it and sends
+	// the rest of the replay unmarked.
+	Replay *replayJSON `json:"replay,omitempty"`
 }
 
 // validate reports a checkpoint that could not be resumed from.
@@ -111,6 +119,11 @@ func (cp *Checkpoint) validate() error {
 			}
 		}
 	}
+	if r := cp.Replay; r != nil {
+		if err := r.validate(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -121,6 +134,10 @@ func (cp *Checkpoint) validate() error {
 // A checkpoint inside a source transaction adds
 //
 //	"partial":{"tx":"735","commit_pos":"0/16C0000","changes":5000,"tables":{"public.orders":5000}}
+//
+// and one during a replay
+//
+//	"replay":{"until":"0/16D0000","tx":"736","changes":200}
 //
 // Time is written in UTC with nanoseconds. It fails for a checkpoint that
 // DecodeCheckpoint would reject.
@@ -138,6 +155,7 @@ func EncodeCheckpoint(cp Checkpoint) ([]byte, error) {
 	if p := cp.Partial; p != nil {
 		j.Partial = &partialJSON{ID: p.ID, CommitPos: string(p.CommitPos), Changes: p.Changes, Events: p.Events, Tables: p.Tables}
 	}
+	j.Replay = cp.Replay.toJSON()
 	return json.Marshal(j)
 }
 
@@ -164,6 +182,7 @@ func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 			cp.Partial.CommitPos = []byte(p.CommitPos)
 		}
 	}
+	cp.Replay = j.Replay.bound()
 	if err := cp.validate(); err != nil {
 		return Checkpoint{}, fmt.Errorf("decoding checkpoint: %w", err)
 	}
