@@ -121,7 +121,11 @@ type Options struct {
 	// (else Run fails with ErrResumeMismatch), and its first
 	// Partial.Changes changes are skipped.
 	Partial *kafka.PartialTx
-	Log     *slog.Logger
+	// Replay is the replay bound of the checkpoint the run starts from
+	// (after `cdc positions set` moved it back): the events up to it are
+	// sent again with the header cdc.replay: true (see replay.go).
+	Replay *Replay
+	Log    *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -182,7 +186,8 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 		time.AfterFunc(opt.ShutdownTimeout, cancelHard)
 	})
 	defer stopWatch()
-	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard, expect: opt.Partial}
+	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard, expect: opt.Partial, replay: opt.Replay}
+	p.startReplay()
 	if from == nil {
 		// No checkpoint yet: store the first position the source offers at
 		// once, so that a crash before the first event does not lose the
@@ -311,6 +316,13 @@ type run struct {
 	resumed bool // the open source transaction resumed from a partial checkpoint
 	txSeen  int  // its changes received, skipped ones included
 	warned  bool // told that a transaction could not be split
+
+	// replay is the replay bound while the stream has not passed it;
+	// txReplay how many changes of the open source transaction are
+	// replays (-1: all of them); replayed counts replayed events.
+	replay   *Replay
+	txReplay int
+	replayed int
 }
 
 func (p *run) handle(ctx context.Context, m source.Message) error {
@@ -321,6 +333,7 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 		}
 		p.inTx, p.txID, p.txChanges, p.txEvents, p.txTables = true, m.Begin.TxID, 0, 0, map[string]int{}
 		p.txCommitPos, p.resumed, p.txSeen = nil, false, 0
+		p.txReplay = p.replayOf(m.Begin)
 		if m.Begin.CommitPos != nil {
 			text, err := m.Begin.CommitPos.MarshalText()
 			if err != nil {
@@ -343,7 +356,7 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 			return nil
 		}
 		if p.opt.TransactionTopic != "" {
-			return p.write(ctx, txRecord(p.opt.TransactionTopic, "BEGIN", m.Begin.TxID, m.Begin.CommitTime, 0, nil))
+			return p.write(ctx, markReplay(txRecord(p.opt.TransactionTopic, "BEGIN", m.Begin.TxID, m.Begin.CommitTime, 0, nil), p.txReplay != 0))
 		}
 	case m.Change != nil:
 		if !p.inTx {
@@ -417,10 +430,15 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 		if m.Change.Table != nil {
 			p.txTables[table] += events
 		}
+		replay := p.txReplay < 0 || p.txChanges <= p.txReplay
+		if replay {
+			p.replayed += events
+		}
 		for _, r := range recs {
 			if sv != nil {
 				r.Headers = append(r.Headers, p.opt.Schemas.schemaHeaders(sv)...)
 			}
+			r = markReplay(r, replay)
 			if m.Change.Err != nil && !dead {
 				r = p.deadLetter(r, m.Change, DeadLetterConversion, m.Change.Err)
 			}
@@ -439,12 +457,14 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 				p.txID, p.txSeen, p.txSeen+p.skip, ErrResumeMismatch)
 		}
 		if p.opt.TransactionTopic != "" {
-			if err := p.write(ctx, txRecord(p.opt.TransactionTopic, "END", m.Commit.TxID, m.Commit.CommitTime, p.txEvents, p.txTables)); err != nil {
+			if err := p.write(ctx, markReplay(txRecord(p.opt.TransactionTopic, "END", m.Commit.TxID, m.Commit.CommitTime, p.txEvents, p.txTables), p.txReplay < 0)); err != nil {
 				return err
 			}
 		}
 		p.inTx, p.resumed = false, false
 		p.resume, p.dirty = m.Commit.Pos, true
+		p.passed(m.Commit.TxID, m.Commit.Pos)
+		p.txReplay = 0
 		p.opt.Metrics.sourceTx(m.Commit.CommitTime)
 		if p.full() || time.Since(p.openedAt) >= p.opt.Linger {
 			return p.commit(ctx)
@@ -456,6 +476,7 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 			return nil
 		}
 		p.resume, p.dirty = m.Heartbeat, true
+		p.passed("", m.Heartbeat)
 		if !p.open && time.Since(p.lastCheckpoint) >= p.opt.HeartbeatInterval {
 			if err := p.ensureOpen(); err != nil {
 				return err
@@ -535,7 +556,7 @@ func (p *run) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding position %v: %w", p.resume, err)
 	}
-	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial}
+	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial, Replay: p.replayBound()}
 	started := time.Now()
 	if err := p.sink.Commit(ctx, cp); err != nil {
 		p.open = false

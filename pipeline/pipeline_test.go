@@ -80,6 +80,8 @@ type journal struct {
 	// gate, when set, blocks every Write until it is closed (a slow Kafka).
 	gate chan struct{}
 	last *kafka.Checkpoint // the newest committed checkpoint
+	// onCommit, when set, sees every committed checkpoint.
+	onCommit func(kafka.Checkpoint)
 }
 
 func (j *journal) Begin() error { return nil }
@@ -111,6 +113,9 @@ func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
 	}
 	j.records = append(j.records, j.open...)
 	j.last = &cp
+	if j.onCommit != nil {
+		j.onCommit(cp)
+	}
 	for _, r := range j.open {
 		line := r.Topic + " " + string(r.Key)
 		for _, h := range r.Headers {
