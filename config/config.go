@@ -96,9 +96,9 @@ type Source struct {
 
 // Kafka is the cluster events are written to, in transactions.
 type Kafka struct {
-	Brokers          []string `yaml:"brokers"`           // host:port seeds; required
-	TopicPrefix      string   `yaml:"topic_prefix"`      // default Name
-	CheckpointTopic  string   `yaml:"checkpoint_topic"`  // default "_cdc_checkpoints"
+	Brokers         []string `yaml:"brokers"`          // host:port seeds; required
+	TopicPrefix     string   `yaml:"topic_prefix"`     // default Name
+	CheckpointTopic string   `yaml:"checkpoint_topic"` // default "_cdc_checkpoints"
 	// HistoryTopic keeps every committed checkpoint (cdc positions);
 	// default CheckpointTopic + ".history".
 	HistoryTopic     string   `yaml:"history_topic"`
