@@ -140,6 +140,9 @@ func listPositions(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for i := len(rows) - 1; i >= 0; i-- {
 		e := rows[i]
 		note := strings.TrimPrefix(describeCheckpoint(&e.Checkpoint), "; ")
+		if note == "" {
+			note = "-"
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339Nano), e.Records, e.Position, note)
 	}
 	tw.Flush()
@@ -349,8 +352,9 @@ func preflight(ctx context.Context, cfg *config.Config, srv source.Server, pos s
 	case postgres.LSN:
 		st, err := postgres.CheckAvailable(ctx, postgresConfig(cfg), srv, p)
 		if errors.Is(err, postgres.ErrSlotAhead) {
-			return "", fmt.Errorf("cannot move to %s: %w; a position at or after %s can be set, or, to send the rows again, "+
-				"read the tables with a snapshot instead (cdc snapshot -c %s, or snapshot.mode: when_needed)", p, err, st.Confirmed, cfg.File)
+			return "", fmt.Errorf("cannot move to %s: replication slot %q has confirmed %s, and a logical replication slot cannot go back before its confirmed position, so the changes before it can no longer be streamed; "+
+				"a position at or after %s can be set, or, to send the rows again, read the tables with a snapshot instead (cdc snapshot -c %s, or snapshot.mode: when_needed): %w",
+				p, cfg.Source.Slot, st.Confirmed, st.Confirmed, cfg.File, postgres.ErrSlotAhead)
 		}
 		if err != nil {
 			return "", fmt.Errorf("cannot move to %s: %w", p, err)
