@@ -139,7 +139,11 @@ func (p *Presence) join(ctx context.Context) error {
 			p.member = ""
 			continue
 		case err != nil && attempt < 5 && (errors.Is(err, kerr.RebalanceInProgress) || transient(err)):
-			time.Sleep(200 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
 			continue
 		case err != nil:
 			return err
@@ -207,14 +211,16 @@ func (p *Presence) keep(ctx context.Context) {
 }
 
 // Close leaves the group, so that the connector counts as stopped at once,
-// and closes the client. It waits at most 5 seconds.
+// and closes the client. It waits at most a second for the broker (an
+// unreachable one forgets the member after PresenceSessionTimeout anyway),
+// so it does not hold up a stop.
 func (p *Presence) Close() {
 	if p == nil {
 		return
 	}
 	p.stop()
 	<-p.done
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	req := kmsg.NewPtrLeaveGroupRequest()
 	req.Group, req.MemberID = p.group, p.member
