@@ -98,9 +98,13 @@ type Source struct {
 
 // Kafka is the cluster events are written to, in transactions.
 type Kafka struct {
-	Brokers          []string `yaml:"brokers"`           // host:port seeds; required
-	TopicPrefix      string   `yaml:"topic_prefix"`      // default Name
-	CheckpointTopic  string   `yaml:"checkpoint_topic"`  // default "_cdc_checkpoints"
+	Brokers         []string `yaml:"brokers"`          // host:port seeds; required
+	TopicPrefix     string   `yaml:"topic_prefix"`     // default Name
+	CheckpointTopic string   `yaml:"checkpoint_topic"` // default "_cdc_checkpoints"
+	// HistoryTopic keeps every committed checkpoint (cdc positions);
+	// default CheckpointTopic + ".history".
+	HistoryTopic     string   `yaml:"history_topic"`
+	HistoryRetention Duration `yaml:"history_retention"` // default 7d
 	TransactionTopic string   `yaml:"transaction_topic"` // BEGIN/END records; "" disables
 	DeadLetterTopic  string   `yaml:"dead_letter_topic"` // "" means "<topic>.DLT" per event
 	// Partitions and ReplicationFactor apply to topics created on demand.
@@ -243,7 +247,7 @@ func (l Log) Handler(w io.Writer) slog.Handler {
 }
 
 // Duration is a time.Duration written in YAML as a Go duration string such
-// as "100ms", "10s" or "1m30s".
+// as "100ms", "10s" or "1m30s", or a whole number of days ("7d").
 type Duration time.Duration
 
 // Std is d as a time.Duration.
@@ -262,6 +266,11 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf(`expected a duration such as "100ms" or "10s", got %s`, kindName(n))
 	}
 	v, err := time.ParseDuration(n.Value)
+	if days, ok := strings.CutSuffix(n.Value, "d"); err != nil && ok {
+		if d, derr := strconv.ParseUint(days, 10, 16); derr == nil && days[0] != '+' {
+			v, err = time.Duration(d)*24*time.Hour, nil
+		}
+	}
 	if err != nil {
 		if _, numErr := strconv.ParseFloat(n.Value, 64); numErr == nil {
 			return fmt.Errorf(`expected a duration such as "100ms" or "10s", got %q (add a unit: ms, s, m or h)`, n.Value)
@@ -365,6 +374,12 @@ func (k *Kafka) defaults(name string, has func(string) bool) {
 	}
 	if k.CheckpointTopic == "" {
 		k.CheckpointTopic = DefaultCheckpointTopic
+	}
+	if k.HistoryTopic == "" {
+		k.HistoryTopic = k.CheckpointTopic + ".history"
+	}
+	if !has("kafka.history_retention") {
+		k.HistoryRetention = Duration(7 * 24 * time.Hour)
 	}
 	if !has("kafka.partitions") {
 		k.Partitions = 1
@@ -618,6 +633,7 @@ func (k *Kafka) validate(v *checker, nameOK bool) {
 	}{
 		{"kafka.topic_prefix", k.TopicPrefix, nameOK},
 		{"kafka.checkpoint_topic", k.CheckpointTopic, true},
+		{"kafka.history_topic", k.HistoryTopic, false},
 		{"kafka.transaction_topic", k.TransactionTopic, false},
 		{"kafka.dead_letter_topic", k.DeadLetterTopic, false},
 	}
@@ -641,6 +657,9 @@ func (k *Kafka) validate(v *checker, nameOK bool) {
 		if k.DeadLetterTopic == k.CheckpointTopic {
 			v.add("kafka.dead_letter_topic", "must differ from kafka.checkpoint_topic %q", k.CheckpointTopic)
 		}
+		if k.HistoryTopic == k.CheckpointTopic {
+			v.add("kafka.history_topic", "must differ from kafka.checkpoint_topic %q (which is compacted; the history needs a delete policy)", k.CheckpointTopic)
+		}
 	}
 	if k.Partitions < 1 || k.Partitions > math.MaxInt32 {
 		v.add("kafka.partitions", "must be between 1 and %d, got %d", math.MaxInt32, k.Partitions)
@@ -656,6 +675,9 @@ func (k *Kafka) validate(v *checker, nameOK bool) {
 	}
 	if k.MaxRecordBytes < 1024 || k.MaxRecordBytes > 1<<30 {
 		v.add("kafka.max_record_bytes", "must be between 1024 and %d, got %d", 1<<30, k.MaxRecordBytes)
+	}
+	if k.HistoryRetention < Duration(time.Minute) && (k.HistoryRetention != 0 || v.has("kafka.history_retention")) {
+		v.add("kafka.history_retention", "must be at least 1m, got %s", k.HistoryRetention)
 	}
 	k.Batch.validate(v)
 	switch {

@@ -76,9 +76,9 @@ func TestLoadTestdata(t *testing.T) {
 			StatusInterval:    sec(10),
 		},
 		Kafka: Kafka{
-			Brokers:            []string{"127.0.0.1:9092"},
-			TopicPrefix:        "shop",
-			CheckpointTopic:    "_cdc_checkpoints",
+			Brokers:         []string{"127.0.0.1:9092"},
+			TopicPrefix:     "shop",
+			CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 			TransactionTopic:   "shop.transactions",
 			Partitions:         3,
 			ReplicationFactor:  -1,
@@ -120,9 +120,9 @@ func TestParseDefaults(t *testing.T) {
 				StatusInterval: sec(10),
 			},
 			Kafka: Kafka{
-				Brokers:            []string{"127.0.0.1:9092", "[::1]:9093"},
-				TopicPrefix:        "orders-mysql",
-				CheckpointTopic:    DefaultCheckpointTopic,
+				Brokers:         []string{"127.0.0.1:9092", "[::1]:9093"},
+				TopicPrefix:     "orders-mysql",
+				CheckpointTopic: DefaultCheckpointTopic, HistoryTopic: DefaultCheckpointTopic + ".history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				DeadLetterTopic:    "orders.dlt",
 				Partitions:         1,
 				ReplicationFactor:  -1,
@@ -169,7 +169,7 @@ func TestParseDefaults(t *testing.T) {
 				Tables: []string{"public.t"}, StatusInterval: sec(10),
 			},
 			Kafka: Kafka{
-				Brokers: []string{"k:9092"}, TopicPrefix: "Shop-EU.1", CheckpointTopic: "_cdc_checkpoints",
+				Brokers: []string{"k:9092"}, TopicPrefix: "Shop-EU.1", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-Shop-EU.1", TransactionalID: "cdc-Shop-EU.1",
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
@@ -193,7 +193,7 @@ func TestParseDefaults(t *testing.T) {
 				Tables: []string{"a.b"}, StatusInterval: sec(10),
 			},
 			Kafka: Kafka{
-				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints",
+				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-s", TransactionalID: "cdc-s",
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
@@ -218,7 +218,7 @@ func TestParseDefaults(t *testing.T) {
 				Tables: []string{"a.b"}, StatusInterval: sec(10),
 			},
 			Kafka: Kafka{
-				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints",
+				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "x", TransactionalID: "cdc-s",
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,

@@ -136,7 +136,11 @@ type Options struct {
 	// OnSnapshotDone, when set, is called once after the commit that ended
 	// the snapshot (snapshot.mode initial_only stops then).
 	OnSnapshotDone func()
-	Log            *slog.Logger
+	// Replay is the replay bound of the checkpoint the run starts from
+	// (after `cdc positions set` moved it back): the events up to it are
+	// sent again with the header cdc.replay: true (see replay.go).
+	Replay *Replay
+	Log    *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -198,10 +202,11 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 	})
 	defer stopWatch()
 	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard, expect: opt.Partial,
-		snap: opt.Snapshot, initRecs: opt.SnapshotInit}
+		snap: opt.Snapshot, initRecs: opt.SnapshotInit, replay: opt.Replay}
 	if len(p.initRecs) > 0 {
 		p.dirty = true // the first checkpoint must carry them
 	}
+	p.startReplay()
 	if from == nil {
 		// No checkpoint yet: store the first position the source offers at
 		// once, so that a crash before the first event does not lose the
@@ -339,6 +344,13 @@ type run struct {
 	txSnapshot bool
 	initRecs   []transform.Record
 	snapDone   bool
+
+	// replay is the replay bound while the stream has not passed it;
+	// txReplay how many changes of the open source transaction are
+	// replays (-1: all of them); replayed counts replayed events.
+	replay   *Replay
+	txReplay int
+	replayed int
 }
 
 func (p *run) handle(ctx context.Context, m source.Message) error {
@@ -355,6 +367,10 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 		}
 		p.inTx, p.txID, p.txChanges, p.txEvents, p.txTables = true, m.Begin.TxID, 0, 0, map[string]int{}
 		p.txCommitPos, p.resumed, p.txSeen, p.txSnapshot = nil, false, 0, m.Begin.Snapshot
+		p.txReplay = 0
+		if !m.Begin.Snapshot { // chunks are read now, never replays
+			p.txReplay = p.replayOf(m.Begin)
+		}
 		if m.Begin.Snapshot {
 			if p.expect != nil {
 				return fmt.Errorf("snapshot chunk %s before the checkpoint's partial transaction %s: %w", m.Begin.TxID, p.expect.ID, ErrResumeMismatch)
@@ -383,7 +399,7 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 			return nil
 		}
 		if p.opt.TransactionTopic != "" {
-			return p.write(ctx, txRecord(p.opt.TransactionTopic, "BEGIN", m.Begin.TxID, m.Begin.CommitTime, 0, nil))
+			return p.write(ctx, markReplay(txRecord(p.opt.TransactionTopic, "BEGIN", m.Begin.TxID, m.Begin.CommitTime, 0, nil), p.txReplay != 0))
 		}
 	case m.Change != nil:
 		if !p.inTx {
@@ -457,10 +473,15 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 		if m.Change.Table != nil {
 			p.txTables[table] += events
 		}
+		replay := p.txReplay < 0 || p.txChanges <= p.txReplay
+		if replay {
+			p.replayed += events
+		}
 		for _, r := range recs {
 			if sv != nil {
 				r.Headers = append(r.Headers, p.opt.Schemas.schemaHeaders(sv)...)
 			}
+			r = markReplay(r, replay)
 			if m.Change.Err != nil && !dead {
 				r = p.deadLetter(r, m.Change, DeadLetterConversion, m.Change.Err)
 			}
@@ -479,7 +500,7 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 				p.txID, p.txSeen, p.txSeen+p.skip, ErrResumeMismatch)
 		}
 		if p.opt.TransactionTopic != "" && !p.txSnapshot {
-			if err := p.write(ctx, txRecord(p.opt.TransactionTopic, "END", m.Commit.TxID, m.Commit.CommitTime, p.txEvents, p.txTables)); err != nil {
+			if err := p.write(ctx, markReplay(txRecord(p.opt.TransactionTopic, "END", m.Commit.TxID, m.Commit.CommitTime, p.txEvents, p.txTables), p.txReplay < 0)); err != nil {
 				return err
 			}
 		}
@@ -493,6 +514,8 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 		}
 		p.inTx, p.resumed, p.txSnapshot = false, false, false
 		p.resume, p.dirty = m.Commit.Pos, true
+		p.passed(m.Commit.TxID, m.Commit.Pos)
+		p.txReplay = 0
 		if p.full() || time.Since(p.openedAt) >= p.opt.Linger {
 			return p.commit(ctx)
 		}
@@ -503,6 +526,7 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 			return nil
 		}
 		p.resume, p.dirty = m.Heartbeat, true
+		p.passed("", m.Heartbeat)
 		if !p.open && time.Since(p.lastCheckpoint) >= p.opt.HeartbeatInterval {
 			if err := p.ensureOpen(); err != nil {
 				return err
@@ -613,7 +637,7 @@ func (p *run) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding position %v: %w", p.resume, err)
 	}
-	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial, Snapshot: p.snap}
+	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial, Snapshot: p.snap, Replay: p.replayBound()}
 	started := time.Now()
 	if err := p.sink.Commit(ctx, cp); err != nil {
 		p.open = false

@@ -81,6 +81,8 @@ type journal struct {
 	gate chan struct{}
 	last *kafka.Checkpoint  // the newest committed checkpoint
 	cps  []kafka.Checkpoint // every committed checkpoint
+	// onCommit, when set, sees every committed checkpoint.
+	onCommit func(kafka.Checkpoint)
 }
 
 func (j *journal) Begin() error { return nil }
@@ -113,6 +115,9 @@ func (j *journal) Commit(ctx context.Context, cp kafka.Checkpoint) error {
 	j.records = append(j.records, j.open...)
 	j.last = &cp
 	j.cps = append(j.cps, cp)
+	if j.onCommit != nil {
+		j.onCommit(cp)
+	}
 	for _, r := range j.open {
 		line := r.Topic + " " + string(r.Key)
 		for _, h := range r.Headers {

@@ -3,6 +3,7 @@
 //
 //	cdc run   -c shop.yaml   stream until SIGINT/SIGTERM
 //	cdc check -c shop.yaml   validate the config and the source's prerequisites
+//	cdc positions -c shop.yaml   list stored positions; positions set moves to one
 //	cdc version
 package main
 
@@ -76,7 +77,9 @@ func errorLines(err error) []string {
 const usage = `usage: cdc <command> [flags]
 
 commands:
-  run     -c FILE   stream changes to Kafka until SIGINT/SIGTERM
+  run     -c FILE [-from POSITION]
+                    stream changes to Kafka until SIGINT/SIGTERM (-from: move
+                    the stopped connector to POSITION first, see positions set)
   check   -c FILE   validate FILE and the source's prerequisites, print fixes
   tail    -c FILE [-n N] [-timeout D] [-all]
                     print the committed events of the connector's topics
@@ -84,6 +87,12 @@ commands:
                     re-run dead-lettered rows through the current routes
   schemas -c FILE [-json-schema] [TABLE]
                     list the schema versions of each table, with what changed
+  positions -c FILE [-limit N] [-json]
+                    the current checkpoint and the checkpoint history
+  positions set -c FILE (-seq N | -time RFC3339 | -position P) [-dry-run]
+                    move a stopped connector to an older (or newer) checkpoint,
+                    after checking the source still holds it; the range is
+                    re-emitted with header cdc.replay: true (docs/replay.md)
   version           print the version
 `
 
@@ -95,11 +104,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "run":
-		path, err := configFlag("run", rest, stderr)
+		path, from, err := runFlags(rest, stderr)
 		if err != nil {
 			return err
 		}
-		return runConnector(ctx, path, stderr)
+		return runConnector(ctx, path, from, stderr)
 	case "check":
 		path, err := configFlag("check", rest, stderr)
 		if err != nil {
@@ -114,6 +123,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return dltMain(ctx, rest, stdout, stderr)
 	case "schemas":
 		return listSchemas(ctx, rest, stdout, stderr)
+	case "positions":
+		return positionsMain(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cdc %s\n", buildVersion())
 		return nil

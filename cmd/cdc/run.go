@@ -81,7 +81,7 @@ func mysqlConfig(cfg *config.Config) mysql.Config {
 	}
 }
 
-func runConnector(parent context.Context, path string, stderr io.Writer) error {
+func runConnector(parent context.Context, path, fromFlag string, stderr io.Writer) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -102,18 +102,25 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	// Kafka first: the source may create a replication slot and a
 	// publication, which retain WAL for as long as they exist, so nothing is
 	// created there until Kafka answers and the checkpoint is readable.
+	if fromFlag != "" {
+		// Before Open, which would fence the running instance.
+		if err := refuseRunning(ctx, cfg, "run with -from again"); err != nil {
+			return err
+		}
+	}
 	kctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	sink, err := kafka.Open(kctx, kafka.Config{
-		Brokers: cfg.Kafka.Brokers, ClientID: cfg.Kafka.ClientID, TransactionalID: cfg.Kafka.TransactionalID,
-		CheckpointTopic: cfg.Kafka.CheckpointTopic, Partitions: int32(cfg.Kafka.Partitions),
-		ReplicationFactor: int16(cfg.Kafka.ReplicationFactor), MaxRecordBytes: cfg.Kafka.MaxRecordBytes, TransactionTimeout: cfg.Kafka.TransactionTimeout.Std(),
-	}, log.With("sink", "kafka"))
+	sink, err := kafka.Open(kctx, sinkConfig(cfg), log.With("sink", "kafka"))
 	if err != nil {
 		cancel()
 		return err
 	}
 	defer sink.Shutdown(hard)
+	presence, err := kafka.JoinPresence(kctx, cfg.Kafka.Brokers, cfg.Name, log.With("sink", "kafka"))
 	cancel()
+	if err != nil {
+		return err
+	}
+	defer presence.Close()
 	var health kafkaHealth
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -126,6 +133,11 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 	lcancel()
 	if err != nil {
 		return err
+	}
+	if fromFlag != "" {
+		if cp, err = moveForRun(ctx, cfg, sink, cp, fromFlag, log); err != nil {
+			return err
+		}
 	}
 	if err := sink.EnsureCompactedTopic(ctx, cfg.Schema.Topic); err != nil {
 		return err
@@ -213,6 +225,9 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 		ShutdownTimeout: shutdownTimeout,
 		Snapshot:        snap.ref, SnapshotTopic: snapshotTopic(cfg), SnapshotInit: snap.init, OnSnapshotDone: onSnapshotDone,
 	}
+	if opts.Replay, err = replayOption(cfg, cp); err != nil {
+		return err
+	}
 	backoff, failingSince := time.Second, time.Time{}
 	for {
 		started := time.Now()
@@ -252,6 +267,9 @@ func runConnector(parent context.Context, path string, stderr io.Writer) error {
 			break
 		}
 		opts.Snapshot, opts.SnapshotInit = snap.ref, snap.init
+		if opts.Replay, err = resumeReplay(ctx, sink, cfg, opts.Replay); err != nil {
+			break
+		}
 		// Versions recorded in an aborted transaction must be recorded again.
 		if history, err = loadHistory(ctx, cfg); err != nil {
 			break

@@ -38,6 +38,11 @@ type Checkpoint struct {
 	// progress records are in the snapshot topic, committed with this
 	// checkpoint. Nil when no snapshot runs.
 	Snapshot *SnapshotRef
+	// Replay, when set, says that the connector was moved back (`cdc
+	// positions set`, `cdc run --from`) and the events after Position up to
+	// Replay.Until are being sent again, marked as replays; nil once the
+	// stream has passed that bound (see replay.go).
+	Replay *ReplayBound
 }
 
 // SnapshotRef names a snapshot in progress.
@@ -98,6 +103,9 @@ type checkpointJSON struct {
 	// Snapshot is absent when no snapshot runs (and in checkpoints written
 	// before snapshots existed).
 	Snapshot *snapshotJSON `json:"snapshot,omitempty"`
+	// Replay is absent outside a replay; an older cdc ignores it and sends
+	// the rest of the replay unmarked.
+	Replay *replayJSON `json:"replay,omitempty"`
 }
 
 // validate reports a checkpoint that could not be resumed from.
@@ -134,6 +142,11 @@ func (cp *Checkpoint) validate() error {
 			}
 		}
 	}
+	if r := cp.Replay; r != nil {
+		if err := r.validate(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -144,6 +157,10 @@ func (cp *Checkpoint) validate() error {
 // A checkpoint inside a source transaction adds
 //
 //	"partial":{"tx":"735","commit_pos":"0/16C0000","changes":5000,"tables":{"public.orders":5000}}
+//
+// and one during a replay
+//
+//	"replay":{"until":"0/16D0000","tx":"736","changes":200}
 //
 // Time is written in UTC with nanoseconds. It fails for a checkpoint that
 // DecodeCheckpoint would reject.
@@ -164,6 +181,7 @@ func EncodeCheckpoint(cp Checkpoint) ([]byte, error) {
 	if r := cp.Snapshot; r != nil {
 		j.Snapshot = &snapshotJSON{ID: r.ID, Open: r.Open}
 	}
+	j.Replay = cp.Replay.toJSON()
 	return json.Marshal(j)
 }
 
@@ -193,6 +211,7 @@ func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 	if r := j.Snapshot; r != nil {
 		cp.Snapshot = &SnapshotRef{ID: r.ID, Open: r.Open}
 	}
+	cp.Replay = j.Replay.bound()
 	if err := cp.validate(); err != nil {
 		return Checkpoint{}, fmt.Errorf("decoding checkpoint: %w", err)
 	}

@@ -20,6 +20,13 @@ type Config struct {
 	// CheckpointTopic holds the checkpoints, keyed by connector name. Open
 	// creates it (compacted, one partition) if it is missing. Required.
 	CheckpointTopic string
+	// HistoryTopic, when set, receives every checkpoint Commit writes, in
+	// the same transaction (see history.go). Open creates it (delete
+	// policy, one partition) if it is missing.
+	HistoryTopic string
+	// HistoryRetention is the history topic's retention.ms when Open
+	// creates it. Default 7 days.
+	HistoryRetention time.Duration
 	// Partitions is the partition count of event topics that Write creates
 	// on demand. Default 1.
 	Partitions int32
@@ -61,6 +68,9 @@ func (c *Config) defaults() {
 	if c.MaxRecordBytes == 0 {
 		c.MaxRecordBytes = defaultMaxRecordBytes
 	}
+	if c.HistoryRetention == 0 {
+		c.HistoryRetention = DefaultHistoryRetention
+	}
 }
 
 // Validate reports every invalid field at once. Zero values of optional
@@ -82,6 +92,12 @@ func (c Config) Validate() error {
 	}
 	if c.CheckpointTopic == "" {
 		errs = append(errs, errors.New("kafka CheckpointTopic: required"))
+	}
+	if c.HistoryTopic != "" && c.HistoryTopic == c.CheckpointTopic {
+		errs = append(errs, errors.New("kafka HistoryTopic: must differ from CheckpointTopic"))
+	}
+	if c.HistoryRetention < time.Minute {
+		errs = append(errs, fmt.Errorf("kafka HistoryRetention: %s; want at least 1m", c.HistoryRetention))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("kafka Partitions: %d; want 1 or more", c.Partitions))

@@ -184,6 +184,9 @@ func (w *Writer) open(ctx context.Context) error {
 	if err := w.ensureCheckpointTopic(ctx); err != nil {
 		return err
 	}
+	if err := w.ensureHistoryTopic(ctx); err != nil {
+		return err
+	}
 	id, epoch, err := w.cl.ProducerID(ctx)
 	if err != nil {
 		return wrap(fmt.Sprintf("initializing kafka producer for transactional id %q", w.cfg.TransactionalID), err)
@@ -302,7 +305,8 @@ func (w *Writer) produce(ctx context.Context, rec *kgo.Record) {
 }
 
 // Commit writes cp to the checkpoint topic in the open transaction (opening
-// one if needed, so a checkpoint can be committed alone), flushes every
+// one if needed, so a checkpoint can be committed alone), and to the
+// history topic when there is one, flushes every
 // buffered record and commits the transaction. A zero cp.Time is set to now.
 //
 // Commit blocks until Kafka has durably committed the transaction, or fails;
@@ -330,6 +334,13 @@ func (w *Writer) Commit(ctx context.Context, cp Checkpoint) error {
 		return err
 	}
 	w.produce(ctx, &kgo.Record{Topic: w.cfg.CheckpointTopic, Key: []byte(cp.Connector), Value: value})
+	if w.cfg.HistoryTopic != "" {
+		entry, err := EncodeHistory(HistoryEntry{Checkpoint: cp, Records: w.records})
+		if err != nil {
+			return w.fail(err)
+		}
+		w.produce(ctx, &kgo.Record{Topic: w.cfg.HistoryTopic, Key: []byte(cp.Connector), Value: entry})
+	}
 	if err := w.cl.Flush(ctx); err != nil {
 		return w.fail(fmt.Errorf("flushing kafka transaction: %w", err))
 	}

@@ -238,12 +238,36 @@ func (s *Source) purged(p Position, detail string, files []string) error {
 	if len(files) > 0 {
 		oldest = files[0]
 	}
-	what := "binlog position " + p.String()
-	if p.HasGTID() {
-		what = fmt.Sprintf("GTID position %s (binlog file %s)", p.GTID(), orUnknown(p.file))
+	return &PurgedError{Pos: p, Detail: detail, Oldest: oldest, connector: s.cfg.Name}
+}
+
+// PurgedError is a position the server no longer holds the binlog for. It
+// wraps ErrPositionPurged; its message is the one for a checkpoint that
+// cannot resume.
+type PurgedError struct {
+	Pos Position
+	// Detail says what is missing ("binlog file binlog.000002 is not in
+	// the server's binlog index").
+	Detail string
+	// Oldest is the oldest binlog file the server has ("none").
+	Oldest    string
+	connector string
+}
+
+func (e *PurgedError) Unwrap() error { return ErrPositionPurged }
+
+func (e *PurgedError) Error() string {
+	return fmt.Sprintf("resuming from %s: %s; the server has purged the binary logs it needs (oldest left: %s), so the changes after it are lost to cdc and nothing past the gap is sent. To continue from the server's current position, accepting the gap, delete this connector's checkpoint (a tombstone for key %q on the checkpoint topic); the changes in the gap can then only be recovered from the tables themselves: %v",
+		e.What(), e.Detail, e.Oldest, e.connector, ErrPositionPurged)
+}
+
+// What names the position: "binlog position file:..." or "GTID position
+// 0-1-5 (binlog file binlog.000002)".
+func (e *PurgedError) What() string {
+	if e.Pos.HasGTID() {
+		return fmt.Sprintf("GTID position %s (binlog file %s)", e.Pos.GTID(), orUnknown(e.Pos.file))
 	}
-	return fmt.Errorf("resuming from %s: %s; the server has purged the binary logs it needs (oldest left: %s), so the changes after it are lost to cdc and nothing past the gap is sent. To continue from the server's current position, accepting the gap, delete this connector's checkpoint (a tombstone for key %q on the checkpoint topic); the changes in the gap can then only be recovered from the tables themselves: %w",
-		what, detail, oldest, s.cfg.Name, ErrPositionPurged)
+	return "binlog position " + e.Pos.String()
 }
 
 func orUnknown(s string) string {
