@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-go/cdc/snapshot"
 )
 
 // Metrics are the pipeline's steady-state signals. A nil *Metrics records
@@ -24,6 +26,11 @@ type Metrics struct {
 	uncommitted  atomic.Int64
 	versions     *prometheus.CounterVec
 	incompatible *prometheus.CounterVec
+	// The snapshot, as committed.
+	snapRows     *prometheus.GaugeVec
+	snapEstimate *prometheus.GaugeVec
+	snapChunks   prometheus.Counter
+	snapOpen     prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -63,8 +70,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		incompatible: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cdc_schema_incompatible_total", Help: "Schema changes that break the configured compatibility, by table.",
 		}, []string{"table"}),
+		snapRows: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cdc_snapshot_rows", Help: "Rows the snapshot has read from the table in committed chunks (across restarts).",
+		}, []string{"table"}),
+		snapEstimate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cdc_snapshot_estimate_rows", Help: "The database's row estimate of the table when its snapshot started.",
+		}, []string{"table"}),
+		snapChunks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cdc_snapshot_chunks_total", Help: "Snapshot chunks committed by this process.",
+		}),
+		snapOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cdc_snapshot_tables_open", Help: "Tables of the running snapshot not done yet; 0 when no snapshot runs.",
+		}),
 	}
-	reg.MustRegister(m.events, m.deadLetters, m.sourceTxs, m.commits, m.commitTime, m.seq, m.committedAt, m.lag, m.versions, m.incompatible)
+	reg.MustRegister(m.events, m.deadLetters, m.sourceTxs, m.commits, m.commitTime, m.seq, m.committedAt, m.lag, m.versions, m.incompatible,
+		m.snapRows, m.snapEstimate, m.snapChunks, m.snapOpen)
 	return m
 }
 
@@ -122,4 +142,18 @@ func (m *Metrics) schemaVersion(table string, incompatible bool) {
 	if incompatible {
 		m.incompatible.WithLabelValues(table).Inc()
 	}
+}
+
+// snapshotCommitted records the progress of committed snapshot chunks and
+// how many tables are left.
+func (m *Metrics) snapshotCommitted(steps []snapshot.Progress, open int) {
+	if m == nil {
+		return
+	}
+	for _, p := range steps {
+		m.snapRows.WithLabelValues(p.Table).Set(float64(p.Rows))
+		m.snapEstimate.WithLabelValues(p.Table).Set(float64(p.Estimate))
+		m.snapChunks.Inc()
+	}
+	m.snapOpen.Set(float64(open))
 }

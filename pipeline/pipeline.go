@@ -25,6 +25,7 @@ import (
 
 	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/sink/kafka"
+	"github.com/cdc-go/cdc/snapshot"
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/transform"
 )
@@ -344,6 +345,7 @@ type run struct {
 	txSnapshot bool
 	initRecs   []transform.Record
 	snapDone   bool
+	snapSteps  []snapshot.Progress // in the open Kafka transaction, for the metrics
 
 	// replay is the replay bound while the stream has not passed it;
 	// txReplay how many changes of the open source transaction are
@@ -586,6 +588,9 @@ func (p *run) snapshotStep(ctx context.Context, st *source.SnapshotStep) error {
 		return err
 	}
 	p.dirty = true
+	if pr, err := snapshot.ParseProgress(st.Progress); err == nil {
+		p.snapSteps = append(p.snapSteps, pr)
+	}
 	if st.Open > 0 {
 		p.snap = &kafka.SnapshotRef{ID: st.ID, Open: st.Open}
 		return nil
@@ -645,6 +650,14 @@ func (p *run) commit(ctx context.Context) error {
 	}
 	p.seq++
 	p.initRecs = nil
+	if len(p.snapSteps) > 0 || p.snapDone {
+		open := 0
+		if p.snap != nil {
+			open = p.snap.Open
+		}
+		p.opt.Metrics.snapshotCommitted(p.snapSteps, open)
+		p.snapSteps = nil
+	}
 	p.opt.Metrics.committed(p.seq, time.Since(started))
 	if p.snapDone {
 		p.snapDone = false
@@ -679,6 +692,7 @@ func (p *run) finish(err error) error {
 
 // abort drops the open Kafka transaction and returns err.
 func (p *run) abort(err error) error {
+	p.snapSteps = nil
 	if !p.open {
 		return err
 	}

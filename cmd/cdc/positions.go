@@ -129,6 +129,9 @@ func listPositions(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else {
 		fmt.Fprintf(&out, "connector %s: checkpoint seq %d at %s (committed %s)%s\n", cfg.Name, cur.Seq, cur.Position, cur.Time.UTC().Format(time.RFC3339), describeCheckpoint(cur))
 	}
+	if err := describeSnapshot(ctx, &out, cfg, cur); err != nil {
+		return err
+	}
 	if len(hist) == 0 {
 		fmt.Fprintf(&out, "no history in topic %s (kept for kafka.history_retention %s)\n", cfg.Kafka.HistoryTopic, cfg.Kafka.HistoryRetention)
 		_, err := stdout.Write(out.Bytes())
@@ -154,6 +157,9 @@ func listPositions(ctx context.Context, args []string, stdout, stderr io.Writer)
 // X (N changes committed); replaying until P".
 func describeCheckpoint(cp *kafka.Checkpoint) string {
 	var s string
+	if r := cp.Snapshot; r != nil {
+		s += fmt.Sprintf("; snapshot %s running (%d tables not done)", r.ID, r.Open)
+	}
 	if p := cp.Partial; p != nil {
 		s += fmt.Sprintf("; inside transaction %s (%d changes committed)", p.ID, p.Changes)
 	}

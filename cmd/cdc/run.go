@@ -180,7 +180,21 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	if err := sink.EnsureCompactedTopic(ctx, snapshotTopic(cfg)); err != nil {
 		return err
 	}
-	snap, err := planSnapshot(ctx, cfg, src, cp, log)
+	planFrom := cp
+	if cp != nil && cfg.Snapshot.Mode == config.SnapshotWhenNeeded {
+		gone, err := positionGone(ctx, cfg, src, from)
+		if err != nil {
+			return err
+		}
+		if gone != "" {
+			// The stream starts over at the server's current position, and
+			// a new snapshot reads what the gap lost.
+			log.Warn("the checkpoint's position is no longer available; snapshot.mode when_needed snapshots the tables again and streams from the current position",
+				"checkpoint", from.String(), "reason", gone)
+			from, partial, planFrom = nil, nil, nil
+		}
+	}
+	snap, err := planSnapshot(ctx, cfg, src, planFrom, log)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"text/tabwriter"
 
 	"github.com/cdc-go/cdc/config"
 	"github.com/cdc-go/cdc/sink/kafka"
 	"github.com/cdc-go/cdc/snapshot"
+	"github.com/cdc-go/cdc/source"
+	"github.com/cdc-go/cdc/source/mysql"
+	"github.com/cdc-go/cdc/source/postgres"
 	"github.com/cdc-go/cdc/transform"
 )
 
@@ -132,4 +138,47 @@ func loadSnapshotProgress(ctx context.Context, cfg *config.Config) ([]snapshot.P
 		return nil, fmt.Errorf("loading snapshot progress from topic %q: %w", snapshotTopic(cfg), err)
 	}
 	return out, nil
+}
+
+// positionGone reports why the server no longer holds the changes after
+// pos (purged binlog, a slot past it), or "" when it does.
+func positionGone(ctx context.Context, cfg *config.Config, src streamer, pos source.Position) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	switch p := pos.(type) {
+	case mysql.Position:
+		s, ok := src.(*mysql.Source)
+		if !ok {
+			return "", nil
+		}
+		err := s.CheckAvailable(ctx, p)
+		var pe *mysql.PurgedError
+		if errors.As(err, &pe) {
+			return pe.Detail, nil
+		}
+		return "", err
+	case postgres.LSN:
+		st, err := postgres.CheckAvailable(ctx, postgresConfig(cfg), src.Server(), p)
+		if errors.Is(err, postgres.ErrSlotAhead) {
+			return fmt.Sprintf("replication slot %q has confirmed %s, past the checkpoint", cfg.Source.Slot, st.Confirmed), nil
+		}
+		return "", err
+	}
+	return "", nil
+}
+
+// describeSnapshot prints each table's committed snapshot progress: state,
+// rows read of the estimate, chunks.
+func describeSnapshot(ctx context.Context, w io.Writer, cfg *config.Config, cp *kafka.Checkpoint) error {
+	records, err := loadSnapshotProgress(ctx, cfg)
+	if err != nil || len(records) == 0 {
+		return err
+	}
+	fmt.Fprintf(w, "snapshot progress in topic %s:\n", snapshotTopic(cfg))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tSNAPSHOT\tSTATE\tROWS\tESTIMATE\tCHUNKS")
+	for _, p := range records {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", p.Table, p.Snapshot, p.State, p.Rows, p.Estimate, p.Chunks)
+	}
+	return tw.Flush()
 }

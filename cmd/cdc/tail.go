@@ -22,7 +22,7 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	path := fs.String("c", "", "connector configuration `file` (YAML)")
 	n := fs.Int("n", 0, "stop after this many records (0: no limit)")
 	idle := fs.Duration("timeout", 0, "stop after this long without a record (0: never)")
-	all := fs.Bool("all", false, "include the schema history and schema-change topics")
+	all := fs.Bool("all", false, "include the schema history, schema-change and snapshot-progress topics")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -69,7 +69,7 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if *n > 0 && seen >= *n {
 				return
 			}
-			if !*all && (r.Topic == cfg.Schema.Topic || r.Topic == cfg.Schema.ChangesTopic) {
+			if !*all && (r.Topic == cfg.Schema.Topic || r.Topic == cfg.Schema.ChangesTopic || r.Topic == snapshotTopic(cfg)) {
 				return
 			}
 			value := string(r.Value)
