@@ -89,10 +89,23 @@ func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kaf
 			return st, err
 		}
 		plan.ID = cp.Snapshot.ID
+		known := 0
 		for _, p := range records {
-			if p.Snapshot == plan.ID && (p.State == snapshot.StatePending || p.State == snapshot.StateRunning) {
+			if p.Snapshot != plan.ID {
+				continue
+			}
+			known++
+			if p.State == snapshot.StatePending || p.State == snapshot.StateRunning {
 				plan.Tables = append(plan.Tables, p)
 			}
+		}
+		if len(plan.Tables) == 0 && known > 0 {
+			// Every table is done in records newer than the checkpoint: it
+			// was moved back (cdc positions set) to before the end of the
+			// snapshot. The replayed stream brings each key to its state.
+			log.Info("the snapshot the checkpoint names is done (the checkpoint was moved back)", "snapshot", plan.ID)
+			st.ref = nil
+			return st, ss.SetSnapshot(snapshot.Plan{})
 		}
 		if len(plan.Tables) == 0 {
 			return st, fmt.Errorf("the checkpoint names snapshot %q with %d tables not done, but topic %q holds no unfinished record of it (was the topic deleted?); to start over, delete the connector's checkpoint (a tombstone for key %q on %q)",

@@ -107,7 +107,10 @@ func (r *reader) snapStep(ctx context.Context) error {
 	// (an idle server): no need to wait for the next event.
 	for {
 		if c := st.pending; c != nil {
-			if !st.filePos.atOrAfter(c.chunk.at) {
+			// Outside a group the reader has passed r.reached too, which
+			// carries a file position from the start (before the first
+			// event of a session that resumed by GTID says where it is).
+			if !st.filePos.atOrAfter(c.chunk.at) && !(r.reached.file != "" && FilePosition(r.reached.file, r.reached.offset).atOrAfter(c.chunk.at)) {
 				return nil
 			}
 			st.pending = nil

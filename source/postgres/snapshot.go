@@ -186,6 +186,7 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 		return nil
 	}
 	r.chunkFailures = 0
+	r.src.log.Debug("snapshot chunk read", "table", cur.Table, "chunk", c.id, "rows", c.read, "took", time.Since(c.at), "stale", c.stale)
 	// Transactions the reader streamed before the chunk that S does not
 	// see: their events are out, the chunk's rows are older.
 	for xid := range r.recent {
@@ -278,12 +279,10 @@ func (r *reader) highMark(ctx context.Context, at LSN, content []byte) error {
 		return nil
 	}
 	r.chunk = nil
+	r.src.log.Debug("snapshot chunk's mark streamed", "chunk", c.id, "since_read", time.Since(c.at))
 	if c.stale != "" {
 		r.src.log.Info("snapshot chunk read again", "table", c.table.ID(), "reason", c.stale)
 		return nil
-	}
-	if err := c.win.LowMark(c.id); err != nil {
-		return err
 	}
 	rows, err := c.win.HighMark(c.id)
 	if err != nil {
@@ -420,6 +419,12 @@ func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapsho
 	if err := c.win.Seal(); err != nil {
 		return nil, err
 	}
+	// The window opens at once: from the reader's position R on, every
+	// streamed transaction S does not see touches it (see touch), and the
+	// reader has streamed nothing past R yet.
+	if err := c.win.LowMark(c.id); err != nil {
+		return nil, err
+	}
 	if c.read > 0 {
 		for j, i := range keyIdx {
 			kv, err := keyValue(&c.table.Columns[i], lastRaw[j])
@@ -433,8 +438,29 @@ func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapsho
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_logical_emit_message(false, $1, $2)", s.markPrefix(), string(mark)); err != nil {
+	// The mark must reach the WAL's flushed end at once: the walsender
+	// sends only flushed WAL, and a non-transactional message is not
+	// flushed by itself (the WAL writer would, after wal_writer_delay,
+	// 200ms by default: a chunk every 200ms). PostgreSQL 17 flushes on
+	// request; before it, the transaction takes an xid, so that its
+	// COMMIT (an empty transaction, which pgoutput skips), made
+	// synchronous, flushes.
+	emit := "SELECT pg_logical_emit_message(false, $1, $2)"
+	if serverMajor(conn.PgConn().ParameterStatus("server_version")) >= 17 {
+		emit = "SELECT pg_logical_emit_message(false, $1, $2, true)"
+	}
+	if _, err := tx.Exec(ctx, emit, s.markPrefix(), string(mark)); err != nil {
 		return nil, fmt.Errorf("snapshot of %s: writing the chunk's mark: %w", cur.Table, err)
+	}
+	if !strings.HasSuffix(emit, "true)") {
+		// synchronous_commit may be off for the server or the role; the
+		// flush is what this commit is for.
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit TO on"); err != nil {
+			return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+			return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, err)
@@ -582,4 +608,17 @@ func keyParam(kv snapshot.KeyValue) (any, error) {
 		return `\x` + hex.EncodeToString(b), nil
 	}
 	return kv.Text, nil
+}
+
+// serverMajor is the major version in a server_version ("15.18 (Debian
+// 15.18-0+deb12u1)" is 15); 0 when it does not start with one.
+func serverMajor(v string) int {
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
