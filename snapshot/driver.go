@@ -129,6 +129,18 @@ type Chunk struct {
 	// Meta is the source block of the rows' events ("db" and the like);
 	// "snapshot" is set here.
 	Meta map[string]any
+	// OnePass marks a part of the one-pass read of a table without a
+	// primary key: no last key, not reconciled with the stream.
+	OnePass bool
+}
+
+// RestartPass starts the current table's one-pass read over: a pass that a
+// restart interrupted cannot be resumed, its rows are read (and sent)
+// again.
+func (d *Driver) RestartPass() {
+	if cur := d.Current(); cur != nil {
+		*cur = Progress{Table: cur.Table, Snapshot: cur.Snapshot, State: StatePending, Estimate: cur.Estimate}
+	}
 }
 
 // Emit returns the snapshot transaction of chunk c, committed at pos (the
@@ -147,9 +159,14 @@ func (d *Driver) Emit(c Chunk, pos source.Position, at time.Time) ([]source.Mess
 	if p.State == StatePending {
 		p.Estimate = c.Estimate
 	}
+	p.OnePass = c.OnePass
 	switch {
 	case c.Read == 0:
 		p.State = StateDone
+	case c.OnePass:
+		p.State = StateRunning
+		p.Rows += uint64(c.Read)
+		p.Chunks++
 	case len(c.Last) == 0:
 		return nil, fmt.Errorf("snapshot: chunk of %s read %d rows without a last key", cur.Table, c.Read)
 	default:

@@ -87,6 +87,10 @@ type snapState struct {
 	retry    time.Time
 	failures int
 	started  string
+	// pass is the one-pass read of a table without a primary key
+	// (snapshot_pass.go); keyless names the tables found to have none.
+	pass    *myPass
+	keyless map[string]bool
 }
 
 type shapeKey struct {
@@ -141,6 +145,9 @@ func (r *reader) nextChunk(ctx context.Context, d *snapshot.Driver) (bool, error
 		}
 		st.reader, st.shapes = cr, map[string]shapeKey{}
 	}
+	if st.pass != nil || st.keyless[cur.Table] {
+		return true, r.passStep(ctx, cur)
+	}
 	if st.started != cur.Table {
 		st.started = cur.Table
 		if cur.State == snapshot.StatePending {
@@ -152,7 +159,14 @@ func (r *reader) nextChunk(ctx context.Context, d *snapshot.Driver) (bool, error
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
-		if errors.Is(err, ErrNoPrimaryKey) || errors.Is(err, errTableGone) {
+		if errors.Is(err, ErrNoPrimaryKey) {
+			if st.keyless == nil {
+				st.keyless = map[string]bool{}
+			}
+			st.keyless[cur.Table] = true
+			return true, r.passStep(ctx, cur)
+		}
+		if errors.Is(err, errTableGone) {
 			r.src.log.Warn("snapshot of table cancelled", "table", cur.Table, "reason", err)
 			msgs, err := d.Skip(r.pos(r.reached), time.Now(), err.Error())
 			if err != nil {

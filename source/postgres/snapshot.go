@@ -161,6 +161,9 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 		r.startedTable = cur.Table
 		r.src.log.Info("snapshot of table started", "table", cur.Table, "snapshot", d.Current().Snapshot)
 	}
+	if r.pass != nil || r.keyless[cur.Table] {
+		return r.passStep(ctx, cur)
+	}
 	var c *pgChunk
 	err := r.wait(ctx, func(ctx context.Context) error {
 		var err error
@@ -171,8 +174,15 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if errors.Is(err, snapshot.ErrNoKey) {
+			if r.keyless == nil {
+				r.keyless = map[string]bool{}
+			}
+			r.keyless[cur.Table] = true
+			return r.passStep(ctx, cur)
+		}
 		var noTable *tableGoneError
-		if errors.As(err, &noTable) || errors.Is(err, snapshot.ErrNoKey) {
+		if errors.As(err, &noTable) {
 			r.src.log.Warn("snapshot of table cancelled", "table", cur.Table, "reason", err)
 			msgs, err := d.Skip(r.received, time.Now(), err.Error())
 			if err != nil {
@@ -343,7 +353,7 @@ func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapsho
 		}
 	}
 	if len(key) == 0 {
-		return nil, fmt.Errorf("snapshot of %s: %w (tables without one are not snapshotted yet)", cur.Table, snapshot.ErrNoKey)
+		return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, snapshot.ErrNoKey)
 	}
 	q := snapshot.ChunkQuery{Dialect: snapshot.Postgres, Namespace: ns, Table: name, Limit: d.ChunkSize()}
 	keyIdx := make([]int, len(key))

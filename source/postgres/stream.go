@@ -79,6 +79,7 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 			return err
 		}
 	}
+	defer func() { r.pass.close() }()
 	return r.run(ctx)
 }
 
@@ -152,6 +153,10 @@ type reader struct {
 	chunkRetry    time.Time
 	chunkFailures int
 	startedTable  string
+	// pass is the one-pass read of a table without a primary key
+	// (snapshot_pass.go); keyless names the tables found to have none.
+	pass    *pgPass
+	keyless map[string]bool
 }
 
 func (r *reader) run(ctx context.Context) error {
