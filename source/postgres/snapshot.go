@@ -203,6 +203,13 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 	if len(r.recent) > maxRecentXids {
 		c.stale = fmt.Sprintf("%d transactions streamed since the oldest one still running", len(r.recent))
 	}
+	// The low mark is here, at R: every transaction streamed from now on
+	// that S does not see touches the window (touch). Called at the high
+	// mark instead, the window would ignore those touches, and a chunk row
+	// older than a change streamed before it would win.
+	if err := c.win.LowMark(c.id); err != nil {
+		return err
+	}
 	r.chunk = c
 	return nil
 }
@@ -348,9 +355,6 @@ func (r *reader) highMark(ctx context.Context, at LSN, content []byte) error {
 	if c.stale != "" {
 		r.src.log.Info("snapshot chunk read again", "table", c.table.ID(), "reason", c.stale)
 		return nil
-	}
-	if err := c.win.LowMark(c.id); err != nil {
-		return err
 	}
 	rows, err := c.win.HighMark(c.id)
 	if err != nil {
