@@ -134,6 +134,13 @@ type Options struct {
 	// of a new snapshot, so that a checkpoint never names a snapshot whose
 	// tables have no record.
 	SnapshotInit []transform.Record
+	// SignalsTopic receives the answers to on-demand snapshot requests
+	// (key: the request id), in the Kafka transaction that accepts them;
+	// Signals is the signals offset of the checkpoint the run starts
+	// from. Every checkpoint carries the offset after the last request
+	// answered.
+	SignalsTopic string
+	Signals      int64
 	// OnSnapshotDone, when set, is called once after the commit that ended
 	// the snapshot (snapshot.mode initial_only stops then).
 	OnSnapshotDone func()
@@ -203,7 +210,7 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 	})
 	defer stopWatch()
 	p := &run{src: src, sink: sink, router: router, opt: opt, seq: opt.Seq, resume: from, lastCheckpoint: time.Now(), work: work, hard: hard, expect: opt.Partial,
-		snap: opt.Snapshot, initRecs: opt.SnapshotInit, replay: opt.Replay}
+		snap: opt.Snapshot, initRecs: opt.SnapshotInit, replay: opt.Replay, signals: opt.Signals}
 	if len(p.initRecs) > 0 {
 		p.dirty = true // the first checkpoint must carry them
 	}
@@ -346,6 +353,8 @@ type run struct {
 	initRecs   []transform.Record
 	snapDone   bool
 	snapSteps  []snapshot.Progress // in the open Kafka transaction, for the metrics
+	// signals is the signals topic offset the next checkpoint stores.
+	signals int64
 
 	// replay is the replay bound while the stream has not passed it;
 	// txReplay how many changes of the open source transaction are
@@ -584,15 +593,33 @@ func (p *run) snapshotStep(ctx context.Context, st *source.SnapshotStep) error {
 	if p.opt.SnapshotTopic == "" {
 		return fmt.Errorf("snapshot chunk of %s, but no snapshot topic is configured", st.Table)
 	}
-	if err := p.write(ctx, transform.Record{Topic: p.opt.SnapshotTopic, Key: []byte(st.Table), Value: st.Progress}); err != nil {
-		return err
+	recs := st.Records
+	if st.Table != "" {
+		recs = append([]source.SnapshotRecord{{Table: st.Table, Progress: st.Progress}}, recs...)
+	}
+	for _, r := range recs {
+		if err := p.write(ctx, transform.Record{Topic: p.opt.SnapshotTopic, Key: []byte(r.Table), Value: r.Progress}); err != nil {
+			return err
+		}
+		if pr, err := snapshot.ParseProgress(r.Progress); err == nil {
+			p.snapSteps = append(p.snapSteps, pr)
+		}
+	}
+	if a := st.Answer; a != nil {
+		if p.opt.SignalsTopic == "" {
+			return fmt.Errorf("answer to snapshot request %q, but no signals topic is configured", a.ID)
+		}
+		if a.Offset < p.signals {
+			return fmt.Errorf("answer to snapshot request %q at signals offset %d, behind the checkpoint's %d: the request was taken already", a.ID, a.Offset, p.signals)
+		}
+		if err := p.write(ctx, transform.Record{Topic: p.opt.SignalsTopic, Key: []byte(a.ID), Value: a.Value}); err != nil {
+			return err
+		}
+		p.signals = a.Offset
 	}
 	p.dirty = true
-	if pr, err := snapshot.ParseProgress(st.Progress); err == nil {
-		p.snapSteps = append(p.snapSteps, pr)
-	}
 	if st.Open > 0 {
-		p.snap = &kafka.SnapshotRef{ID: st.ID, Open: st.Open}
+		p.snap = &kafka.SnapshotRef{ID: st.ID, Also: st.Also, Open: st.Open}
 		return nil
 	}
 	if p.snap != nil {
@@ -642,7 +669,7 @@ func (p *run) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding position %v: %w", p.resume, err)
 	}
-	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial, Snapshot: p.snap, Replay: p.replayBound()}
+	cp := kafka.Checkpoint{Connector: p.opt.Connector, Server: p.opt.Server, Position: text, Time: time.Now().UTC(), Seq: p.seq + 1, Partial: partial, Snapshot: p.snap, Replay: p.replayBound(), Signals: p.signals}
 	started := time.Now()
 	if err := p.sink.Commit(ctx, cp); err != nil {
 		p.open = false

@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdc-go/cdc/sink/kafka"
+	"github.com/cdc-go/cdc/snapshot"
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/transform"
 )
@@ -57,10 +59,92 @@ func TestSnapshotChunksCommitWithProgressAndAreNotSplit(t *testing.T) {
 	for _, cp := range sink.cps {
 		refs = append(refs, fmt.Sprint(cp.Snapshot))
 	}
-	if got := strings.Join(refs, " "); got != "&{initial 1} &{initial 1} &{initial 1} &{initial 1} <nil>" {
+	if got := strings.Join(refs, " "); got != "&{initial [] 1} &{initial [] 1} &{initial [] 1} &{initial [] 1} <nil>" {
 		t.Fatalf("checkpoints name snapshots %s; want it named until the last chunk", got)
 	}
 	if done[0] != fmt.Sprint(len(strings.Split(want, "\n"))) {
 		t.Fatalf("OnSnapshotDone after %s committed lines, want after the last commit", done[0])
+	}
+}
+
+// An on-demand request taken by the reader (an empty snapshot transaction
+// from Driver.Accept) commits the pending records of its tables, the answer
+// on the signals topic and the checkpoint naming both snapshots with the
+// signals offset after the request, all in one Kafka transaction; later
+// checkpoints keep the offset, also after the snapshot ends.
+func TestOnDemandRequestCommitsWithSignalsOffset(t *testing.T) {
+	d, err := snapshot.NewDriver(snapshot.Plan{ID: snapshot.Initial, ChunkSize: 10, Requests: make(chan snapshot.Request),
+		Tables: []snapshot.Progress{{Table: "s.t", Snapshot: snapshot.Initial, State: snapshot.StatePending}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := snapshot.Request{Signal: snapshot.Signal{Type: snapshot.SignalSnapshot, ID: "r1", Tables: []string{"s.u"}}, Offset: 8}
+	accept, err := d.Accept(req, []string{"s.u"}, "", pos(1), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reject, err := d.Accept(snapshot.Request{Signal: snapshot.Signal{Type: snapshot.SignalSnapshot, ID: "r2", Tables: []string{"nope"}}, Offset: 9},
+		nil, "not captured: nope", pos(2), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &script{msgs: concat(tx(1, 1), accept, tx(2, 2), reject, tx(3, 3))}
+	sink := &journal{}
+	opt := Options{MaxEvents: 100, Linger: 0, SnapshotTopic: "x._snapshots", SignalsTopic: "x._signals", Signals: 5,
+		Snapshot: &kafka.SnapshotRef{ID: snapshot.Initial, Open: 1}}
+	err = runFrom(t, src, sink, tables(), pos(0), opt, func() bool {
+		return slices.Contains(src.ackedPositions(), "p3")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		`x.s.t {"id":1}`, "checkpoint p1",
+		"x._snapshots s.u", "x._signals r1", "checkpoint p1",
+		`x.s.t {"id":2}`, "checkpoint p2",
+		"x._signals r2", "checkpoint p2",
+		`x.s.t {"id":3}`, "checkpoint p3",
+	}, "\n")
+	if got := strings.Join(sink.lines(), "\n"); got != want {
+		t.Fatalf("committed:\n%s\nwant:\n%s", got, want)
+	}
+	var got []string
+	for _, cp := range sink.cps {
+		got = append(got, fmt.Sprintf("%d %v", cp.Signals, cp.Snapshot))
+	}
+	if s := strings.Join(got, ", "); s != "5 &{initial [] 1}, 8 &{initial [r1] 2}, 8 &{initial [r1] 2}, 9 &{initial [r1] 2}, 9 &{initial [r1] 2}" {
+		t.Fatalf("checkpoints (signals, snapshot): %s", s)
+	}
+	for _, r := range sink.records {
+		if r.Topic != "x._signals" {
+			continue
+		}
+		sig, err := snapshot.ParseSignal(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := string(r.Key); k == "r1" && (sig.Type != snapshot.SignalAccepted || !slices.Equal(sig.Tables, []string{"s.u"})) ||
+			k == "r2" && (sig.Type != snapshot.SignalRejected || sig.Reason != "not captured: nope") {
+			t.Errorf("answer %s: %+v", k, sig)
+		}
+	}
+}
+
+// A request at a signals offset the checkpoint has passed was taken
+// already: committing it again would take it twice, so the run stops.
+func TestOnDemandRequestBehindCheckpointFails(t *testing.T) {
+	d, err := snapshot.NewDriver(snapshot.Plan{ID: snapshot.Initial, ChunkSize: 10, Requests: make(chan snapshot.Request)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept, err := d.Accept(snapshot.Request{Signal: snapshot.Signal{Type: snapshot.SignalSnapshot, ID: "r1"}, Offset: 3}, []string{"s.u"}, "", pos(1), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &script{msgs: concat(tx(1, 1), accept)}
+	opt := Options{MaxEvents: 100, SnapshotTopic: "x._snapshots", SignalsTopic: "x._signals", Signals: 7}
+	err = runFrom(t, src, &journal{}, tables(), pos(0), opt, func() bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "taken already") {
+		t.Fatalf("run: %v; want the request refused", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cdc-go/cdc/schema"
@@ -26,9 +27,23 @@ type Plan struct {
 	Tables []Progress
 	// ChunkSize is the number of rows a chunk reads.
 	ChunkSize int
-	// Value is the envelope's source.snapshot value for the rows:
-	// "true" for the initial snapshot, "incremental" for one on demand.
+	// Value is the envelope's source.snapshot value for the rows of
+	// tables whose Progress.Snapshot is ID: "true" for the initial
+	// snapshot, "incremental" for one on demand. Rows of other snapshots
+	// (on-demand requests the plan resumes or takes) are "incremental".
 	Value string
+	// Requests, when set, delivers on-demand requests (and cancels) from
+	// the signals topic; the reader takes them between transactions with
+	// Driver.Request and answers each with Driver.Accept.
+	Requests <-chan Request
+	// Patterns are the tables a request without tables snapshots
+	// (snapshot.tables).
+	Patterns []string
+	// Partial says that the run resumes inside a source transaction (the
+	// checkpoint's partial transaction): a reader whose positions cannot
+	// tell where it ends (After is nil) takes no request before it has
+	// sent that transaction's Commit.
+	Partial bool
 	// After, when set, is a position the stream must pass before the first
 	// chunk is read (the commit position of the checkpoint's partial
 	// transaction, which the restart replays first); the source compares
@@ -49,16 +64,20 @@ type Driver struct {
 	tasks []Progress // not done; tasks[0] is read now
 }
 
-// NewDriver returns the driver of plan, or nil when plan has no table.
+// NewDriver returns the driver of plan, or nil when plan has no table and
+// no Requests channel.
 func NewDriver(plan Plan) (*Driver, error) {
-	if len(plan.Tables) == 0 {
+	if len(plan.Tables) == 0 && plan.Requests == nil {
 		return nil, nil
 	}
 	if plan.ChunkSize < 1 {
 		return nil, fmt.Errorf("snapshot: chunk size %d", plan.ChunkSize)
 	}
 	if plan.Value == "" {
-		plan.Value = "true"
+		plan.Value = "incremental"
+		if plan.ID == Initial || plan.ID == "" {
+			plan.Value = "true"
+		}
 	}
 	var nonce [8]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
@@ -73,6 +92,45 @@ func (d *Driver) Run() string { return d.run }
 
 // After returns the position the stream must pass before the first chunk.
 func (d *Driver) After() source.Position { return d.plan.After }
+
+// Partial reports whether the run resumes inside a source transaction.
+func (d *Driver) Partial() bool { return d.plan.Partial }
+
+// Resolve returns the captured tables that req's patterns (the plan's
+// Patterns when it names none) match, in order and without repeats, and
+// the reason to reject it when a pattern matches no captured table. list
+// returns the captured tables matching one pattern (the source's
+// SnapshotTables).
+func (d *Driver) Resolve(req Request, list func(pattern string) ([]string, error)) (tables []string, reason string, err error) {
+	patterns := req.Tables
+	if len(patterns) == 0 {
+		patterns = d.plan.Patterns
+	}
+	if len(patterns) == 0 {
+		patterns = []string{"*"} // every captured table
+	}
+	seen := map[string]bool{}
+	var missing []string
+	for _, p := range patterns {
+		got, err := list(p)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(got) == 0 {
+			missing = append(missing, p)
+		}
+		for _, t := range got {
+			if !seen[t] {
+				seen[t] = true
+				tables = append(tables, t)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Sprintf("not captured (source.tables, or the publication): %s", strings.Join(missing, ", ")), nil
+	}
+	return tables, "", nil
+}
 
 // Current returns the table being read and its committed progress, or nil
 // when every table is done.
@@ -107,6 +165,140 @@ func (d *Driver) Skip(pos source.Position, at time.Time, reason string) ([]sourc
 	p := *cur
 	p.State = StateCancelled
 	return d.commit(p, nil, nil, nil, pos, at, "snapshot:"+string(d.NextID()), nil)
+}
+
+// Request returns an on-demand request waiting for the reader, without
+// blocking. The reader calls it between transactions when no chunk is in
+// flight, and answers what it gets with Accept.
+func (d *Driver) Request() (Request, bool) {
+	if d == nil || d.plan.Requests == nil {
+		return Request{}, false
+	}
+	select {
+	case r, ok := <-d.plan.Requests:
+		return r, ok
+	default:
+		return Request{}, false
+	}
+}
+
+// Accept answers req and returns the empty snapshot transaction that
+// commits the answer, committed at pos (the reader's position: nothing
+// was read), with the signals offset after req. For a snapshot request,
+// tables are the captured tables req's patterns resolve to, and reason,
+// when not empty, rejects it (a pattern that matches no captured table):
+// an accepted request appends a pending task per table, and a table that
+// is in the plan already (being read, or waiting) is dropped from it and
+// restarts from its first chunk under req's id. A cancel stops the tasks
+// of req.ID not done with cancelled records (tables is ignored). Call it
+// only when no chunk is in flight: the current table may change.
+func (d *Driver) Accept(req Request, tables []string, reason string, pos source.Position, at time.Time) ([]source.Message, error) {
+	ans := Signal{ID: req.ID, Connector: req.Connector, Tables: req.Tables}
+	var recs []source.SnapshotRecord
+	add := func(p Progress) error {
+		text, err := p.MarshalText()
+		if err != nil {
+			return err
+		}
+		recs = append(recs, source.SnapshotRecord{Table: p.Table, Progress: text})
+		return nil
+	}
+	switch {
+	case req.Type == SignalCancel:
+		ans.Type, ans.Tables = SignalCancelled, nil
+		kept := d.tasks[:0]
+		for _, t := range d.tasks {
+			if t.Snapshot != req.ID {
+				kept = append(kept, t)
+				continue
+			}
+			t.State = StateCancelled
+			if err := add(t); err != nil {
+				return nil, err
+			}
+			ans.Tables = append(ans.Tables, t.Table)
+		}
+		d.tasks = kept
+	case req.Type != SignalSnapshot:
+		return nil, fmt.Errorf("snapshot: %s signal %q is not a request", req.Type, req.ID)
+	case reason == "" && d.hasID(req.ID):
+		ans.Type, ans.Reason = SignalRejected, fmt.Sprintf("snapshot %q is running; cancel it or use another id", req.ID)
+	case reason == "" && len(tables) == 0:
+		ans.Type, ans.Reason = SignalRejected, "no table to snapshot"
+	case reason != "":
+		ans.Type, ans.Reason = SignalRejected, reason
+	default:
+		ans.Type, ans.Tables = SignalAccepted, tables
+		want := map[string]bool{}
+		for _, t := range tables {
+			want[t] = true
+		}
+		kept := d.tasks[:0]
+		for _, t := range d.tasks {
+			if !want[t.Table] {
+				kept = append(kept, t)
+			}
+		}
+		d.tasks = kept
+		for _, t := range tables {
+			p := Progress{Table: t, Snapshot: req.ID, State: StatePending}
+			if err := add(p); err != nil {
+				return nil, err
+			}
+			d.tasks = append(d.tasks, p)
+		}
+	}
+	value, err := ans.MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	txID := "snapshot:" + string(d.NextID())
+	step := d.state()
+	step.Records = recs
+	step.Answer = &source.SignalAnswer{ID: req.ID, Value: value, Offset: req.Offset}
+	return []source.Message{
+		{Begin: &source.Begin{TxID: txID, CommitTime: at, Snapshot: true}},
+		{Commit: &source.Commit{TxID: txID, Pos: pos, CommitTime: at, Snapshot: &step}},
+	}, nil
+}
+
+func (d *Driver) hasID(id string) bool {
+	for _, t := range d.tasks {
+		if t.Snapshot == id {
+			return true
+		}
+	}
+	return false
+}
+
+// state is the snapshot state of the plan as it stands: the ids with
+// tables not done, and how many tables.
+func (d *Driver) state() source.SnapshotStep {
+	st := source.SnapshotStep{Open: len(d.tasks)}
+	seen := map[string]bool{}
+	for _, t := range d.tasks {
+		if seen[t.Snapshot] {
+			continue
+		}
+		seen[t.Snapshot] = true
+		if st.ID == "" {
+			st.ID = t.Snapshot
+		} else {
+			st.Also = append(st.Also, t.Snapshot)
+		}
+	}
+	return st
+}
+
+// value is the source.snapshot value of the rows of snapshot id.
+func (d *Driver) value(id string) string {
+	if id == d.plan.ID || id == "" {
+		return d.plan.Value
+	}
+	if id == Initial {
+		return "true"
+	}
+	return "incremental"
 }
 
 // Chunk is one read chunk of the current table, reconciled with the stream.
@@ -178,7 +370,7 @@ func (d *Driver) Emit(c Chunk, pos source.Position, at time.Time) ([]source.Mess
 	for k, v := range c.Meta {
 		meta[k] = v
 	}
-	meta["snapshot"] = d.plan.Value
+	meta["snapshot"] = d.value(p.Snapshot)
 	return d.commit(p, c.Table, c.Rows, c.Errs, pos, at, "snapshot:"+string(c.ID), meta)
 }
 
@@ -186,10 +378,6 @@ func (d *Driver) commit(p Progress, t *schema.Table, rows [][]any, errs []error,
 	text, err := p.MarshalText()
 	if err != nil {
 		return nil, err
-	}
-	open := len(d.tasks)
-	if p.State == StateDone || p.State == StateCancelled {
-		open--
 	}
 	msgs := make([]source.Message, 0, len(rows)+2)
 	msgs = append(msgs, source.Message{Begin: &source.Begin{TxID: txID, CommitTime: at, Snapshot: true}})
@@ -203,15 +391,16 @@ func (d *Driver) commit(p Progress, t *schema.Table, rows [][]any, errs []error,
 		}
 		msgs = append(msgs, source.Message{Change: ch})
 	}
-	msgs = append(msgs, source.Message{Commit: &source.Commit{TxID: txID, Pos: pos, CommitTime: at,
-		Snapshot: &source.SnapshotStep{Table: p.Table, Progress: text, ID: d.plan.ID, Open: open}}})
 	// The plan moves on now; if the Kafka transaction fails, the run ends
 	// and the next one starts from what Kafka holds.
-	if open < len(d.tasks) {
+	if p.State == StateDone || p.State == StateCancelled {
 		d.tasks = d.tasks[1:]
 	} else {
 		d.tasks[0] = p
 	}
+	step := d.state()
+	step.Table, step.Progress = p.Table, text
+	msgs = append(msgs, source.Message{Commit: &source.Commit{TxID: txID, Pos: pos, CommitTime: at, Snapshot: &step}})
 	return msgs, nil
 }
 

@@ -123,17 +123,45 @@ type Commit struct {
 
 // SnapshotStep is what a snapshot chunk commits: the table's new progress
 // record (the text form of a snapshot.Progress) and the state of the whole
-// snapshot after it.
+// snapshot after it. The step that takes an on-demand request (an empty
+// snapshot transaction) has no Table but Records, the pending records of
+// the request's tables, and Answer, with the signals topic offset the
+// checkpoint stores from then on.
 type SnapshotStep struct {
-	// Table is the table's "namespace.name", the progress record's key.
+	// Table is the table's "namespace.name", the progress record's key;
+	// empty when the step writes only Records.
 	Table string
 	// Progress is the table's progress record.
 	Progress []byte
-	// ID names the snapshot request ("initial").
-	ID string
-	// Open is how many tables of the snapshot are not done after this
+	// Records are further progress records committed with the step.
+	Records []SnapshotRecord
+	// ID names the first snapshot request with tables not done after the
+	// step ("initial", or an on-demand request's id); Also the others, in
+	// the order their tables are read.
+	ID   string
+	Also []string
+	// Open is how many tables of the snapshots are not done after this
 	// chunk; 0 ends the snapshot.
 	Open int
+	// Answer, when set, answers an on-demand request (or cancel) taken
+	// from the signals topic.
+	Answer *SignalAnswer
+}
+
+// SnapshotRecord is a table's progress record (text of snapshot.Progress).
+type SnapshotRecord struct {
+	Table    string
+	Progress []byte
+}
+
+// SignalAnswer is the answer to a request of the signals topic: Value (the
+// text of a snapshot.Signal) is written under key ID, and Offset, the
+// offset after the request's record, goes into the checkpoint committed
+// with it, so that the request is never taken again.
+type SignalAnswer struct {
+	ID     string
+	Value  []byte
+	Offset int64
 }
 
 // Message is one item of a source's stream: exactly one field is set.

@@ -93,6 +93,12 @@ commands:
                     move a stopped connector to an older (or newer) checkpoint,
                     after checking the source still holds it; the range is
                     re-emitted with header cdc.replay: true (docs/replay.md)
+  snapshot -c FILE [-id ID] [-wait D] [TABLE...]
+                    ask the connector (running or not) to snapshot TABLEs again
+                    (default snapshot.tables) while it streams; rows arrive as
+                    op r with source.snapshot "incremental" (docs/snapshots.md)
+  snapshot -c FILE -cancel ID [-wait D]
+                    stop the tables of snapshot ID that are not done
   version           print the version
 `
 
@@ -125,6 +131,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return listSchemas(ctx, rest, stdout, stderr)
 	case "positions":
 		return positionsMain(ctx, rest, stdout, stderr)
+	case "snapshot":
+		return snapshotCommand(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cdc %s\n", buildVersion())
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/cdc-go/cdc/pipeline"
 	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/sink/kafka"
+	"github.com/cdc-go/cdc/snapshot"
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/source/mysql"
 	"github.com/cdc-go/cdc/source/postgres"
@@ -194,7 +195,28 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 			from, partial, planFrom = nil, nil, nil
 		}
 	}
-	snap, err := planSnapshot(ctx, cfg, src, planFrom, log)
+	if err := sink.EnsureCompactedTopic(ctx, signalsTopic(cfg)); err != nil {
+		return err
+	}
+	// On-demand requests are taken in every mode but initial_only (which
+	// ends with its snapshot), by one reader of the signals topic per
+	// pipeline run, from the checkpoint's offset.
+	var signals int64
+	if cp != nil {
+		signals = cp.Signals
+	}
+	stopSignals := func() {}
+	defer func() { stopSignals() }()
+	startSignals := func(from int64) <-chan snapshot.Request {
+		stopSignals()
+		if cfg.Snapshot.Mode == config.SnapshotInitialOnly {
+			return nil
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		stopSignals = cancel
+		return followSignals(sctx, cfg, from, log)
+	}
+	snap, err := planSnapshot(ctx, cfg, src, planFrom, startSignals(signals), log)
 	if err != nil {
 		return err
 	}
@@ -238,6 +260,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		Log:             log,
 		ShutdownTimeout: shutdownTimeout,
 		Snapshot:        snap.ref, SnapshotTopic: snapshotTopic(cfg), SnapshotInit: snap.init, OnSnapshotDone: onSnapshotDone,
+		SignalsTopic: signalsTopic(cfg), Signals: signals,
 	}
 	if opts.Replay, err = replayOption(cfg, cp); err != nil {
 		return err
@@ -277,7 +300,10 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 			break
 		}
 		// The snapshot goes on from what Kafka holds, too.
-		if snap, err = planSnapshot(ctx, cfg, src, rcp, log); err != nil {
+		if rcp != nil {
+			opts.Signals = rcp.Signals
+		}
+		if snap, err = planSnapshot(ctx, cfg, src, rcp, startSignals(opts.Signals), log); err != nil {
 			break
 		}
 		opts.Snapshot, opts.SnapshotInit = snap.ref, snap.init

@@ -26,7 +26,7 @@ type snapshotSource interface {
 }
 
 // initialSnapshot is the id of the snapshot snapshot.mode starts.
-const initialSnapshot = "initial"
+const initialSnapshot = snapshot.Initial
 
 // snapshotTopic is the compacted topic of the tables' progress records.
 func snapshotTopic(cfg *config.Config) string { return cfg.Kafka.TopicPrefix + "._snapshots" }
@@ -43,18 +43,20 @@ type snapshotStart struct {
 }
 
 // planSnapshot decides, from the mode and the checkpoint, whether this run
-// snapshots, and loads the progress of an unfinished snapshot from Kafka.
-func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kafka.Checkpoint, log *slog.Logger) (snapshotStart, error) {
+// snapshots, and loads the progress of unfinished snapshots from Kafka.
+// requests, when set, are the on-demand requests the run takes while it
+// streams (whatever the mode).
+func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kafka.Checkpoint, requests <-chan snapshot.Request, log *slog.Logger) (snapshotStart, error) {
 	var st snapshotStart
 	ss, ok := src.(snapshotSource)
 	if !ok {
 		return st, nil
 	}
 	mode := cfg.Snapshot.Mode
-	plan := snapshot.Plan{ID: initialSnapshot, ChunkSize: cfg.Snapshot.ChunkSize, Value: "true"}
+	plan := snapshot.Plan{ID: initialSnapshot, ChunkSize: cfg.Snapshot.ChunkSize, Value: "true", Requests: requests,
+		Patterns: cfg.SnapshotTables(), Partial: cp != nil && cp.Partial != nil}
 	switch {
 	case cp == nil && mode == config.SnapshotNever:
-		return st, ss.SetSnapshot(snapshot.Plan{})
 	case cp == nil:
 		tables, err := ss.SnapshotTables(ctx, cfg.SnapshotTables())
 		if err != nil {
@@ -79,19 +81,27 @@ func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kaf
 		}
 	default:
 		st.ref = cp.Snapshot
-		if mode == config.SnapshotNever {
-			log.Warn("a snapshot is unfinished; snapshot.mode never leaves it so (the checkpoint keeps it for a later run in another mode)",
-				"snapshot", cp.Snapshot.ID, "tables_open", cp.Snapshot.Open)
-			return st, ss.SetSnapshot(snapshot.Plan{})
+		ids := map[string]bool{}
+		for _, id := range cp.Snapshot.IDs() {
+			ids[id] = true
+		}
+		if mode == config.SnapshotNever && ids[initialSnapshot] {
+			// On-demand snapshots go on in every mode; the initial one
+			// only outside never.
+			log.Warn("a snapshot is unfinished; snapshot.mode never leaves it so (the checkpoint keeps it for a later run in another mode, until an on-demand snapshot is taken)",
+				"snapshot", initialSnapshot, "tables_open", cp.Snapshot.Open)
+			delete(ids, initialSnapshot)
+			if len(ids) == 0 {
+				break
+			}
 		}
 		records, err := loadSnapshotProgress(ctx, cfg)
 		if err != nil {
 			return st, err
 		}
-		plan.ID = cp.Snapshot.ID
 		known := 0
 		for _, p := range records {
-			if p.Snapshot != plan.ID {
+			if !ids[p.Snapshot] {
 				continue
 			}
 			known++
@@ -103,15 +113,15 @@ func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kaf
 			// Every table is done in records newer than the checkpoint: it
 			// was moved back (cdc positions set) to before the end of the
 			// snapshot. The replayed stream brings each key to its state.
-			log.Info("the snapshot the checkpoint names is done (the checkpoint was moved back)", "snapshot", plan.ID)
+			log.Info("the snapshots the checkpoint names are done (the checkpoint was moved back)", "snapshots", cp.Snapshot.IDs())
 			st.ref = nil
 			return st, ss.SetSnapshot(snapshot.Plan{})
 		}
 		if len(plan.Tables) == 0 {
-			return st, fmt.Errorf("the checkpoint names snapshot %q with %d tables not done, but topic %q holds no unfinished record of it (was the topic deleted?); to start over, delete the connector's checkpoint (a tombstone for key %q on %q)",
-				plan.ID, cp.Snapshot.Open, snapshotTopic(cfg), cfg.Name, cfg.Kafka.CheckpointTopic)
+			return st, fmt.Errorf("the checkpoint names snapshots %q with %d tables not done, but topic %q holds no unfinished record of them (was the topic deleted?); to start over, delete the connector's checkpoint (a tombstone for key %q on %q)",
+				cp.Snapshot.IDs(), cp.Snapshot.Open, snapshotTopic(cfg), cfg.Name, cfg.Kafka.CheckpointTopic)
 		}
-		log.Info("resuming the snapshot", "snapshot", plan.ID, "tables_open", len(plan.Tables), "table", plan.Tables[0].Table,
+		log.Info("resuming the snapshot", "snapshot", plan.Tables[0].Snapshot, "snapshots", cp.Snapshot.IDs(), "tables_open", len(plan.Tables), "table", plan.Tables[0].Table,
 			"rows_so_far", plan.Tables[0].Rows)
 		if cp.Partial != nil && len(cp.Partial.CommitPos) > 0 {
 			if plan.After, err = src.ParsePosition(cp.Partial.CommitPos); err != nil {

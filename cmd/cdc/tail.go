@@ -69,7 +69,7 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if *n > 0 && seen >= *n {
 				return
 			}
-			if !*all && (r.Topic == cfg.Schema.Topic || r.Topic == cfg.Schema.ChangesTopic || r.Topic == snapshotTopic(cfg)) {
+			if !*all && (r.Topic == cfg.Schema.Topic || r.Topic == cfg.Schema.ChangesTopic || r.Topic == snapshotTopic(cfg) || r.Topic == signalsTopic(cfg)) {
 				return
 			}
 			value := string(r.Value)

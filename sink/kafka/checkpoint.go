@@ -43,19 +43,37 @@ type Checkpoint struct {
 	// Replay.Until are being sent again, marked as replays; nil once the
 	// stream has passed that bound (see replay.go).
 	Replay *ReplayBound
+	// Signals is the offset of the signals topic (<topic_prefix>._signals,
+	// one partition) up to which the connector has taken the on-demand
+	// snapshot requests: a request's acceptance is committed with the
+	// checkpoint that moves Signals past it, so it is taken exactly once.
+	// 0 (absent) means from the start of the topic.
+	Signals int64
 }
 
-// SnapshotRef names a snapshot in progress.
+// SnapshotRef names the snapshots in progress.
 type SnapshotRef struct {
-	// ID names the snapshot request ("initial").
-	ID string
-	// Open is how many of its tables are not done; at least 1.
+	// ID names the first snapshot request with tables not done
+	// ("initial", or an on-demand request's id); Also the others, in the
+	// order their tables are read.
+	ID   string
+	Also []string
+	// Open is how many of their tables are not done; at least 1.
 	Open int
 }
 
+// IDs returns ID and Also.
+func (r *SnapshotRef) IDs() []string {
+	if r == nil {
+		return nil
+	}
+	return append([]string{r.ID}, r.Also...)
+}
+
 type snapshotJSON struct {
-	ID   string `json:"id"`
-	Open int    `json:"open"`
+	ID   string   `json:"id"`
+	Also []string `json:"also,omitempty"`
+	Open int      `json:"open"`
 }
 
 // PartialTx identifies a source transaction that is committed to Kafka in
@@ -106,6 +124,9 @@ type checkpointJSON struct {
 	// Replay is absent outside a replay; an older cdc ignores it and sends
 	// the rest of the replay unmarked.
 	Replay *replayJSON `json:"replay,omitempty"`
+	// Signals is absent until the connector takes its first on-demand
+	// request.
+	Signals int64 `json:"signals,omitempty"`
 }
 
 // validate reports a checkpoint that could not be resumed from.
@@ -122,8 +143,18 @@ func (cp *Checkpoint) validate() error {
 	case cp.Time.UTC().Year() < 0 || cp.Time.UTC().Year() > 9999:
 		return errors.New("time outside years 0-9999")
 	}
-	if r := cp.Snapshot; r != nil && (r.ID == "" || !utf8.ValidString(r.ID) || r.Open < 1) {
-		return fmt.Errorf("snapshot %q with %d open tables", r.ID, r.Open)
+	if r := cp.Snapshot; r != nil {
+		if r.Open < len(r.IDs()) {
+			return fmt.Errorf("snapshots %q with %d open tables", r.IDs(), r.Open)
+		}
+		for _, id := range r.IDs() {
+			if id == "" || !utf8.ValidString(id) {
+				return fmt.Errorf("snapshot id %q empty or not valid UTF-8", id)
+			}
+		}
+	}
+	if cp.Signals < 0 {
+		return fmt.Errorf("signals offset %d", cp.Signals)
 	}
 	if p := cp.Partial; p != nil {
 		switch {
@@ -158,9 +189,17 @@ func (cp *Checkpoint) validate() error {
 //
 //	"partial":{"tx":"735","commit_pos":"0/16C0000","changes":5000,"tables":{"public.orders":5000}}
 //
-// and one during a replay
+// one during a replay
 //
 //	"replay":{"until":"0/16D0000","tx":"736","changes":200}
+//
+// one during snapshots (the initial one and on-demand requests)
+//
+//	"snapshot":{"id":"initial","also":["orders-2024"],"open":3}
+//
+// and one that took on-demand requests from the signals topic
+//
+//	"signals":17
 //
 // Time is written in UTC with nanoseconds. It fails for a checkpoint that
 // DecodeCheckpoint would reject.
@@ -179,9 +218,10 @@ func EncodeCheckpoint(cp Checkpoint) ([]byte, error) {
 		j.Partial = &partialJSON{ID: p.ID, CommitPos: string(p.CommitPos), Changes: p.Changes, Events: p.Events, Tables: p.Tables}
 	}
 	if r := cp.Snapshot; r != nil {
-		j.Snapshot = &snapshotJSON{ID: r.ID, Open: r.Open}
+		j.Snapshot = &snapshotJSON{ID: r.ID, Also: r.Also, Open: r.Open}
 	}
 	j.Replay = cp.Replay.toJSON()
+	j.Signals = cp.Signals
 	return json.Marshal(j)
 }
 
@@ -209,9 +249,10 @@ func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 		}
 	}
 	if r := j.Snapshot; r != nil {
-		cp.Snapshot = &SnapshotRef{ID: r.ID, Open: r.Open}
+		cp.Snapshot = &SnapshotRef{ID: r.ID, Also: r.Also, Open: r.Open}
 	}
 	cp.Replay = j.Replay.bound()
+	cp.Signals = j.Signals
 	if err := cp.validate(); err != nil {
 		return Checkpoint{}, fmt.Errorf("decoding checkpoint: %w", err)
 	}

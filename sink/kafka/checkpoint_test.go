@@ -5,6 +5,7 @@ import (
 	"flag"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,10 +66,17 @@ func assertSameCheckpoint(t *testing.T, got, want Checkpoint) {
 	t.Helper()
 	if got.Connector != want.Connector || got.Server != want.Server || !bytes.Equal(got.Position, want.Position) ||
 		!got.Time.Equal(want.Time) || got.Seq != want.Seq || !samePartial(got.Partial, want.Partial) ||
-		(got.Snapshot == nil) != (want.Snapshot == nil) || got.Snapshot != nil && *got.Snapshot != *want.Snapshot {
+		!sameSnapshot(got.Snapshot, want.Snapshot) || got.Signals != want.Signals {
 		t.Fatalf("checkpoint:\n got %+v (position %q, partial %+v)\nwant %+v (position %q, partial %+v)",
 			got, got.Position, got.Partial, want, want.Position, want.Partial)
 	}
+}
+
+func sameSnapshot(a, b *SnapshotRef) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.ID == b.ID && a.Open == b.Open && slices.Equal(a.Also, b.Also)
 }
 
 func samePartial(a, b *PartialTx) bool {
@@ -126,6 +134,50 @@ func TestCheckpointSnapshotGolden(t *testing.T) {
 		cp.Snapshot = bad
 		if _, err := EncodeCheckpoint(cp); err == nil {
 			t.Errorf("snapshot %+v encoded; want an error", bad)
+		}
+	}
+}
+
+// A checkpoint of a connector that took on-demand snapshot requests names
+// every open snapshot and the signals offset; the form is pinned, and a
+// checkpoint without them (older versions) decodes with none.
+func TestCheckpointSignalsGolden(t *testing.T) {
+	cp := goldenCheckpoint()
+	cp.Snapshot = &SnapshotRef{ID: "initial", Also: []string{"orders-2024", "req:7"}, Open: 4}
+	cp.Signals = 17
+	got, err := EncodeCheckpoint(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := golden(t, "testdata/checkpoint-signals.golden.json", got)
+	back, err := DecodeCheckpoint(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameCheckpoint(t, back, cp)
+	old, err := os.ReadFile("testdata/checkpoint-snapshot.golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err = DecodeCheckpoint(old)
+	if err != nil || back.Signals != 0 || back.Snapshot == nil || back.Snapshot.Also != nil {
+		t.Fatalf("checkpoint of an older version: %+v, %v; want signals 0 and one snapshot id", back, err)
+	}
+	for _, bad := range []Checkpoint{
+		func() Checkpoint { c := cp; c.Signals = -1; return c }(),
+		func() Checkpoint {
+			c := cp
+			c.Snapshot = &SnapshotRef{ID: "initial", Also: []string{"a"}, Open: 1}
+			return c
+		}(),
+		func() Checkpoint {
+			c := cp
+			c.Snapshot = &SnapshotRef{ID: "initial", Also: []string{""}, Open: 2}
+			return c
+		}(),
+	} {
+		if _, err := EncodeCheckpoint(bad); err == nil {
+			t.Errorf("checkpoint %+v encoded; want an error", bad)
 		}
 	}
 }

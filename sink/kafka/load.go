@@ -110,6 +110,9 @@ type partitionReader struct {
 	id        [16]byte
 	partition int32
 	leader    int32
+	// waitMillis is how long a fetch waits for new records (0: answer at
+	// once).
+	waitMillis int32
 }
 
 // latest returns the value of the last committed record with key in
@@ -223,7 +226,7 @@ func (pr *partitionReader) fetch(ctx context.Context, off int64) (fp kgo.FetchPa
 		return fp, off, errNoLeader
 	}
 	req := kmsg.NewPtrFetchRequest()
-	req.MaxWaitMillis = 0 // answer at once with what is there
+	req.MaxWaitMillis = pr.waitMillis // 0: answer at once with what is there
 	req.MinBytes = 1
 	// Only the partition limit is lowered in tests: kfake omits the
 	// aborted-transaction list of a partition cut short by the request

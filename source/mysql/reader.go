@@ -603,6 +603,9 @@ func (r *reader) heartbeat(ctx context.Context, force bool) error {
 func (r *reader) emit(ctx context.Context, m source.Message) error {
 	select {
 	case r.out <- m:
+		if m.Commit != nil {
+			r.snapSt.committed = true
+		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -144,4 +144,3 @@ func (c *chunkReader) openPass(ctx context.Context, table string) (*myPass, erro
 	}
 	return p, nil
 }
-

@@ -91,6 +91,9 @@ type snapState struct {
 	// (snapshot_pass.go); keyless names the tables found to have none.
 	pass    *myPass
 	keyless map[string]bool
+	// committed is set once the reader sent a Commit: past the restart's
+	// partial transaction, if any.
+	committed bool
 }
 
 type shapeKey struct {
@@ -121,6 +124,9 @@ func (r *reader) snapStep(ctx context.Context) error {
 			if err := r.emitChunk(ctx, c); err != nil {
 				return err
 			}
+		}
+		if err := r.takeRequest(ctx, d); err != nil {
+			return err
 		}
 		more, err := r.nextChunk(ctx, d)
 		if err != nil || !more {
@@ -185,6 +191,41 @@ func (r *reader) nextChunk(ctx context.Context, d *snapshot.Driver) (bool, error
 	st.failures = 0
 	st.pending = c
 	return true, nil
+}
+
+// takeRequest takes an on-demand snapshot request waiting for the reader
+// (outside a group, no chunk waiting, past the restart's partial
+// transaction) and emits its answer as an empty snapshot transaction at
+// the reached position.
+func (r *reader) takeRequest(ctx context.Context, d *snapshot.Driver) error {
+	st := &r.snapSt
+	if st.pending != nil || d.Partial() && !st.committed {
+		return nil
+	}
+	req, ok := d.Request()
+	if !ok {
+		return nil
+	}
+	tables, reason, err := d.Resolve(req, func(p string) ([]string, error) { return r.src.SnapshotTables(ctx, []string{p}) })
+	if err != nil {
+		return err
+	}
+	msgs, err := d.Accept(req, tables, reason, r.pos(r.reached), time.Now())
+	if err != nil {
+		return err
+	}
+	step := msgs[len(msgs)-1].Commit.Snapshot
+	if ans, err := snapshot.ParseSignal(step.Answer.Value); err == nil {
+		switch ans.Type {
+		case snapshot.SignalRejected:
+			r.src.log.Warn("snapshot request rejected", "snapshot", req.ID, "tables", req.Tables, "reason", ans.Reason)
+		case snapshot.SignalCancelled:
+			r.src.log.Info("snapshot cancelled", "snapshot", req.ID, "tables", ans.Tables, "tables_open", step.Open)
+		default:
+			r.src.log.Info("snapshot request accepted", "snapshot", req.ID, "tables", ans.Tables, "tables_open", step.Open)
+		}
+	}
+	return r.emitAll(ctx, msgs)
 }
 
 // errTableGone reports a snapshot table that no longer exists.

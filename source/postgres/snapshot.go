@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"strconv"
 	"strings"
@@ -215,6 +216,72 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 	}
 	r.chunk = c
 	return nil
+}
+
+// takeRequest takes an on-demand snapshot request waiting for the reader
+// (between transactions, no chunk in flight, the restart's partial
+// transaction passed) and emits its answer as an empty snapshot
+// transaction at the reader's position.
+func (r *reader) takeRequest(ctx context.Context) error {
+	d := r.src.snap
+	if r.chunk != nil || r.inTx {
+		return nil
+	}
+	if after, ok := d.After().(LSN); ok && r.received <= after {
+		return nil
+	}
+	req, ok := d.Request()
+	if !ok {
+		return nil
+	}
+	tables, reason, err := d.Resolve(req, func(p string) ([]string, error) { return r.src.SnapshotTables(ctx, []string{p}) })
+	if err != nil {
+		return err
+	}
+	msgs, err := d.Accept(req, tables, reason, r.received, time.Now())
+	if err != nil {
+		return err
+	}
+	logRequest(r.src.log, req, msgs)
+	return r.emitAll(ctx, msgs)
+}
+
+// logRequest logs the answer to req that msgs commit.
+func logRequest(log *slog.Logger, req snapshot.Request, msgs []source.Message) {
+	step := msgs[len(msgs)-1].Commit.Snapshot
+	ans, err := snapshot.ParseSignal(step.Answer.Value)
+	if err != nil {
+		return
+	}
+	switch ans.Type {
+	case snapshot.SignalRejected:
+		log.Warn("snapshot request rejected", "snapshot", req.ID, "tables", req.Tables, "reason", ans.Reason)
+	case snapshot.SignalCancelled:
+		log.Info("snapshot cancelled", "snapshot", req.ID, "tables", ans.Tables, "tables_open", step.Open)
+	default:
+		log.Info("snapshot request accepted", "snapshot", req.ID, "tables", ans.Tables, "tables_open", step.Open)
+	}
+}
+
+// noteRecent remembers the xid of a transaction just streamed, for the
+// next chunk's check. While no table is being read the xids are kept for
+// a minute (a request may start a snapshot at any time; a commit leaves
+// the proc array within milliseconds of its WAL record), pruned at most
+// every ten seconds.
+func (r *reader) noteRecent() {
+	now := time.Now()
+	if r.recent == nil {
+		r.recent = map[uint32]time.Time{}
+	}
+	r.recent[r.xid] = now
+	if r.src.snap.Current() == nil && now.Sub(r.recentPruned) > 10*time.Second {
+		r.recentPruned = now
+		for xid, at := range r.recent {
+			if now.Sub(at) > time.Minute {
+				delete(r.recent, xid)
+			}
+		}
+	}
 }
 
 // wait runs fn on its own goroutine, answering the server meanwhile so that
@@ -429,9 +496,11 @@ func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapsho
 	if err := c.win.Seal(); err != nil {
 		return nil, err
 	}
-	// The window opens at once: from the reader's position R on, every
-	// streamed transaction S does not see touches it (see touch), and the
-	// reader has streamed nothing past R yet.
+	// The window opens at once (the low mark is R, the reader's position):
+	// every transaction streamed from now on that S does not see touches
+	// it (see touch). Opened at the high mark instead, the window would
+	// ignore those touches, and a chunk row older than a change streamed
+	// before it would win.
 	if err := c.win.LowMark(c.id); err != nil {
 		return nil, err
 	}

@@ -141,4 +141,3 @@ func (s *Source) openPass(ctx context.Context, table string, rel map[uint32]*sch
 	}
 	return p, nil
 }
-

@@ -149,7 +149,8 @@ type reader struct {
 	// captured transactions streamed that the next chunk's snapshot might
 	// not see, and the retry state of failing chunks.
 	chunk         *pgChunk
-	recent        map[uint32]struct{}
+	recent        map[uint32]time.Time // when streamed
+	recentPruned  time.Time
 	chunkRetry    time.Time
 	chunkFailures int
 	startedTable  string
@@ -179,6 +180,9 @@ func (r *reader) run(ctx context.Context) error {
 			deadline = next
 		}
 		if r.src.snap != nil && !r.inTx {
+			if err := r.takeRequest(ctx); err != nil {
+				return err
+			}
 			if err := r.maybeChunk(ctx); err != nil {
 				return err
 			}
@@ -312,11 +316,8 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		if end > r.received {
 			r.received = end
 		}
-		if r.src.snap.Current() != nil {
-			if r.recent == nil {
-				r.recent = map[uint32]struct{}{}
-			}
-			r.recent[r.xid] = struct{}{}
+		if r.src.snap != nil {
+			r.noteRecent()
 		}
 		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: strconv.FormatUint(uint64(r.xid), 10), Pos: end, CommitTime: m.CommitTime}})
 	case *pglogrepl.InsertMessage:
