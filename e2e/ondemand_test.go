@@ -160,7 +160,7 @@ func testOnDemandWhileStreaming(t *testing.T, l snapLoad, name string) {
 // the last committed chunk: no row missing, none read twice, the newest
 // event per key equals the table.
 func testOnDemandKill(t *testing.T, l snapLoad, name string) {
-	const keys = 30000
+	const keys = 60000
 	l.create(t, name)
 	table := name + ".orders"
 	l.exec(t,
@@ -182,7 +182,7 @@ func testOnDemandKill(t *testing.T, l snapLoad, name string) {
 		if kills == 0 {
 			waitLog(t, p, "snapshot request accepted")
 		}
-		time.Sleep(time.Duration(800+rand.IntN(1500)) * time.Millisecond)
+		time.Sleep(time.Duration(400+rand.IntN(800)) * time.Millisecond)
 		if strings.Contains(p.Log(), "snapshot done") {
 			p.stopOK()
 			t.Fatalf("the snapshot finished after %d kills; want at least 4 (a bigger table)", kills)

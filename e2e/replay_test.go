@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +125,8 @@ func TestPositionsList(t *testing.T) {
 
 	code, stdout, stderr := runCDC(t, 60*time.Second, nil, "positions", "-c", cfg, "-limit", "2")
 	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("checkpoint seq %d at %s", cur.Seq, cur.Position)) ||
-		!strings.Contains(stdout, fmt.Sprintf("(2 of %d,", len(rows))) || strings.Count(stdout, "\n") != 5 {
+		!strings.Contains(stdout, fmt.Sprintf("(2 of %d,", len(rows))) || strings.Count(stdout, "\n") != 8 ||
+		!regexp.MustCompile(`(?m)^`+name+`\.t +initial +done `).MatchString(stdout) {
 		t.Errorf("cdc positions -limit 2: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	t.Logf("cdc positions -limit 2:\n%s", stdout)

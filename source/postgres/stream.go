@@ -187,6 +187,11 @@ func (r *reader) run(ctx context.Context) error {
 				return err
 			}
 		}
+		if r.pass != nil && !r.inTx {
+			// A one-pass read goes on step after step: only look whether
+			// the stream has something first.
+			deadline = time.Now().Add(time.Millisecond)
+		}
 		rctx, cancel := context.WithDeadline(ctx, deadline)
 		raw, err := r.conn.ReceiveMessage(rctx)
 		cancel()
