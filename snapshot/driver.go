@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -409,4 +410,19 @@ func (d *Driver) commit(p Progress, t *schema.Table, rows [][]any, errs []error,
 // a chunk row of the same row have the same key.
 func Key(t *schema.Table, row []any) string {
 	return string(transform.Key(t, row))
+}
+
+// Select returns the tables ("namespace.table") that match one of the
+// patterns (path.Match syntax), in their order.
+func Select(tables, patterns []string) []string {
+	var out []string
+	for _, t := range tables {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, t); ok {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -46,16 +45,7 @@ func (s *Source) SnapshotTables(ctx context.Context, patterns []string) ([]strin
 		return nil, fmt.Errorf("listing tables to snapshot: %w", err)
 	}
 	captured, _ := matchTables(s.cfg.Tables, all)
-	var out []string
-	for _, t := range captured {
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, t); ok {
-				out = append(out, t)
-				break
-			}
-		}
-	}
-	return out, nil
+	return snapshot.Select(captured, patterns), nil
 }
 
 // SetSnapshot gives the next Stream a snapshot to run; an empty plan runs

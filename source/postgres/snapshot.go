@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -45,16 +44,11 @@ const maxRecentXids = 1 << 20
 // SnapshotTables returns the captured tables that match patterns, in
 // "schema.table" form, in the order Open found them.
 func (s *Source) SnapshotTables(_ context.Context, patterns []string) ([]string, error) {
-	var out []string
-	for _, t := range s.tables {
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, t.String()); ok {
-				out = append(out, t.String())
-				break
-			}
-		}
+	names := make([]string, len(s.tables))
+	for i, t := range s.tables {
+		names[i] = t.String()
 	}
-	return out, nil
+	return snapshot.Select(names, patterns), nil
 }
 
 // SetSnapshot gives the next Stream a snapshot to run; an empty plan runs
