@@ -51,6 +51,10 @@ func (s *Source) SnapshotTables(ctx context.Context, patterns []string) ([]strin
 // SetSnapshot gives the next Stream a snapshot to run; an empty plan runs
 // none. Call it before Stream.
 func (s *Source) SetSnapshot(plan snapshot.Plan) error {
+	if len(plan.Tables) > 0 && s.srv.flavor == FlavorMySQL {
+		return fmt.Errorf("snapshot of %d table(s): snapshots read chunks at MariaDB's consistent-snapshot binlog position (binlog_snapshot_file/position), which MySQL does not report, and MySQL's GTID-set watermarks are not built yet; set snapshot.mode: never to stream without reading the rows already in the tables: %w",
+			len(plan.Tables), ErrNoSnapshotPosition)
+	}
 	d, err := snapshot.NewDriver(plan)
 	if err != nil {
 		return err
@@ -162,7 +166,7 @@ func (r *reader) nextChunk(ctx context.Context, d *snapshot.Driver) (bool, error
 			st.keyless[cur.Table] = true
 			return true, r.passStep(ctx, cur)
 		}
-		if errors.Is(err, errTableGone) {
+		if errors.Is(err, errTableGone) || errors.Is(err, ErrNoSnapshotPosition) {
 			r.src.log.Warn("snapshot of table cancelled", "table", cur.Table, "reason", err)
 			msgs, err := d.Skip(r.pos(r.reached), time.Now(), err.Error())
 			if err != nil {
