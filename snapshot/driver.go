@@ -327,13 +327,18 @@ type Chunk struct {
 	OnePass bool
 }
 
-// RestartPass starts the current table's one-pass read over: a pass that a
-// restart interrupted cannot be resumed, its rows are read (and sent)
-// again.
-func (d *Driver) RestartPass() {
-	if cur := d.Current(); cur != nil {
-		*cur = Progress{Table: cur.Table, Snapshot: cur.Snapshot, State: StatePending, Estimate: cur.Estimate}
+// BeginPass is called when a one-pass read of the current table opens. A
+// pass that an earlier run began and a restart cut cannot be resumed: the
+// table's progress starts over, and BeginPass returns how many rows the cut
+// pass had committed (they are read, and sent, again); 0 otherwise.
+func (d *Driver) BeginPass() (resent uint64) {
+	cur := d.Current()
+	if cur == nil || cur.State != StateRunning {
+		return 0
 	}
+	resent = cur.Rows
+	*cur = Progress{Table: cur.Table, Snapshot: cur.Snapshot, State: StatePending, Estimate: cur.Estimate}
+	return resent
 }
 
 // Emit returns the snapshot transaction of chunk c, committed at pos (the

@@ -57,12 +57,17 @@ func TestDriverProgress(t *testing.T) {
 	}
 }
 
-// A one-pass part has no last key; RestartPass starts the table over.
+// A one-pass part has no last key; BeginPass starts a cut pass over.
 func TestDriverOnePass(t *testing.T) {
 	d, _ := NewDriver(Plan{ID: "initial", ChunkSize: 2, Tables: []Progress{{Table: "s.t", Snapshot: "initial", State: StateRunning, Rows: 4, Chunks: 2, OnePass: true}}})
-	d.RestartPass()
+	if n := d.BeginPass(); n != 4 {
+		t.Fatalf("BeginPass of a cut pass = %d, want its 4 rows", n)
+	}
 	if cur := d.Current(); cur.State != StatePending || cur.Rows != 0 {
-		t.Fatalf("after RestartPass: %+v", cur)
+		t.Fatalf("after BeginPass: %+v", cur)
+	}
+	if n := d.BeginPass(); n != 0 {
+		t.Fatalf("BeginPass of a new pass = %d, want 0", n)
 	}
 	msgs, err := d.Emit(Chunk{ID: d.NextID(), Table: drvTable, Rows: [][]any{{nil}}, Read: 1, OnePass: true}, testPos("p"), time.Now())
 	if err != nil {

@@ -40,10 +40,9 @@ func (p *pgPass) close() {
 func (r *reader) passStep(ctx context.Context, cur *snapshot.Progress) error {
 	d := r.src.snap
 	if r.pass == nil {
-		if cur.State == snapshot.StateRunning {
+		if n := d.BeginPass(); n > 0 {
 			r.src.log.Warn("the one-pass snapshot of a table without a primary key was interrupted; reading it again from its first row (the rows read before are sent again)",
-				"table", cur.Table, "rows_before", cur.Rows)
-			d.RestartPass()
+				"table", cur.Table, "rows_before", n)
 		}
 		p, err := r.src.openPass(ctx, cur.Table, r.rel)
 		if err != nil {
