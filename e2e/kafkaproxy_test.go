@@ -26,6 +26,49 @@ type kafkaProxy struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]struct{}
+	// trap, when set, cuts the proxy at the next request with this API
+	// key (see cutAtRequest).
+	trap *requestTrap
+	// trapped is closed once the trap has sprung.
+	trapped chan struct{}
+}
+
+// requestTrap is a cut armed for one request.
+type requestTrap struct {
+	key     int16
+	forward bool
+}
+
+// cutAtRequest arms a cut at the next request with API key key (26 is
+// EndTxn): with forward, the broker gets the request and acts on it, and
+// the proxy cuts instead of passing its answer on; without, the proxy cuts
+// before the broker sees it. Either way the client cannot know what
+// happened. The returned channel is closed when the trap springs.
+func (p *kafkaProxy) cutAtRequest(key int16, forward bool) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.trap, p.trapped = &requestTrap{key: key, forward: forward}, make(chan struct{})
+	return p.trapped
+}
+
+// spring takes the trap if it is armed for key.
+func (p *kafkaProxy) spring(key int16) *requestTrap {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	tr := p.trap
+	if tr == nil || tr.key != key {
+		return nil
+	}
+	p.trap = nil
+	return tr
+}
+
+// cutTrapped cuts the proxy and says the trap sprang.
+func (p *kafkaProxy) cutTrapped() {
+	p.cut()
+	p.mu.Lock()
+	close(p.trapped)
+	p.mu.Unlock()
 }
 
 func newKafkaProxy(t *testing.T, target string) *kafkaProxy {
@@ -92,7 +135,10 @@ func (p *kafkaProxy) track(cs ...net.Conn) bool {
 	return true
 }
 
-type apiReq struct{ key, version int16 }
+type apiReq struct {
+	key, version int16
+	cut          bool // cut instead of passing the answer on
+}
 
 func (p *kafkaProxy) forward(client net.Conn) {
 	broker, err := net.Dial("tcp", p.target)
@@ -114,8 +160,17 @@ func (p *kafkaProxy) forward(client net.Conn) {
 			if err != nil || len(frame) < 8 {
 				return
 			}
+			req := apiReq{key: int16(binary.BigEndian.Uint16(frame[0:2])), version: int16(binary.BigEndian.Uint16(frame[2:4]))}
+			corr := int32(binary.BigEndian.Uint32(frame[4:8]))
+			if tr := p.spring(req.key); tr != nil {
+				if !tr.forward {
+					p.cutTrapped()
+					return
+				}
+				req.cut = true // when the broker answers
+			}
 			mu.Lock()
-			reqs[int32(binary.BigEndian.Uint32(frame[4:8]))] = apiReq{int16(binary.BigEndian.Uint16(frame[0:2])), int16(binary.BigEndian.Uint16(frame[2:4]))}
+			reqs[corr] = req
 			mu.Unlock()
 			if writeFrame(broker, frame) != nil {
 				return
@@ -133,6 +188,10 @@ func (p *kafkaProxy) forward(client net.Conn) {
 		req, ok := reqs[corr]
 		delete(reqs, corr)
 		mu.Unlock()
+		if ok && req.cut {
+			p.cutTrapped()
+			return
+		}
 		if ok {
 			frame = p.rewrite(req, frame)
 		}

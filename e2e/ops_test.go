@@ -176,6 +176,68 @@ func TestKafkaUnreachable(t *testing.T) {
 	}
 }
 
+// Kafka cut while a commit is in flight, the commit either reaching the
+// broker (its answer lost) or not: cdc cannot know whether the
+// transaction committed. It stays up, settles the transaction once Kafka
+// is back, resumes from the checkpoint Kafka holds, and every row arrives
+// exactly once.
+func TestKafkaCutDuringCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		forward bool
+	}{{"answer_lost", true}, {"request_lost", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			name := uniq("kcommit")
+			db := pgConnect(t)
+			pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+			dropSlotAtEnd(t, db, name, name)
+			proxy := newKafkaProxy(t, brokers)
+			cfg := writeConfig(t, strings.Replace(pgConfig(name, "  batch:\n    linger: 0s\n"), "${CDC_KAFKA_BROKERS}", proxy.addr, 1))
+			c := newConsumer(t, "^"+name+`\.`)
+			insert := func(from, to int) {
+				for id := from; id <= to; id++ {
+					pgExec(t, db, fmt.Sprintf("INSERT INTO %s.t VALUES (%d)", name, id))
+				}
+			}
+			p := startCDC(t, cfg)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("cdc log:\n%s", p.Log())
+				}
+			})
+			waitStreaming(t, p)
+			insert(1, 1)
+			c.atLeast(1, 30*time.Second)
+
+			trapped := proxy.cutAtRequest(26, tc.forward) // EndTxn
+			insert(2, 11)
+			select {
+			case <-trapped:
+			case <-time.After(30 * time.Second):
+				t.Fatal("no commit reached the proxy")
+			}
+			time.Sleep(2 * time.Second)
+			if p.exited() {
+				t.Fatalf("cdc exited when Kafka was cut during a commit; log:\n%s", p.Log())
+			}
+			proxy.restore()
+			waitLog(t, p, "kafka writer recovered; resuming")
+			insert(12, 21)
+			c.atLeast(21, 60*time.Second)
+			keys := byKey(c.settle(2*time.Second), name+"."+name+".t")
+			for id := 1; id <= 21; id++ {
+				if n := len(keys[fmt.Sprintf(`{"id":%d}`, id)]); n != 1 {
+					t.Errorf("id %d: %d events, want 1", id, n)
+				}
+			}
+			if code := p.stop(30 * time.Second); code != 0 {
+				t.Errorf("stop: exit %d", code)
+			}
+		})
+	}
+}
+
 // waitLogCount waits until want appears n times in the log.
 func waitLogCount(t *testing.T, p *proc, want string, n int) {
 	t.Helper()

@@ -269,23 +269,24 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	for {
 		started := time.Now()
 		err = pipeline.Run(ctx, src, sink, router, from, opts)
-		if !retrySource(err) || ctx.Err() != nil {
+		what := retryable(err)
+		if what == "" || ctx.Err() != nil {
 			break
 		}
-		// The source lost its connection; Kafka is fine. Resume from the
+		// The source lost its connection, or Kafka did: resume from the
 		// checkpoint in Kafka (not from memory) after a backoff, for up to
-		// sourceRetryFor of failures in a row.
+		// retryFor of failures in a row.
 		if time.Since(started) > time.Minute {
 			backoff, failingSince = time.Second, time.Time{}
 		}
 		if failingSince.IsZero() {
 			failingSince = started
 		}
-		if time.Since(failingSince) > sourceRetryFor {
-			err = fmt.Errorf("giving up after %v of source failures: %w", sourceRetryFor, err)
+		if time.Since(failingSince) > retryFor {
+			err = fmt.Errorf("giving up after %v of %s failures: %w", retryFor, what, err)
 			break
 		}
-		log.Warn("source failed; resuming from the last checkpoint", "error", err, "retry_in", backoff)
+		log.Warn(what+" failed; resuming from the last checkpoint", "error", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):
@@ -294,6 +295,20 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		if ctx.Err() != nil {
 			err = nil
 			break
+		}
+		// The last transaction may have committed or not (Kafka's answer
+		// may be what was lost): settle it before reading the checkpoint,
+		// waiting for Kafka as long as the retry window lasts.
+		rctx, cancel := context.WithDeadline(ctx, failingSince.Add(retryFor))
+		err = sink.Recover(rctx)
+		cancel()
+		if err != nil {
+			// Stopped or gave up with the last transaction unsettled:
+			// nothing is lost (the next start settles it), but say so.
+			break
+		}
+		if what == "kafka" {
+			log.Info("kafka writer recovered; resuming")
 		}
 		var rcp *kafka.Checkpoint
 		if from, opts.Seq, opts.Partial, rcp, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq, opts.Partial); err != nil {
@@ -514,22 +529,27 @@ func compatibilityPolicy(cfg *config.Config) func(string) (schema.Compatibility,
 	}
 }
 
-// sourceRetryFor bounds how long run keeps restarting a failing source.
-const sourceRetryFor = 5 * time.Minute
+// retryFor bounds how long run keeps resuming after failures in a row.
+const retryFor = 5 * time.Minute
 
-// retrySource tells whether err is a source failure worth resuming from
-// (a lost connection), as opposed to one that needs an operator.
-func retrySource(err error) bool {
+// retryable tells whether err is a failure worth resuming from the
+// checkpoint, and whose: "source" for a lost database connection, "kafka"
+// for a lost broker connection (Kafka's answer to a commit may be what was
+// lost), or "" for one that needs an operator.
+func retryable(err error) string {
 	var se *pipeline.SourceError
 	if !errors.As(err, &se) {
-		return false
+		if kafka.Retriable(err) {
+			return "kafka"
+		}
+		return ""
 	}
 	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, context.Canceled} {
 		if errors.Is(err, fatal) {
-			return false
+			return ""
 		}
 	}
-	return true
+	return "source"
 }
 
 // resumePoint reads the newest checkpoint again.

@@ -1,8 +1,12 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -93,4 +97,31 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, ErrFenced, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Retriable reports whether err, from Write, Commit or Abort, is Kafka being
+// out of reach or answering "not now" (a dropped connection, a refused dial,
+// a request that timed out, a retriable broker code) rather than a failure
+// that needs an operator (fencing, a transaction timeout, a record too
+// large, a denied authorization, a bad topic). After a retriable error the
+// outcome of the transaction may be unknown; Recover settles it, and the
+// caller resumes from LoadCheckpoint.
+func Retriable(err error) bool {
+	if err == nil || isFenced(err) || errors.Is(err, ErrTransactionTimeout) ||
+		errors.Is(err, ErrRecordTooLarge) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if ke, ok := errors.AsType[*kerr.Error](err); ok {
+		return ke.Retriable || errors.Is(err, kerr.OperationNotAttempted) || errors.Is(err, kerr.TransactionAbortable)
+	}
+	if _, ok := errors.AsType[*net.OpError](err); ok {
+		return true
+	}
+	for _, e := range []error{ErrUnreachable, io.EOF, io.ErrUnexpectedEOF, net.ErrClosed, context.DeadlineExceeded,
+		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, syscall.ETIMEDOUT} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,9 +1,14 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,5 +32,34 @@ func TestCommitAnsweredInvalidTxnState(t *testing.T) {
 	}
 	if err := commitAnswer(kerr.CoordinatorNotAvailable); isFenced(err) {
 		t.Errorf("another answer became fencing: %v", err)
+	}
+}
+
+func TestRetriable(t *testing.T) {
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"dial refused", fmt.Errorf("committing kafka transaction: unable to dial: %w", dial), true},
+		{"connection reset", fmt.Errorf("flushing: %w", syscall.ECONNRESET), true},
+		{"eof", fmt.Errorf("flushing: %w", io.EOF), true},
+		{"request timed out", fmt.Errorf("x: %w", context.DeadlineExceeded), true},
+		{"unreachable", fmt.Errorf("connecting: %w: boom", ErrUnreachable), true},
+		{"retriable broker code", fmt.Errorf("x: %w", kerr.CoordinatorNotAvailable), true},
+		{"commit not attempted", fmt.Errorf("x: %w", kerr.OperationNotAttempted), true},
+		{"stop requested", fmt.Errorf("x: %w", context.Canceled), false},
+		{"fenced", wrap("committing kafka transaction", kerr.ProducerFenced), false},
+		{"aborted by coordinator", wrapTxn("committing kafka transaction", commitAnswer(kerr.InvalidTxnState), time.Second, 10*time.Second), false},
+		{"transaction timeout", wrapTxn("committing kafka transaction", kerr.ProducerFenced, 11*time.Second, 10*time.Second), false},
+		{"record too large", fmt.Errorf("writing: %w", ErrRecordTooLarge), false},
+		{"authorization", fmt.Errorf("x: %w", kerr.TopicAuthorizationFailed), false},
+		{"plain", errors.New("encoding position"), false},
+	} {
+		if got := Retriable(tc.err); got != tc.want {
+			t.Errorf("%s: Retriable(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }

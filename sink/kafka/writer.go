@@ -404,6 +404,48 @@ func (w *Writer) Abort(ctx context.Context) error {
 	return nil
 }
 
+// Recover makes the Writer usable again after an error that Retriable
+// accepts, waiting for Kafka while it is unreachable, until ctx ends. It
+// aborts the open transaction and, when that transaction's end was in
+// flight (its outcome unknown), lets the broker settle it: franz-go then
+// initializes the producer id again, which completes a commit the
+// coordinator had already decided and aborts one it had not. Once Recover
+// returns nil, LoadCheckpoint sees every transaction of this transactional
+// id that will ever commit, so resuming from it neither loses nor repeats a
+// record. A Writer that was fenced stays fenced.
+func (w *Writer) Recover(ctx context.Context) error {
+	backoff := 250 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, recoverAttemptTimeout)
+		err := w.Abort(actx)
+		if err == nil {
+			if _, _, err = w.cl.ProducerID(actx); err != nil {
+				err = wrap("initializing kafka producer again", err)
+			}
+		}
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case w.fenced != nil:
+			return w.fenced
+		case ctx.Err() != nil:
+			return fmt.Errorf("recovering kafka writer: %w (last error: %w)", ctx.Err(), err)
+		case !Retriable(err):
+			return fmt.Errorf("recovering kafka writer: %w", err)
+		}
+		w.log.Debug("kafka writer not recovered yet; retrying", "error", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// recoverAttemptTimeout bounds one attempt of Recover.
+const recoverAttemptTimeout = 30 * time.Second
+
 // Pending reports how many records Write added to the open transaction and
 // their approximate size (transform.Record.Size), for batching decisions. It
 // does not block.
