@@ -20,7 +20,14 @@ type Snapshot struct {
 	// ChunkSize is how many rows one chunk reads (and one snapshot
 	// transaction carries); default 1024, at most kafka.batch.max_events.
 	ChunkSize int `yaml:"chunk_size"`
+	// ParallelTables is how many tables have a chunk read at once, each on
+	// a database connection of its own; default 1, at most
+	// MaxSnapshotParallelTables. Memory holds up to this many chunks.
+	ParallelTables int `yaml:"parallel_tables"`
 }
+
+// MaxSnapshotParallelTables bounds snapshot.parallel_tables.
+const MaxSnapshotParallelTables = 16
 
 // SnapshotMode is snapshot.mode.
 type SnapshotMode string
@@ -52,6 +59,9 @@ func (s *Snapshot) defaults(has func(string) bool, maxEvents int) {
 	if s.Mode == "" {
 		s.Mode = SnapshotInitial
 	}
+	if !has("snapshot.parallel_tables") && s.ParallelTables == 0 {
+		s.ParallelTables = 1
+	}
 	if !has("snapshot.chunk_size") && s.ChunkSize == 0 {
 		s.ChunkSize = DefaultSnapshotChunkSize
 		if maxEvents > 0 && maxEvents < s.ChunkSize {
@@ -64,6 +74,9 @@ func (s *Snapshot) validate(v *checker, src *Source, maxEvents int) {
 	// Zero in a Config built in code means the default.
 	if (s.ChunkSize != 0 || v.has("snapshot.chunk_size")) && (s.ChunkSize < 1 || maxEvents > 0 && s.ChunkSize > maxEvents) {
 		v.add("snapshot.chunk_size", "must be between 1 and kafka.batch.max_events (%d), got %d", maxEvents, s.ChunkSize)
+	}
+	if (s.ParallelTables != 0 || v.has("snapshot.parallel_tables")) && (s.ParallelTables < 1 || s.ParallelTables > MaxSnapshotParallelTables) {
+		v.add("snapshot.parallel_tables", "must be between 1 and %d, got %d", MaxSnapshotParallelTables, s.ParallelTables)
 	}
 	for i, p := range s.Tables {
 		key := fmt.Sprintf("snapshot.tables[%d]", i)

@@ -409,3 +409,60 @@ func waitLogTimeout(t *testing.T, p *proc, s string, timeout time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestPGSnapshotParallel(t *testing.T) {
+	t.Parallel()
+	testSnapshotParallel(t, pgSnapLoad(t), uniq("pgsnapp"))
+}
+
+func TestMySnapshotParallel(t *testing.T) {
+	t.Parallel()
+	testSnapshotParallel(t, mySnapLoad(t), uniq("mysnapp"))
+}
+
+// snapshot.parallel_tables: 3 reads three tables at once, under writes on
+// each: every table starts before the first one is done, and each converges
+// with one snapshot read per untouched row.
+func testSnapshotParallel(t *testing.T, l snapLoad, name string) {
+	const keys = 6000
+	l.create(t, name)
+	tables := []string{name + ".t0", name + ".t1", name + ".t2"}
+	writers := make([]*snapWriters, len(tables))
+	for i, table := range tables {
+		l.exec(t,
+			"CREATE TABLE "+table+" (id bigint PRIMARY KEY, note "+l.text+", qty int)",
+			fmt.Sprintf("INSERT INTO %s SELECT i, CONCAT('row ', i), 0 FROM %s", table, l.series(keys)),
+		)
+		writers[i] = startSnapWriters(t, l, table, keys, 1)
+	}
+	p := l.startRaw(t, name, "  batch:\n    linger: 10ms\nsnapshot:\n  chunk_size: 50\n  parallel_tables: 3\n")
+	p.logOnFailure()
+	waitLogTimeout(t, p, "snapshot done", 5*time.Minute)
+	time.Sleep(500 * time.Millisecond)
+	for _, w := range writers {
+		w.finish(t)
+	}
+	// Every table starts before the first one is done.
+	started, done := map[string]bool{}, false
+	for _, line := range strings.Split(p.Log(), "\n") {
+		if strings.Contains(line, "snapshot of table done") {
+			done = true
+		}
+		for _, table := range tables {
+			if !done && strings.Contains(line, "snapshot of table started") && strings.Contains(line, " table="+table+" ") {
+				started[table] = true
+			}
+		}
+	}
+	for _, table := range tables {
+		if !started[table] {
+			t.Errorf("table %s did not start before the first table was done", table)
+		}
+	}
+	c := newConsumer(t, "^"+name+`\.`)
+	for i, table := range tables {
+		_, reads := waitConverged(t, c, l, table, name+"."+table)
+		checkReads(t, l, table, reads, writers[i])
+	}
+	p.stopOK()
+}

@@ -28,6 +28,9 @@ type Plan struct {
 	Tables []Progress
 	// ChunkSize is the number of rows a chunk reads.
 	ChunkSize int
+	// Parallel is how many tables have a chunk read at once
+	// (snapshot.parallel_tables); 0 means 1.
+	Parallel int
 	// Value is the envelope's source.snapshot value for the rows of
 	// tables whose Progress.Snapshot is ID: "true" for the initial
 	// snapshot, "incremental" for one on demand. Rows of other snapshots
@@ -142,6 +145,34 @@ func (d *Driver) Current() *Progress {
 	return &d.tasks[0]
 }
 
+// Reading returns the tables whose next chunks are read now, in plan order:
+// the first Plan.Parallel tables not done. The first is Current. A source
+// reads one chunk of each (at once, on connections of its own), emits each
+// where the stream reconciles it, and reads the next ones when every chunk
+// of the round is emitted; a table read in one pass (no primary key) is
+// read alone, when it is Current.
+func (d *Driver) Reading() []*Progress {
+	if d == nil {
+		return nil
+	}
+	n := min(max(d.plan.Parallel, 1), len(d.tasks))
+	out := make([]*Progress, n)
+	for i := range out {
+		out[i] = &d.tasks[i]
+	}
+	return out
+}
+
+// task returns the index of table's task, or -1.
+func (d *Driver) task(table string) int {
+	for i := range d.tasks {
+		if d.tasks[i].Table == table {
+			return i
+		}
+	}
+	return -1
+}
+
 // ChunkSize is the plan's rows per chunk.
 func (d *Driver) ChunkSize() int { return d.plan.ChunkSize }
 
@@ -155,15 +186,15 @@ func (d *Driver) NextID() ChunkID {
 	return id
 }
 
-// Skip drops the current table from the plan with a cancelled record
-// (a table that cannot be read: dropped, no key), returning the
-// transaction that commits it, as Chunk does.
-func (d *Driver) Skip(pos source.Position, at time.Time, reason string) ([]source.Message, error) {
-	cur := d.Current()
-	if cur == nil {
-		return nil, errors.New("snapshot: no table to skip")
+// Skip drops table from the plan with a cancelled record (a table that
+// cannot be read: dropped, say), returning the transaction that commits
+// it, as Emit does.
+func (d *Driver) Skip(table string, pos source.Position, at time.Time, reason string) ([]source.Message, error) {
+	i := d.task(table)
+	if i < 0 {
+		return nil, fmt.Errorf("snapshot: no table %s to skip", table)
 	}
-	p := *cur
+	p := d.tasks[i]
 	p.State = StateCancelled
 	return d.commit(p, nil, nil, nil, pos, at, "snapshot:"+string(d.NextID()), nil)
 }
@@ -302,7 +333,7 @@ func (d *Driver) value(id string) string {
 	return "incremental"
 }
 
-// Chunk is one read chunk of the current table, reconciled with the stream.
+// Chunk is one read chunk of a table being read, reconciled with the stream.
 type Chunk struct {
 	ID ChunkID
 	// Table is the shape the rows were decoded with.
@@ -344,15 +375,16 @@ func (d *Driver) BeginPass() (resent uint64) {
 // Emit returns the snapshot transaction of chunk c, committed at pos (the
 // stream's position where the chunk is emitted: a restart from there reads
 // the stream on without a gap), and advances the plan: a chunk that read
-// nothing marks the table done and moves to the next one.
+// nothing marks its table done, and the next table waiting is read.
 func (d *Driver) Emit(c Chunk, pos source.Position, at time.Time) ([]source.Message, error) {
-	cur := d.Current()
-	if cur == nil {
-		return nil, errors.New("snapshot: chunk after every table is done")
+	if c.Table == nil {
+		return nil, errors.New("snapshot: chunk without a table")
 	}
-	if c.Table == nil || c.Table.ID() != cur.Table {
-		return nil, fmt.Errorf("snapshot: chunk of %v while reading %s", c.Table, cur.Table)
+	i := d.task(c.Table.ID())
+	if i < 0 || i >= max(d.plan.Parallel, 1) {
+		return nil, fmt.Errorf("snapshot: chunk of %s, which is not being read", c.Table.ID())
 	}
+	cur := &d.tasks[i]
 	p := *cur
 	if p.State == StatePending {
 		p.Estimate = c.Estimate
@@ -399,10 +431,14 @@ func (d *Driver) commit(p Progress, t *schema.Table, rows [][]any, errs []error,
 	}
 	// The plan moves on now; if the Kafka transaction fails, the run ends
 	// and the next one starts from what Kafka holds.
-	if p.State == StateDone || p.State == StateCancelled {
-		d.tasks = d.tasks[1:]
-	} else {
-		d.tasks[0] = p
+	i := d.task(p.Table)
+	switch {
+	case i < 0:
+		return nil, fmt.Errorf("snapshot: no table %s in the plan", p.Table)
+	case p.State == StateDone || p.State == StateCancelled:
+		d.tasks = append(d.tasks[:i], d.tasks[i+1:]...)
+	default:
+		d.tasks[i] = p
 	}
 	step := d.state()
 	step.Table, step.Progress = p.Table, text

@@ -51,9 +51,65 @@ func TestDriverProgress(t *testing.T) {
 	if _, err := d.Emit(Chunk{ID: d.NextID(), Table: drvTable}, testPos("p3"), time.Now()); err == nil {
 		t.Fatal("a chunk of another table than the current one was accepted")
 	}
-	msgs, _ = d.Skip(testPos("p3"), time.Now(), "no such table")
+	msgs, _ = d.Skip("s.u", testPos("p3"), time.Now(), "no such table")
 	if st := msgs[len(msgs)-1].Commit.Snapshot; st.Open != 0 || !strings.Contains(string(st.Progress), `"state":"cancelled"`) || d.Current() != nil {
 		t.Fatalf("skip: %+v, current %+v", st, d.Current())
+	}
+}
+
+// With Parallel, the first Parallel tables are read at once: chunks of
+// each advance their own table, in any order, a table done lets the next
+// one in, and a chunk of a table not being read is refused.
+func TestDriverParallel(t *testing.T) {
+	tbl := func(name string) *schema.Table {
+		return &schema.Table{Namespace: "s", Name: name, Columns: drvTable.Columns}
+	}
+	d, err := NewDriver(Plan{ID: "initial", ChunkSize: 2, Parallel: 2, Tables: []Progress{
+		{Table: "s.a", Snapshot: "initial", State: StatePending},
+		{Table: "s.b", Snapshot: "initial", State: StatePending},
+		{Table: "s.c", Snapshot: "initial", State: StatePending},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func() string {
+		var out []string
+		for _, p := range d.Reading() {
+			out = append(out, p.Table)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(); got != "s.a,s.b" {
+		t.Fatalf("Reading = %s, want s.a,s.b", got)
+	}
+	if _, err := d.Emit(Chunk{ID: d.NextID(), Table: tbl("c")}, testPos("p0"), time.Now()); err == nil {
+		t.Fatal("a chunk of s.c, not being read yet, was accepted")
+	}
+	last := []KeyValue{{Column: "id", Kind: schema.KindInt, Text: "1"}}
+	if _, err := d.Emit(Chunk{ID: d.NextID(), Table: tbl("b"), Rows: [][]any{{int64(1)}}, Read: 1, Last: last}, testPos("p1"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if r := d.Reading(); r[1].Table != "s.b" || r[1].Rows != 1 || r[0].Rows != 0 {
+		t.Fatalf("after a chunk of s.b: %+v %+v", *r[0], *r[1])
+	}
+	msgs, err := d.Emit(Chunk{ID: d.NextID(), Table: tbl("a")}, testPos("p2"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := msgs[len(msgs)-1].Commit.Snapshot; st.Open != 2 || st.Table != "s.a" {
+		t.Fatalf("s.a done: %+v", st)
+	}
+	if got := names(); got != "s.b,s.c" {
+		t.Fatalf("Reading after s.a is done = %s, want s.b,s.c", got)
+	}
+	if d.Reading()[0].Rows != 1 {
+		t.Fatalf("s.b lost its progress: %+v", *d.Reading()[0])
+	}
+	if _, err := d.Skip("s.c", testPos("p3"), time.Now(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); got != "s.b" {
+		t.Fatalf("Reading after s.c is skipped = %s, want s.b", got)
 	}
 }
 

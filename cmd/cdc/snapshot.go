@@ -53,7 +53,7 @@ func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kaf
 		return st, nil
 	}
 	mode := cfg.Snapshot.Mode
-	plan := snapshot.Plan{ID: initialSnapshot, ChunkSize: cfg.Snapshot.ChunkSize, Value: "true", Requests: requests,
+	plan := snapshot.Plan{ID: initialSnapshot, ChunkSize: cfg.Snapshot.ChunkSize, Parallel: cfg.Snapshot.ParallelTables, Value: "true", Requests: requests,
 		Patterns: cfg.SnapshotTables(), Partial: cp != nil && cp.Partial != nil}
 	switch {
 	case cp == nil && mode == config.SnapshotNever:
@@ -73,7 +73,7 @@ func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kaf
 		}
 		if len(tables) > 0 {
 			st.ref = &kafka.SnapshotRef{ID: plan.ID, Open: len(tables)}
-			log.Info("snapshot of existing rows starts with the stream", "tables", len(tables), "chunk_size", plan.ChunkSize, "mode", mode)
+			log.Info("snapshot of existing rows starts with the stream", "tables", len(tables), "chunk_size", plan.ChunkSize, "parallel_tables", plan.Parallel, "mode", mode)
 		}
 	case cp.Snapshot == nil:
 		if mode == config.SnapshotInitialOnly {

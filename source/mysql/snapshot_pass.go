@@ -50,7 +50,7 @@ func (r *reader) passStep(ctx context.Context, cur *snapshot.Progress) error {
 			r.src.log.Warn("the one-pass snapshot of a table without a primary key was interrupted; reading it again from its first row (the rows read before are sent again)",
 				"table", cur.Table, "rows_before", n)
 		}
-		p, err := st.reader.openPass(ctx, cur.Table)
+		p, err := st.readers[0].openPass(ctx, cur.Table)
 		if err != nil {
 			return err
 		}

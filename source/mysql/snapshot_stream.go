@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
@@ -74,13 +76,16 @@ type myChunk struct {
 
 // snapState is the reader's snapshot state.
 type snapState struct {
-	reader   *chunkReader
-	shapes   map[string]shapeKey // table -> shape and key, until a chunk finds it changed
-	pending  *myChunk
+	// readers read the chunks of a round, one per table read at once
+	// (snapshot.parallel_tables); readers[0] also reads one-pass tables.
+	readers []*chunkReader
+	shapes  map[string]shapeKey // table -> shape and key, until a chunk finds it changed
+	// pending are the chunks of the round read and not emitted yet.
+	pending  []*myChunk
 	filePos  Position // the file position after the last event outside a group
 	retry    time.Time
 	failures int
-	started  string
+	started  map[string]bool // tables whose start was logged
 	// pass is the one-pass read of a table without a primary key
 	// (snapshot_pass.go); keyless names the tables found to have none.
 	pass    *myPass
@@ -90,34 +95,47 @@ type snapState struct {
 	committed bool
 }
 
+func (st *snapState) close() {
+	st.pass.close()
+	for _, c := range st.readers {
+		c.Close()
+	}
+}
+
 type shapeKey struct {
 	table *schema.Table
 	key   []string
 }
 
 // snapStep runs after each event: outside a group, and not while the
-// stream re-reads for prepared XA transactions, it emits the waiting chunk
-// once the stream passed its position, and reads the next one.
+// stream re-reads for prepared XA transactions, it emits each waiting
+// chunk once the stream passed its position, and reads the next round
+// when none is left.
 func (r *reader) snapStep(ctx context.Context) error {
 	d := r.src.snap
 	if d == nil || r.group || r.skip != nil {
 		return nil
 	}
 	st := &r.snapSt
-	// Chunk after chunk while the stream has nothing newer than they saw
+	// Round after round while the stream has nothing newer than they saw
 	// (an idle server): no need to wait for the next event.
 	for {
-		if c := st.pending; c != nil {
+		kept := st.pending[:0]
+		for _, c := range st.pending {
 			// Outside a group the reader has passed r.reached too, which
 			// carries a file position from the start (before the first
 			// event of a session that resumed by GTID says where it is).
 			if !st.filePos.atOrAfter(c.chunk.at) && !(r.reached.file != "" && FilePosition(r.reached.file, r.reached.offset).atOrAfter(c.chunk.at)) {
-				return nil
+				kept = append(kept, c)
+				continue
 			}
-			st.pending = nil
 			if err := r.emitChunk(ctx, c); err != nil {
 				return err
 			}
+		}
+		st.pending = kept
+		if len(st.pending) > 0 {
+			return nil
 		}
 		if err := r.takeRequest(ctx, d); err != nil {
 			return err
@@ -129,62 +147,114 @@ func (r *reader) snapStep(ctx context.Context) error {
 	}
 }
 
-// nextChunk reads the next chunk into st.pending, or skips a table that
-// cannot be read; it reports false when it did neither (every table done,
-// a failed chunk's backoff).
+// nextChunk reads the next round into st.pending: a chunk of each table
+// being read, at once; or it reads a part of a one-pass table, or skips a
+// table that cannot be read. It reports false when it did none of that
+// (every table done, a failed chunk's backoff).
 func (r *reader) nextChunk(ctx context.Context, d *snapshot.Driver) (bool, error) {
 	st := &r.snapSt
 	cur := d.Current()
 	if cur == nil || time.Now().Before(st.retry) {
 		return false, nil
 	}
-	if st.reader == nil {
+	if st.shapes == nil {
+		st.shapes, st.started = map[string]shapeKey{}, map[string]bool{}
+	}
+	if len(st.readers) == 0 {
 		cr, err := r.src.newChunkReader()
 		if err != nil {
 			return false, err
 		}
-		st.reader, st.shapes = cr, map[string]shapeKey{}
+		st.readers = append(st.readers, cr)
 	}
 	if st.pass != nil || st.keyless[cur.Table] {
 		return true, r.passStep(ctx, cur)
 	}
-	if st.started != cur.Table {
-		st.started = cur.Table
-		if cur.State == snapshot.StatePending {
-			r.src.log.Info("snapshot of table started", "table", cur.Table, "snapshot", cur.Snapshot)
+	var tasks []snapshot.Progress
+	for _, p := range d.Reading() {
+		if !st.keyless[p.Table] { // read alone, when it is Current
+			tasks = append(tasks, *p)
 		}
 	}
-	c, err := r.readChunk(ctx, cur, d)
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
+	for len(st.readers) < len(tasks) {
+		cr, err := r.src.newChunkReader()
+		if err != nil {
+			return false, err
 		}
-		if errors.Is(err, ErrNoPrimaryKey) {
+		st.readers = append(st.readers, cr)
+	}
+	// Shapes and ids here (the driver and the maps are this goroutine's),
+	// the SELECTs at once.
+	chunks := make([]*myChunk, len(tasks))
+	errs := make([]error, len(tasks))
+	var wg sync.WaitGroup
+	for i := range tasks {
+		t := &tasks[i]
+		if !st.started[t.Table] {
+			st.started[t.Table] = true
+			if t.State == snapshot.StatePending {
+				r.src.log.Info("snapshot of table started", "table", t.Table, "snapshot", t.Snapshot)
+			}
+		}
+		sk, err := r.chunkShape(ctx, t.Table)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		c := &myChunk{id: d.NextID(), table: sk.table, at: time.Now()}
+		chunks[i] = c
+		wg.Add(1)
+		go func(cr *chunkReader) {
+			defer wg.Done()
+			errs[i] = r.readChunk(ctx, cr, c, sk, t, d.ChunkSize())
+		}(st.readers[i])
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	did, failed := false, false
+	for i, err := range errs {
+		t := &tasks[i]
+		switch {
+		case err == nil:
+			st.pending = append(st.pending, chunks[i])
+			did = true
+		case errors.Is(err, ErrNoPrimaryKey):
 			if st.keyless == nil {
 				st.keyless = map[string]bool{}
 			}
-			st.keyless[cur.Table] = true
-			return true, r.passStep(ctx, cur)
-		}
-		if errors.Is(err, errTableGone) || errors.Is(err, ErrNoSnapshotPosition) {
-			r.src.log.Warn("snapshot of table cancelled", "table", cur.Table, "reason", err)
-			msgs, err := d.Skip(r.pos(r.reached), time.Now(), err.Error())
+			st.keyless[t.Table] = true
+			did = true // read in one pass, when it is Current
+		case errors.Is(err, errTableGone) || errors.Is(err, ErrNoSnapshotPosition):
+			r.src.log.Warn("snapshot of table cancelled", "table", t.Table, "reason", err)
+			msgs, err := d.Skip(t.Table, r.pos(r.reached), time.Now(), err.Error())
 			if err != nil {
 				return false, err
 			}
-			return true, r.emitAll(ctx, msgs)
+			if err := r.emitAll(ctx, msgs); err != nil {
+				return false, err
+			}
+			did = true
+		default:
+			if errors.Is(err, ErrShapeChanged) {
+				delete(st.shapes, t.Table)
+			}
+			failed = true
+			r.src.log.Warn("snapshot chunk failed; reading it again", "table", t.Table, "error", err, "failures", st.failures+1)
 		}
-		if errors.Is(err, ErrShapeChanged) {
-			delete(st.shapes, cur.Table)
-		}
+	}
+	if failed {
 		st.failures++
 		st.retry = time.Now().Add(min(time.Duration(st.failures)*time.Second, 30*time.Second))
-		r.src.log.Warn("snapshot chunk failed; reading it again", "table", cur.Table, "error", err, "failures", st.failures)
-		return false, nil
+	} else {
+		st.failures = 0
 	}
-	st.failures = 0
-	st.pending = c
-	return true, nil
+	// Emitted at their positions, in the stream's order.
+	sort.SliceStable(st.pending, func(i, j int) bool {
+		return !st.pending[i].chunk.at.atOrAfter(st.pending[j].chunk.at)
+	})
+	return did, nil
 }
 
 // takeRequest takes an on-demand snapshot request waiting for the reader
@@ -193,7 +263,7 @@ func (r *reader) nextChunk(ctx context.Context, d *snapshot.Driver) (bool, error
 // the reached position.
 func (r *reader) takeRequest(ctx context.Context, d *snapshot.Driver) error {
 	st := &r.snapSt
-	if st.pending != nil || d.Partial() && !st.committed {
+	if len(st.pending) > 0 || d.Partial() && !st.committed {
 		return nil
 	}
 	req, ok := d.Request()
@@ -225,25 +295,31 @@ func (r *reader) takeRequest(ctx context.Context, d *snapshot.Driver) error {
 // errTableGone reports a snapshot table that no longer exists.
 var errTableGone = errors.New("table does not exist any more")
 
-func (r *reader) readChunk(ctx context.Context, cur *snapshot.Progress, d *snapshot.Driver) (*myChunk, error) {
+// chunkShape returns the shape and key table's chunks are read with.
+func (r *reader) chunkShape(ctx context.Context, table string) (shapeKey, error) {
 	st := &r.snapSt
-	sk, ok := st.shapes[cur.Table]
-	if !ok {
-		db, name, _ := strings.Cut(cur.Table, ".")
-		t, key, err := r.src.snapshotShape(ctx, db, name)
-		if err != nil {
-			if t == nil && !errors.Is(err, ErrNoPrimaryKey) {
-				var n int
-				if qerr := r.src.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, name).Scan(&n); qerr == nil && n == 0 {
-					return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, errTableGone)
-				}
-			}
-			return nil, err
-		}
-		sk = shapeKey{t, key}
-		st.shapes[cur.Table] = sk
+	if sk, ok := st.shapes[table]; ok {
+		return sk, nil
 	}
-	c := &myChunk{id: d.NextID(), table: sk.table, at: time.Now()}
+	db, name, _ := strings.Cut(table, ".")
+	t, key, err := r.src.snapshotShape(ctx, db, name)
+	if err != nil {
+		if t == nil && !errors.Is(err, ErrNoPrimaryKey) {
+			var n int
+			if qerr := r.src.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, name).Scan(&n); qerr == nil && n == 0 {
+				return shapeKey{}, fmt.Errorf("snapshot of %s: %w", table, errTableGone)
+			}
+		}
+		return shapeKey{}, err
+	}
+	sk := shapeKey{t, key}
+	st.shapes[table] = sk
+	return sk, nil
+}
+
+// readChunk reads c, the next chunk of cur, with cr. It may run at once
+// with the other chunks of a round: it touches nothing but c.
+func (r *reader) readChunk(ctx context.Context, cr *chunkReader, c *myChunk, sk shapeKey, cur *snapshot.Progress, size int) error {
 	if cur.State == snapshot.StatePending {
 		db, name, _ := strings.Cut(cur.Table, ".")
 		var est *uint64
@@ -251,12 +327,12 @@ func (r *reader) readChunk(ctx context.Context, cur *snapshot.Progress, d *snaps
 			c.est = *est
 		}
 	}
-	ch, err := st.reader.readChunk(ctx, sk.table, sk.key, cur.LastKey, d.ChunkSize())
+	ch, err := cr.readChunk(ctx, sk.table, sk.key, cur.LastKey, size)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.chunk = ch
-	return c, nil
+	return nil
 }
 
 func (r *reader) emitChunk(ctx context.Context, c *myChunk) error {

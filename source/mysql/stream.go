@@ -80,10 +80,7 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		}
 	}
 	defer func() {
-		r.snapSt.pass.close()
-		if r.snapSt.reader != nil {
-			r.snapSt.reader.Close()
-		}
+		r.snapSt.close()
 	}()
 	budget := time.Now().Add(reconnectBudget)
 	delay := reconnectMin

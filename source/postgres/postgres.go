@@ -15,6 +15,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,8 +61,11 @@ type Source struct {
 	unpublished map[tableName]bool
 	acked       atomic.Uint64
 	// snap runs the snapshot SetSnapshot gave, on its own connection.
-	snap    *snapshot.Driver
-	snapSQL *pgx.Conn
+	snap *snapshot.Driver
+	// snapSQL are the snapshot connections, one per table read at once;
+	// snapMu guards it, and the catalog connection while chunks are read.
+	snapSQL []*pgx.Conn
+	snapMu  sync.Mutex
 }
 
 type tableName struct{ schema, name string }
@@ -248,8 +252,10 @@ func (s *Source) Ack(pos source.Position) {
 
 // Close releases the catalog connection. Stream closes its own.
 func (s *Source) Close() error {
-	if s.snapSQL != nil {
-		s.snapSQL.Close(context.Background())
+	for _, c := range s.snapSQL {
+		if c != nil {
+			c.Close(context.Background())
+		}
 	}
 	return s.sql.Close(context.Background())
 }

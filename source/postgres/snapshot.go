@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -125,25 +126,36 @@ type pgChunk struct {
 // markPrefix is the prefix of this connector's logical messages.
 func (s *Source) markPrefix() string { return "cdc:" + s.cfg.Slot }
 
-// snapConn returns the snapshot connection, opening it when needed.
-func (s *Source) snapConn(ctx context.Context) (*pgx.Conn, error) {
-	if s.snapSQL != nil && !s.snapSQL.IsClosed() {
-		return s.snapSQL, nil
+// snapConn returns snapshot connection i (one per table read at once),
+// opening it when needed.
+func (s *Source) snapConn(ctx context.Context, i int) (*pgx.Conn, error) {
+	s.snapMu.Lock()
+	for len(s.snapSQL) <= i {
+		s.snapSQL = append(s.snapSQL, nil)
+	}
+	conn := s.snapSQL[i]
+	s.snapMu.Unlock()
+	if conn != nil && !conn.IsClosed() {
+		return conn, nil
 	}
 	conn, err := connectSQL(ctx, s.cfg.DSN)
 	if err != nil {
 		return nil, err
 	}
-	s.snapSQL = conn
+	s.snapMu.Lock()
+	s.snapSQL[i] = conn
+	s.snapMu.Unlock()
 	return conn, nil
 }
 
-// maybeChunk reads the next chunk when the reader is between transactions,
-// no chunk waits for its mark, and the restart's replay is behind.
+// maybeChunk reads the next round of chunks (one of each table being
+// read, at once, on connections of their own) when the reader is between
+// transactions, no chunk waits for its mark, and the restart's replay is
+// behind; or the next part of a one-pass table, read alone.
 func (r *reader) maybeChunk(ctx context.Context) error {
 	d := r.src.snap
 	cur := d.Current()
-	if cur == nil || r.chunk != nil || r.inTx {
+	if cur == nil || len(r.chunks) > 0 || r.inTx {
 		return nil
 	}
 	if after, ok := d.After().(LSN); ok && r.received <= after {
@@ -152,46 +164,100 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 	if time.Now().Before(r.chunkRetry) {
 		return nil
 	}
-	if cur.State == snapshot.StatePending && cur.Rows == 0 && r.startedTable != cur.Table {
-		r.startedTable = cur.Table
-		r.src.log.Info("snapshot of table started", "table", cur.Table, "snapshot", d.Current().Snapshot)
-	}
 	if r.pass != nil || r.keyless[cur.Table] {
+		r.logStart(cur)
 		return r.passStep(ctx, cur)
 	}
-	var c *pgChunk
+	var tasks []snapshot.Progress
+	for _, p := range d.Reading() {
+		if !r.keyless[p.Table] { // read alone, when it is Current
+			tasks = append(tasks, *p)
+		}
+	}
+	ids := make([]snapshot.ChunkID, len(tasks))
+	for i := range tasks {
+		r.logStart(&tasks[i])
+		ids[i] = d.NextID()
+	}
+	chunks := make([]*pgChunk, len(tasks))
+	errs := make([]error, len(tasks))
 	err := r.wait(ctx, func(ctx context.Context) error {
-		var err error
-		c, err = r.src.readChunk(ctx, d, cur, r.rel)
-		return err
+		var wg sync.WaitGroup
+		for i := range tasks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				chunks[i], errs[i] = r.src.readChunk(ctx, i, ids[i], d.ChunkSize(), &tasks[i], r.rel)
+			}()
+		}
+		wg.Wait()
+		return nil
 	})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		return err
+	}
+	failed := false
+	for i, err := range errs {
+		t := &tasks[i]
+		if err == nil {
+			r.addChunk(chunks[i])
+			continue
 		}
 		if errors.Is(err, snapshot.ErrNoKey) {
 			if r.keyless == nil {
 				r.keyless = map[string]bool{}
 			}
-			r.keyless[cur.Table] = true
-			return r.passStep(ctx, cur)
+			r.keyless[t.Table] = true // read in one pass, when it is Current
+			continue
 		}
 		var noTable *tableGoneError
 		if errors.As(err, &noTable) {
-			r.src.log.Warn("snapshot of table cancelled", "table", cur.Table, "reason", err)
-			msgs, err := d.Skip(r.received, time.Now(), err.Error())
+			r.src.log.Warn("snapshot of table cancelled", "table", t.Table, "reason", err)
+			msgs, err := d.Skip(t.Table, r.received, time.Now(), err.Error())
 			if err != nil {
 				return err
 			}
-			return r.emitAll(ctx, msgs)
+			if err := r.emitAll(ctx, msgs); err != nil {
+				return err
+			}
+			continue
 		}
+		failed = true
+		r.src.log.Warn("snapshot chunk failed; reading it again", "table", t.Table, "error", err, "failures", r.chunkFailures+1)
+	}
+	if failed {
 		r.chunkFailures++
 		r.chunkRetry = time.Now().Add(min(time.Duration(r.chunkFailures)*time.Second, 30*time.Second))
-		r.src.log.Warn("snapshot chunk failed; reading it again", "table", cur.Table, "error", err, "failures", r.chunkFailures)
-		return nil
+	} else {
+		r.chunkFailures = 0
 	}
-	r.chunkFailures = 0
-	r.src.log.Debug("snapshot chunk read", "table", cur.Table, "chunk", c.id, "rows", c.read, "took", time.Since(c.at), "stale", c.stale)
+	if len(r.chunks) == 0 && !failed && d.Current() != nil {
+		// Nothing waits for a mark (tables found keyless, or skipped):
+		// go on at once with what is left.
+		return r.maybeChunk(ctx)
+	}
+	return nil
+}
+
+// logStart logs the start of a table's snapshot, once.
+func (r *reader) logStart(p *snapshot.Progress) {
+	if p.State != snapshot.StatePending || p.Rows != 0 || r.startedTables[p.Table] {
+		return
+	}
+	if r.startedTables == nil {
+		r.startedTables = map[string]bool{}
+	}
+	r.startedTables[p.Table] = true
+	r.src.log.Info("snapshot of table started", "table", p.Table, "snapshot", p.Snapshot)
+}
+
+// addChunk checks a chunk just read against the transactions streamed
+// before it, and makes it wait for its high mark.
+func (r *reader) addChunk(c *pgChunk) {
+	r.src.log.Debug("snapshot chunk read", "table", c.table.ID(), "chunk", c.id, "rows", c.read, "took", time.Since(c.at), "stale", c.stale)
 	// Transactions the reader streamed before the chunk that S does not
 	// see: their events are out, the chunk's rows are older.
 	for xid := range r.recent {
@@ -208,8 +274,7 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 	if len(r.recent) > maxRecentXids {
 		c.stale = fmt.Sprintf("%d transactions streamed since the oldest one still running", len(r.recent))
 	}
-	r.chunk = c
-	return nil
+	r.chunks = append(r.chunks, c)
 }
 
 // takeRequest takes an on-demand snapshot request waiting for the reader
@@ -218,7 +283,7 @@ func (r *reader) maybeChunk(ctx context.Context) error {
 // transaction at the reader's position.
 func (r *reader) takeRequest(ctx context.Context) error {
 	d := r.src.snap
-	if r.chunk != nil || r.inTx {
+	if len(r.chunks) > 0 || r.inTx {
 		return nil
 	}
 	if after, ok := d.After().(LSN); ok && r.received <= after {
@@ -310,19 +375,21 @@ func (r *reader) emitAll(ctx context.Context, msgs []source.Message) error {
 	return nil
 }
 
-// touch removes from the open chunk the rows a streamed change makes stale.
+// touch removes from the open chunk of t's table the rows a streamed
+// change makes stale.
 func (r *reader) touch(t *schema.Table, op source.Op, before, after []any) {
-	c := r.chunk
-	if c == nil || c.stale != "" || t.ID() != c.table.ID() || c.snap.sees(r.xid) {
-		return
-	}
-	if op == source.OpTruncate {
-		c.win.TouchAll()
-		return
-	}
-	for _, row := range [][]any{before, after} {
-		if row != nil {
-			c.win.Touch(snapshot.Key(t, row))
+	for _, c := range r.chunks {
+		if c.stale != "" || t.ID() != c.table.ID() || c.snap.sees(r.xid) {
+			continue
+		}
+		if op == source.OpTruncate {
+			c.win.TouchAll()
+			continue
+		}
+		for _, row := range [][]any{before, after} {
+			if row != nil {
+				c.win.Touch(snapshot.Key(t, row))
+			}
 		}
 	}
 }
@@ -330,8 +397,10 @@ func (r *reader) touch(t *schema.Table, op source.Op, before, after []any) {
 // relationChanged drops the open chunk when its table's shape changes in
 // the stream: its rows were decoded with the old one.
 func (r *reader) relationChanged(t *schema.Table) {
-	if c := r.chunk; c != nil && c.stale == "" && t.ID() == c.table.ID() && !sameShape(t, c.table) {
-		c.stale = "the table's shape changed"
+	for _, c := range r.chunks {
+		if c.stale == "" && t.ID() == c.table.ID() && !sameShape(t, c.table) {
+			c.stale = "the table's shape changed"
+		}
 	}
 }
 
@@ -343,13 +412,19 @@ func (r *reader) highMark(ctx context.Context, at LSN, content []byte) error {
 		r.src.log.Warn("ignoring a logical message with cdc's prefix that is not a snapshot mark", "prefix", r.src.markPrefix(), "error", err)
 		return nil
 	}
-	c := r.chunk
-	if m.Kind != snapshot.High || c == nil || m.Chunk != c.id {
+	var c *pgChunk
+	for i, w := range r.chunks {
+		if m.Kind == snapshot.High && m.Chunk == w.id {
+			c = w
+			r.chunks = append(r.chunks[:i], r.chunks[i+1:]...)
+			break
+		}
+	}
+	if c == nil {
 		// Written by an earlier run (replayed after a restart), or by a
 		// chunk of this run whose read failed after its mark: no window.
 		return nil
 	}
-	r.chunk = nil
 	r.src.log.Debug("snapshot chunk's mark streamed", "chunk", c.id, "since_read", time.Since(c.at))
 	if c.stale != "" {
 		r.src.log.Info("snapshot chunk read again", "table", c.table.ID(), "reason", c.stale)
@@ -380,10 +455,13 @@ type tableGoneError struct{ table string }
 
 func (e *tableGoneError) Error() string { return "table " + e.table + " does not exist any more" }
 
-// readChunk reads the next chunk of the current table in one REPEATABLE
-// READ transaction: the snapshot, the shape, the rows, the high mark.
-func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapshot.Progress, rel map[uint32]*schema.Table) (*pgChunk, error) {
-	conn, err := s.snapConn(ctx)
+// readChunk reads chunk id of cur's table, of at most size rows, on
+// snapshot connection slot, in one REPEATABLE READ transaction: the
+// snapshot, the shape, the rows, the high mark. The chunks of a round are
+// read at once: it only reads rel, and describes a new shape under
+// s.snapMu (the catalog connection is one).
+func (s *Source) readChunk(ctx context.Context, slot int, id snapshot.ChunkID, size int, cur *snapshot.Progress, rel map[uint32]*schema.Table) (*pgChunk, error) {
+	conn, err := s.snapConn(ctx, slot)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +472,7 @@ func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapsho
 		return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, err)
 	}
 	defer tx.Rollback(context.Background())
-	c := &pgChunk{id: d.NextID(), at: time.Now()}
+	c := &pgChunk{id: id, at: time.Now()}
 	var snapText string
 	if err := tx.QueryRow(ctx, "SELECT pg_current_snapshot()::text").Scan(&snapText); err != nil {
 		return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, err)
@@ -409,14 +487,17 @@ func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapsho
 	c.est = est
 	c.table = rel[rm.RelationID]
 	if c.table == nil || !sameColumns(c.table, rm) {
-		if c.table, err = s.describe(ctx, rm); err != nil {
+		s.snapMu.Lock()
+		c.table, err = s.describe(ctx, rm)
+		s.snapMu.Unlock()
+		if err != nil {
 			return nil, err
 		}
 	}
 	if len(key) == 0 {
 		return nil, fmt.Errorf("snapshot of %s: %w", cur.Table, snapshot.ErrNoKey)
 	}
-	q := snapshot.ChunkQuery{Dialect: snapshot.Postgres, Namespace: ns, Table: name, Limit: d.ChunkSize()}
+	q := snapshot.ChunkQuery{Dialect: snapshot.Postgres, Namespace: ns, Table: name, Limit: size}
 	keyIdx := make([]int, len(key))
 	for i, k := range key {
 		keyIdx[i] = c.table.Column(k)
@@ -457,7 +538,7 @@ func (s *Source) readChunk(ctx context.Context, d *snapshot.Driver, cur *snapsho
 		params[i] = []byte(a.(string))
 	}
 	res := tx.Conn().PgConn().ExecParams(ctx, built.SQL, params, nil, nil, nil)
-	c.win = snapshot.NewWindow[[]any](c.id, snapshot.Limits{Rows: d.ChunkSize()})
+	c.win = snapshot.NewWindow[[]any](c.id, snapshot.Limits{Rows: size})
 	var lastRaw [][]byte
 	for res.NextRow() {
 		vals := res.Values()

@@ -145,15 +145,15 @@ type reader struct {
 	// convErr collects conversion errors of the change being decoded.
 	convErr error
 
-	// The snapshot (snapshot.go): the chunk waiting for its high mark, the
+	// The snapshot (snapshot.go): the chunks waiting for their high marks, the
 	// captured transactions streamed that the next chunk's snapshot might
 	// not see, and the retry state of failing chunks.
-	chunk         *pgChunk
+	chunks        []*pgChunk
 	recent        map[uint32]time.Time // when streamed
 	recentPruned  time.Time
 	chunkRetry    time.Time
 	chunkFailures int
-	startedTable  string
+	startedTables map[string]bool
 	// pass is the one-pass read of a table without a primary key
 	// (snapshot_pass.go); keyless names the tables found to have none.
 	pass    *pgPass
