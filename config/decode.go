@@ -21,6 +21,14 @@ import (
 // from the process environment, applies defaults and validates it as Parse
 // does. It blocks on reading the file and any ${file:...} secrets.
 func Load(path string) (*Config, error) {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+func readConfigFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config %s: %w", path, err)
@@ -35,8 +43,24 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileBytes {
 		return nil, fmt.Errorf("reading config %s: the file is larger than %d KiB; is it the connector's YAML file?", path, MaxFileBytes>>10)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return data, nil
 }
+
+// LoadWithoutSource is Load for commands that talk only to Kafka (`cdc
+// tail`): a secret under source.* that cannot be expanded (an unset
+// variable, an unreadable file: the database password is not needed) is
+// replaced by UnsetSecret instead of failing. Everything else is checked as
+// Load checks it.
+func LoadWithoutSource(path string) (*Config, error) {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(path, data, os.LookupEnv, func(key string) bool { return strings.HasPrefix(key, "source.") })
+}
+
+// UnsetSecret stands for a source secret LoadWithoutSource did not expand.
+const UnsetSecret = "<unset>"
 
 // MaxFileBytes caps the size of a config file Load reads.
 const MaxFileBytes = 1 << 20
@@ -52,6 +76,12 @@ const MaxFileBytes = 1 << 20
 // only when decoding succeeded. Every error is an *Error (several are joined
 // with errors.Join).
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	return parse(name, data, env, nil)
+}
+
+// parse is Parse; a secret whose expansion fails under a key lenient
+// accepts becomes UnsetSecret.
+func parse(name string, data []byte, env func(string) (string, bool), lenient func(key string) bool) (*Config, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
@@ -64,6 +94,7 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 		env:      env,
 		readFile: secretReader(name),
 		pos:      &positions{lines: map[string]int{}, set: map[string]bool{}},
+		lenient:  lenient,
 	}
 	c := &Config{File: name, pos: d.pos}
 	d.value(root, "", root.Line, reflect.ValueOf(c).Elem())
@@ -244,6 +275,7 @@ type decoder struct {
 	readFile func(string) (string, error)
 	pos      *positions
 	errs     []*Error
+	lenient  func(key string) bool
 }
 
 // fail records that the value of key is wrong: "key: <msg>".
@@ -360,6 +392,9 @@ func (d *decoder) scalar(n *yaml.Node, key string, line int, want string) (strin
 
 func (d *decoder) expand(s, key string, line int) (string, bool) {
 	out, err := expand(s, d.env, d.readFile)
+	if err != nil && d.lenient != nil && d.lenient(key) {
+		return UnsetSecret, true
+	}
 	if err != nil {
 		msg := err.Error()
 		if key != "" {

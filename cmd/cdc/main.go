@@ -81,8 +81,10 @@ commands:
                     stream changes to Kafka until SIGINT/SIGTERM (-from: move
                     the stopped connector to POSITION first, see positions set)
   check   -c FILE   validate FILE and the source's prerequisites, print fixes
-  tail    -c FILE [-n N] [-timeout D] [-all]
+  tail    -c FILE [-from beginning|end|TIME] [-n N] [-timeout D | -follow]
+          [-offsets] [-headers] [-all]
                     print the committed events of the connector's topics
+                    (routed and outbox topics too; no database password needed)
   dlt replay -c FILE
                     re-run dead-lettered rows through the current routes
   schemas -c FILE [-json-schema] [TABLE]
