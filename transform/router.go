@@ -251,6 +251,30 @@ func (r *Router) Check(t *schema.Table) error {
 	return err
 }
 
+// TableTopic returns the topic the row changes of table t go to, for
+// `cdc plan`; perRow is set (and topic is the route's template) when the
+// topic depends on each row (outbox routes). meta is the source block a
+// change of t carries ("db" for the {db} placeholder).
+func (r *Router) TableTopic(t *schema.Table, meta map[string]any) (topic string, perRow bool, err error) {
+	tr, err := r.routeOf(t)
+	if err != nil {
+		return "", false, err
+	}
+	ch := &source.Change{Op: source.OpCreate, Table: t, Meta: meta}
+	switch {
+	case tr == nil:
+		return r.def.Topic(ch), false, nil
+	case tr.outbox != nil:
+		return tr.outbox.topic.String(), true, nil
+	case tr.topic != nil:
+		topic, err := tr.topic.Execute(func(name string) (string, error) { return r.fixedVar(name, ch) })
+		return topic, false, err
+	case tr.regex != nil:
+		return tr.regex.ReplaceAllString(r.def.Topic(ch), tr.TopicReplacement), false, nil
+	}
+	return r.def.Topic(ch), false, nil
+}
+
 // binding is a route resolved against one table shape.
 type binding struct {
 	err error

@@ -24,6 +24,7 @@ const (
 	exitOK     = 0
 	exitFailed = 1 // runtime failure: source, Kafka, fencing
 	exitUsage  = 2 // bad command line or configuration
+	// exitPending (3, plan.go): `cdc plan` found changes pending.
 )
 
 func main() {
@@ -37,9 +38,16 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := dispatch(ctx, args, stdout, stderr)
+	return exitCode(dispatch(ctx, args, stdout, stderr), stderr)
+}
+
+// exitCode prints err and returns the process's exit code for it.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
+	}
+	if errors.As(err, new(pendingError)) {
+		return exitPending // the plan said so
 	}
 	// One line per error, no stack traces: the message says what to fix.
 	for _, line := range errorLines(err) {
@@ -81,6 +89,9 @@ commands:
                     stream changes to Kafka until SIGINT/SIGTERM (-from: move
                     the stopped connector to POSITION first, see positions set)
   check   -c FILE   validate FILE and the source's prerequisites, print fixes
+  plan    -c FILE   show what run would create or alter (slot, publication,
+                    topics), the checkpoint, and drift; changes nothing; exit 0:
+                    no change pending, 3: changes pending, 1: problems
   tail    -c FILE [-from beginning|end|TIME] [-n N] [-timeout D | -follow]
           [-offsets] [-headers] [-all]
                     print the committed events of the connector's topics
@@ -123,6 +134,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return checkConnector(ctx, path, stdout)
+	case "plan":
+		path, err := configFlag("plan", rest, stderr)
+		if err != nil {
+			return err
+		}
+		return planConnector(ctx, path, stdout)
 	case "tail":
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
