@@ -53,9 +53,10 @@ const (
 	floatSpecialPattern = `^(NaN|[+-]?Inf|[+-]?Infinity)$`
 	// Plain decimals; Postgres numeric also has NaN and ±Infinity.
 	decimalPattern = `^([+-]?[0-9]+(\.[0-9]+)?|NaN|[+-]?Infinity)$`
-	// ISO-8601 without offset; "infinity", BC dates and MySQL zero dates
-	// travel in the server's text form.
-	timestampPattern = `^([0-9]{4,}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?( BC)?|[+-]?infinity)$`
+	// ISO-8601 without offset: four-digit years, or a sign and six digits
+	// (BC, year 10000 and later); Postgres's "infinity" and "-infinity";
+	// MySQL zero dates.
+	timestampPattern = `^(([0-9]{4}|[+-][0-9]{6})-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?|[+-]?infinity)$`
 	bitsPattern      = `^[01]*$`
 )
 

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cdc-go/cdc/schema"
 )
@@ -128,19 +127,18 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 		if json.Valid(text) {
 			return json.RawMessage(s), nil
 		}
+	case schema.KindDate:
+		if v, ok := pgDate(s); ok {
+			return v, nil
+		}
 	case schema.KindTimestamp:
-		if t, err := time.Parse("2006-01-02 15:04:05.999999999", s); err == nil {
-			return t.Format("2006-01-02T15:04:05.999999999"), nil
+		if v, ok := pgTimestamp(s, false); ok {
+			return v, nil
 		}
-		return s, nil // "infinity", BC dates
 	case schema.KindTimestampTZ:
-		if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07", s); err == nil {
-			return t.UTC().Format(time.RFC3339Nano), nil
+		if v, ok := pgTimestamp(s, true); ok {
+			return v, nil
 		}
-		if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err == nil {
-			return t.UTC().Format(time.RFC3339Nano), nil
-		}
-		return s, nil
 	default:
 		return s, nil
 	}

@@ -35,6 +35,18 @@ func TestDecodeText(t *testing.T) {
 		{"timestamp micro", oidTimestamp, "2024-02-29 13:14:15.123456", "2024-02-29T13:14:15.123456"},
 		{"timestamp whole second", oidTimestamp, "2024-02-29 13:14:15", "2024-02-29T13:14:15"},
 		{"timestamp infinity", oidTimestamp, "infinity", "infinity"},
+		{"timestamp -infinity", oidTimestamp, "-infinity", "-infinity"},
+		{"timestamp BC", oidTimestamp, "0044-03-15 12:00:00.25 BC", "-000043-03-15T12:00:00.25"},
+		{"timestamp 1 BC is year 0", oidTimestamp, "0001-12-31 23:59:59 BC", "0000-12-31T23:59:59"},
+		{"timestamp year 10000", oidTimestamp, "10000-01-01 00:00:00", "+010000-01-01T00:00:00"},
+		{"timestamp largest", oidTimestamp, "294276-12-31 23:59:59.999999", "+294276-12-31T23:59:59.999999"},
+		{"timestamptz BC", oidTimestampTZ, "4713-11-24 00:00:00+00 BC", "-004712-11-24T00:00:00Z"},
+		{"timestamptz year 10000 with offset", oidTimestampTZ, "10000-01-01 01:00:00+01", "+010000-01-01T00:00:00Z"},
+		{"timestamptz infinity", oidTimestampTZ, "infinity", "infinity"},
+		{"timestamptz odd offset", oidTimestampTZ, "1900-01-01 00:00:00+00:09:21", "1899-12-31T23:50:39Z"},
+		{"date BC", oidDate, "0001-01-01 BC", "0000-01-01"},
+		{"date year 10000", oidDate, "10000-02-29", "+010000-02-29"},
+		{"date infinity", oidDate, "-infinity", "-infinity"},
 		{"timestamptz to UTC", oidTimestampTZ, "2024-02-29 13:14:15.5+00", "2024-02-29T13:14:15.5Z"},
 		{"timestamptz offset normalised", oidTimestampTZ, "2024-02-29 13:14:15+05:30", "2024-02-29T07:44:15Z"},
 		{"unknown type is text", 600 /* point */, "(1,2)", "(1,2)"},
@@ -59,7 +71,8 @@ func TestDecodeTextErrors(t *testing.T) {
 		oid  uint32
 		text string
 	}{{oidBool, "yes"}, {oidInt4, "1.5"}, {oidBytea, "zz"}, {oidBytea, `\336\255`}, {oidJSON, "{"},
-		{oidMoney, "1,234.56"}, {oidMoney, "€1.234,56"}, {oidMoney, "$"}, {oidMoney, "$1.2.3"}} {
+		{oidDate, "2024-02-30"}, {oidDate, "24-01-01"}, {oidTimestamp, "2024-01-01"}, {oidTimestamp, "2024-01-01 25:00:00"},
+		{oidTimestampTZ, "2024-01-01 00:00:00"}, {oidTimestamp, "2024-01-01 00:00:00.1234567890"}, {oidMoney, "1,234.56"}, {oidMoney, "€1.234,56"}, {oidMoney, "$"}, {oidMoney, "$1.2.3"}} {
 		col := &schema.Column{Name: "c", Type: "x", TypeID: c.oid, Kind: kindOf(c.oid)}
 		if v, err := decodeText(col, []byte(c.text)); err == nil {
 			t.Errorf("oid %d %q: want error, got %#v", c.oid, c.text, v)
