@@ -4,6 +4,7 @@
 //	cdc run   -c shop.yaml   stream until SIGINT/SIGTERM
 //	cdc check -c shop.yaml   validate the config and the source's prerequisites
 //	cdc positions -c shop.yaml   list stored positions; positions set moves to one
+//	cdc healthcheck [-url URL]   exit 0 if the readiness endpoint answers 200
 //	cdc version
 package main
 
@@ -99,6 +100,8 @@ commands:
                     op r with source.snapshot "incremental" (docs/snapshots.md)
   snapshot -c FILE -cancel ID [-wait D]
                     stop the tables of snapshot ID that are not done
+  healthcheck [-url URL]
+                    exit 0 if URL answers 200 (default http://127.0.0.1:9187/readyz)
   version           print the version
 `
 
@@ -133,6 +136,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return positionsMain(ctx, rest, stdout, stderr)
 	case "snapshot":
 		return snapshotCommand(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cdc %s\n", buildVersion())
 		return nil
