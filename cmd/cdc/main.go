@@ -2,7 +2,7 @@
 // Kafka with exactly-once checkpoints. See README.md.
 //
 //	cdc run   -c shop.yaml   stream until SIGINT/SIGTERM
-//	cdc check -c shop.yaml   validate the config and the source's prerequisites
+//	cdc check -c shop.yaml [-offline]   validate the config and the source's prerequisites
 //	cdc positions -c shop.yaml   list stored positions; positions set moves to one
 //	cdc healthcheck [-url URL]   exit 0 if the readiness endpoint answers 200
 //	cdc version
@@ -81,7 +81,9 @@ commands:
   run     -c FILE [-from POSITION]
                     stream changes to Kafka until SIGINT/SIGTERM (-from: move
                     the stopped connector to POSITION first, see positions set)
-  check   -c FILE   validate FILE and the source's prerequisites, print fixes
+  check   -c FILE [-offline]
+                    validate FILE and the source's prerequisites, print fixes
+                    (-offline: FILE only, no connections)
   tail    -c FILE [-n N] [-timeout D] [-all]
                     print the committed events of the connector's topics
   dlt replay -c FILE
@@ -119,9 +121,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return runConnector(ctx, path, from, stderr)
 	case "check":
-		path, err := configFlag("check", rest, stderr)
+		path, offline, err := checkFlags(rest, stderr)
 		if err != nil {
 			return err
+		}
+		if offline {
+			return checkOffline(path, stdout)
 		}
 		return checkConnector(ctx, path, stdout)
 	case "tail":
