@@ -165,6 +165,39 @@ func published(s types.ServiceConfig, host, target string) bool {
 	return false
 }
 
+// The host ports are the ones README.md lists, each used once.
+func TestComposePorts(t *testing.T) {
+	p := loadCompose(t)
+	want := map[string]string{ // host port -> service:container port
+		"5432": "postgres:5432",
+		"3307": "mariadb:3306",
+		"3306": "mysql:3306",
+		"9092": "kafka:9092",
+		"9187": "cdc-postgres:9187",
+		"9188": "cdc-mariadb:9187",
+		"9189": "cdc-mysql:9187",
+	}
+	got := map[string]string{}
+	for _, s := range p.Services {
+		for _, port := range s.Ports {
+			if prev, ok := got[port.Published]; ok {
+				t.Errorf("host port %s published twice: %s and %s", port.Published, prev, s.Name)
+			}
+			got[port.Published] = s.Name + ":" + strconv.FormatUint(uint64(port.Target), 10)
+		}
+	}
+	for host, w := range want {
+		if got[host] != w {
+			t.Errorf("host port %s: %q, want %q", host, got[host], w)
+		}
+	}
+	for host, g := range got {
+		if _, ok := want[host]; !ok {
+			t.Errorf("host port %s (%s) is not in the README's table", host, g)
+		}
+	}
+}
+
 // Every service has a health check, so that depends_on can wait for it.
 func TestComposeHealthChecks(t *testing.T) {
 	p := loadCompose(t)
@@ -322,6 +355,25 @@ func TestComposeMounts(t *testing.T) {
 			if !strings.Contains(text, grant) {
 				t.Errorf("%s: the init script grants no %s to the connector's user", c.database, grant)
 			}
+		}
+		if cfg.Source.Type == config.SourcePostgres && !cfg.Source.CreatePublication {
+			want := "create publication " + strings.ToLower(cfg.Source.Publication) + " for table " + strings.ToLower(strings.Join(cfg.Source.Tables, ", ")) + ";"
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: source.create_publication is false but the init script does not run %q", c.example, want)
+			}
+		}
+
+		// The user the connector's DSN names (in the service's environment).
+		cdcSvc := service(t, p, c.service)
+		var dsn string
+		for k, v := range cdcSvc.Environment {
+			if strings.HasSuffix(k, "_DSN") && v != nil {
+				dsn = *v
+			}
+		}
+		user, _, _ := strings.Cut(strings.TrimPrefix(dsn, "postgres://"), ":")
+		if user == "" || !strings.Contains(text, "create role "+user+" ") && !strings.Contains(text, "create user '"+user+"'@'%'") {
+			t.Errorf("%s: the init script does not create user %q, whom %s's DSN names", c.database, user, c.service)
 		}
 	}
 }
