@@ -2,8 +2,9 @@
 // Kafka with exactly-once checkpoints. See README.md.
 //
 //	cdc run   -c shop.yaml   stream until SIGINT/SIGTERM
-//	cdc check -c shop.yaml   validate the config and the source's prerequisites
+//	cdc check -c shop.yaml [-offline]   validate the config and the source's prerequisites
 //	cdc positions -c shop.yaml   list stored positions; positions set moves to one
+//	cdc healthcheck [-url URL]   exit 0 if the readiness endpoint answers 200
 //	cdc version
 package main
 
@@ -88,7 +89,9 @@ commands:
   run     -c FILE [-from POSITION]
                     stream changes to Kafka until SIGINT/SIGTERM (-from: move
                     the stopped connector to POSITION first, see positions set)
-  check   -c FILE   validate FILE and the source's prerequisites, print fixes
+  check   -c FILE [-offline]
+                    validate FILE and the source's prerequisites, print fixes
+                    (-offline: FILE only, no connections)
   plan    -c FILE   show what run would create or alter (slot, publication,
                     topics), the checkpoint, and drift; changes nothing; exit 0:
                     no change pending, 3: changes pending, 1: problems
@@ -112,6 +115,8 @@ commands:
                     op r with source.snapshot "incremental" (docs/snapshots.md)
   snapshot -c FILE -cancel ID [-wait D]
                     stop the tables of snapshot ID that are not done
+  healthcheck [-url URL]
+                    exit 0 if URL answers 200 (default http://127.0.0.1:9187/readyz)
   version           print the version
 `
 
@@ -129,9 +134,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return runConnector(ctx, path, from, stderr)
 	case "check":
-		path, err := configFlag("check", rest, stderr)
+		path, offline, err := checkFlags(rest, stderr)
 		if err != nil {
 			return err
+		}
+		if offline {
+			return checkOffline(path, stdout)
 		}
 		return checkConnector(ctx, path, stdout)
 	case "plan":
@@ -152,6 +160,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return positionsMain(ctx, rest, stdout, stderr)
 	case "snapshot":
 		return snapshotCommand(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cdc %s\n", buildVersion())
 		return nil
