@@ -38,6 +38,10 @@ const (
 	extInet4 = "inet4" // BINARY(4), MariaDB 10.10+
 	extInet6 = "inet6" // BINARY(16), MariaDB 10.5+
 	extUUID  = "uuid"  // BINARY(16), MariaDB 10.7+
+	// extJSON is a MariaDB JSON column: LONGTEXT with the CHECK
+	// (json_valid(`col`)) constraint MariaDB adds to it. Its values are
+	// embedded as JSON, as MySQL's JSON columns are.
+	extJSON = "json"
 )
 
 // extSize is the binlog byte length of each MariaDB binary-stored type.
@@ -169,7 +173,7 @@ func (x *extTypes) lookup(ctx context.Context, db, table string) (map[string]str
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	rows, err := x.db.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND DATA_TYPE IN ('inet4', 'inet6', 'uuid')`, db, table)
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND DATA_TYPE IN ('inet4', 'inet6', 'uuid')`+jsonColumnsQuery, db, table, db, table)
 	if err != nil {
 		return nil, fmt.Errorf("reading the column types of %s from information_schema: %w", key, err)
 	}
@@ -217,14 +221,31 @@ func extSignature(m map[string]string) string {
 	return b.String()
 }
 
+// jsonColumnsQuery continues a SELECT of (column name, type) with the
+// MariaDB JSON columns of a table (its two parameters: schema, table): the
+// columns with the check constraint json_valid(`col`), which MariaDB names
+// after the column.
+const jsonColumnsQuery = `
+		UNION ALL SELECT c.COLUMN_NAME, 'json' FROM information_schema.CHECK_CONSTRAINTS k
+		JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.CONSTRAINT_NAME
+		WHERE k.CONSTRAINT_SCHEMA = ? AND k.TABLE_NAME = ? AND c.DATA_TYPE = 'longtext'
+		AND REPLACE(k.CHECK_CLAUSE, ' ', '') = CONCAT('json_valid(', CHAR(96), REPLACE(c.COLUMN_NAME, CHAR(96), CONCAT(CHAR(96), CHAR(96))), CHAR(96), ')')`
+
 // hasExtCandidates tells whether a table map has a BINARY(4) or BINARY(16)
-// column, the only ones worth an information_schema lookup.
+// column, or a blob/text one (a MariaDB JSON column is LONGTEXT), the only
+// ones worth an information_schema lookup.
 func hasExtCandidates(tm *replication.TableMapEvent) bool {
 	for i, t := range tm.ColumnType {
 		typ, n := realType(t, tm.ColumnMeta[i])
-		if typ == gomysql.MYSQL_TYPE_STRING && (n == 4 || n == 16) {
+		if typ == gomysql.MYSQL_TYPE_STRING && (n == 4 || n == 16) || typ == gomysql.MYSQL_TYPE_BLOB {
 			return true
 		}
 	}
 	return false
+}
+
+// isJSONCandidate tells whether a table-map column can be a MariaDB JSON
+// column: text of the LONGTEXT size.
+func isJSONCandidate(c *column, meta uint16) bool {
+	return c.typ == gomysql.MYSQL_TYPE_BLOB && meta == 4 && c.charset != "binary" && c.charset != ""
 }

@@ -25,6 +25,7 @@ type column struct {
 	values   []string
 	geometry bool
 	ext      string // MariaDB type stored as BINARY(n): "inet4", "inet6", "uuid"; see extTypes
+	json     bool   // a MariaDB JSON column (LONGTEXT with json_valid); see extJSON
 	cs       *charsets
 }
 
@@ -82,6 +83,9 @@ func describe(tm *replication.TableMapEvent, cs *charsets, ext map[string]string
 		}
 		if typ, ok := ext[names[i]]; ok && isExtCandidate(c) && extSize[typ] == c.length {
 			c.ext = typ
+		}
+		if ext[names[i]] == extJSON && isJSONCandidate(c, tm.ColumnMeta[i]) {
+			c.json = true
 		}
 		_, nullable := tm.Nullable(i)
 		col := schema.Column{
@@ -145,6 +149,9 @@ func nativeType(c *column, meta uint16, unsigned bool, cs *charsets, geom uint64
 			return n / m
 		}
 		return n
+	}
+	if c.json {
+		return "json", schema.KindJSON
 	}
 	switch c.ext {
 	case extUUID:
@@ -379,6 +386,21 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 			return members, nil
 		}
 	case schema.KindJSON:
+		if c.json { // MariaDB: JSON text in the column's charset
+			b, ok := bytesOf(v)
+			if !ok {
+				return nil, fmt.Errorf("unexpected %T", v)
+			}
+			decoded, err := c.cs.decodeText(c.charset, b)
+			if err != nil {
+				return nil, err
+			}
+			text, ok := decoded.(string)
+			if !ok || !json.Valid([]byte(text)) {
+				return nil, errors.New("invalid JSON")
+			}
+			return json.RawMessage(text), nil
+		}
 		switch v := v.(type) {
 		case string:
 			if json.Valid([]byte(v)) {
