@@ -26,6 +26,7 @@ type column struct {
 	geometry bool
 	ext      string // MariaDB type stored as BINARY(n): "inet4", "inet6", "uuid"; see extTypes
 	json     bool   // a MariaDB JSON column (LONGTEXT with json_valid); see extJSON
+	fsp      int    // TIME's declared fractional digits
 	cs       *charsets
 }
 
@@ -80,6 +81,8 @@ func describe(tm *replication.TableMapEvent, cs *charsets, ext map[string]string
 			c.length = int(meta>>8)*8 + int(meta&0xff)
 		case gomysql.MYSQL_TYPE_GEOMETRY:
 			c.geometry = true
+		case gomysql.MYSQL_TYPE_TIME2:
+			c.fsp = int(tm.ColumnMeta[i])
 		}
 		if typ, ok := ext[names[i]]; ok && isExtCandidate(c) && extSize[typ] == c.length {
 			c.ext = typ
@@ -349,8 +352,17 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 		if n, ok := v.(int64); ok {
 			return fmt.Sprintf("%0*b", c.length, uint64(n)), nil
 		}
-	case schema.KindDate, schema.KindTime:
+	case schema.KindDate:
 		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case schema.KindTime:
+		if s, ok := v.(string); ok {
+			// go-mysql leaves the fraction out when it is zero; the
+			// column's declared digits are always written.
+			if c.fsp > 0 && !strings.Contains(s, ".") {
+				s += "." + strings.Repeat("0", c.fsp)
+			}
 			return s, nil
 		}
 	case schema.KindTimestamp:

@@ -221,3 +221,23 @@ func TestLeadingWords(t *testing.T) {
 		}
 	}
 }
+
+// TIME keeps its declared fraction: go-mysql drops it when it is zero.
+func TestConvertTimeFraction(t *testing.T) {
+	for _, tc := range []struct {
+		fsp      int
+		in, want string
+	}{
+		{3, "00:00:00", "00:00:00.000"},
+		{2, "-12:34:56", "-12:34:56.00"},
+		{2, "-12:34:56.78", "-12:34:56.78"},
+		{0, "838:59:59", "838:59:59"},
+		{6, "-838:59:59", "-838:59:59.000000"},
+	} {
+		c := &column{typ: gomysql.MYSQL_TYPE_TIME2, fsp: tc.fsp}
+		got, err := convert(c, schema.KindTime, tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("time(%d) %q: got %v, %v; want %q", tc.fsp, tc.in, got, err, tc.want)
+		}
+	}
+}
