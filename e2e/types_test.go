@@ -3,7 +3,10 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -56,6 +59,50 @@ func TestPostgresTemporalForms(t *testing.T) {
 	}
 	if ops[1] != "r" || ops[5] != "c" {
 		t.Errorf("ops: row 1 %q (want r, the snapshot), row 5 %q (want c, streamed)", ops[1], ops[5])
+	}
+	p.stopOK()
+}
+
+// Postgres arrays of built-in types are JSON arrays of typed elements,
+// nested per dimension, NULL elements as null: each event equals what
+// Postgres's own to_jsonb makes of the same row (numeric as exact strings:
+// to_jsonb of its text[] cast), for snapshot reads, inserts and updates.
+func TestPostgresArrays(t *testing.T) {
+	name := uniq("pgarr")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, i int4[], ii int8[][], tx text[], b bool[], n numeric[], j jsonb[], e text[])")
+	row := func(id int) string {
+		return fmt.Sprintf(`INSERT INTO %s.t VALUES (%d, '{1,2,%d}', '{{1,NULL},{3,4}}', ARRAY['plain', 'with space', 'q"uote', 'back\slash', 'NULL', NULL, '', 'é{},'],
+			'{t,f,NULL}', '{1.10,NaN,-0.000001,123456789012345678901234567890.5}', ARRAY['{"a": [1, 2]}'::jsonb, 'null', '"s"'], '{}')`, name, id, id)
+	}
+	pgExec(t, db, row(1))
+	dropSlotAtEnd(t, db, name, name)
+	p, _ := pgStartCDC(t, name, "")
+	pgExec(t, db, row(2), "UPDATE "+name+".t SET i = '{}', n = '{Infinity}' WHERE id = 1")
+	c := newConsumer(t, "^"+name+`\.`)
+	es := c.atLeast(3, 60*time.Second)
+	latest := map[float64]map[string]any{}
+	for _, e := range es {
+		env := e.env(t)
+		latest[env.After["id"].(float64)] = env.After
+	}
+	for id, after := range latest {
+		var want []byte
+		err := db.QueryRow(context.Background(), `SELECT jsonb_build_object('id', id, 'i', to_jsonb(i), 'ii', to_jsonb(ii), 'tx', to_jsonb(tx), 'b', to_jsonb(b),
+			'n', to_jsonb(n::text[]), 'j', to_jsonb(j), 'e', to_jsonb(e))::text FROM `+name+`.t WHERE id = $1`, int(id)).Scan(&want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w map[string]any
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(after, w) {
+			t.Errorf("row %v:\nevent    %v\npostgres %v", id, after, w)
+		}
+	}
+	if len(latest) != 2 {
+		t.Errorf("rows: %v", latest)
 	}
 	p.stopOK()
 }

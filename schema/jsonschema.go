@@ -76,8 +76,9 @@ const (
 // format uuid; date string format date; time and interval string; timestamp
 // string matching ISO-8601 without offset; timestamptz string format
 // date-time; enum string among the members (MySQL's "" invalid member
-// included); set array of distinct members; bits string of 0/1; array and
-// unknown: the database's text form as a string.
+// included); set array of distinct members; bits string of 0/1; array a
+// JSON array (nested per dimension); unknown: the database's text form as
+// a string.
 //
 // A value the source did not send (unchanged TOAST, MySQL minimal row image)
 // is the string "__cdc_unavailable_value" in any column; the schema allows
@@ -189,7 +190,9 @@ func columnSchema(c Column) jsonObject {
 	case KindBits:
 		typ("string")
 		s = s.set("pattern", bitsPattern)
-	default: // string, time, interval, array, unknown
+	case KindArray:
+		typ("array") // Postgres arrays of built-in types: elements as their own columns would be, nested per dimension
+	default: // string, time, interval, unknown
 		typ("string")
 		plainString = true
 	}

@@ -78,7 +78,7 @@ func TestRowJSONSchemaGolden(t *testing.T) {
 
 const validRow = `{"id":1,"flag":true,"u":4294967295,"f":1.5,"amount":"-12.50","name":"x","raw":"3q0=","doc":{"a":[1]},
  "uid":"8c8a1c1e-6c1b-4c8e-9c1a-1b1c1d1e1f10","day":"2024-05-01","clock":"10:00:00.5","ts":"2024-05-01T10:00:00.123456",
- "tstz":"2024-05-01T10:00:00Z","dur":"P1DT2H","status":"paid","tags":["a","b"],"arr":"{1,2}","bits":"1010","geo":"(1,2)"}`
+ "tstz":"2024-05-01T10:00:00Z","dur":"P1DT2H","status":"paid","tags":["a","b"],"arr":[1,2],"bits":"1010","geo":"(1,2)"}`
 
 func TestRowJSONSchemaValidates(t *testing.T) {
 	v := everyKind()
@@ -120,6 +120,8 @@ func TestRowJSONSchemaValidates(t *testing.T) {
 		{"timestamp infinity (Postgres)", edit("ts", `"infinity"`), true},
 		{"timestamp BC (Postgres)", edit("ts", `"-000043-03-15T12:00:00"`), true},
 		{"timestamp year 10000 (Postgres)", edit("ts", `"+010000-01-01T00:00:00"`), true},
+		{"array in Postgres's own text", edit("arr", `"{1,2}"`), false},
+		{"array nested with null elements", edit("arr", `[[1,null],[3,4]]`), true},
 		{"timestamp in Postgres's own BC text", edit("ts", `"0044-03-15 12:00:00 BC"`), false},
 		{"timestamp with a five-digit year", edit("ts", `"10000-01-01T00:00:00"`), false},
 		{"MySQL zero datetime", edit("ts", `"0000-00-00 00:00:00"`), true},
@@ -151,7 +153,7 @@ func TestEnvelopeJSONSchemaValidatesEncodedEvents(t *testing.T) {
 	tab := v.Shape()
 	row := []any{int64(1), true, uint64(7), "NaN", "12.50", "line\n", []byte{0xde, 0xad}, json.RawMessage(`{"a":1}`),
 		"8c8a1c1e-6c1b-4c8e-9c1a-1b1c1d1e1f10", "2024-05-01", "10:00:00", "2024-05-01T10:00:00.5",
-		"2024-05-01T10:00:00Z", "P1D", "new", []string{"a"}, "{1,2}", "0101", "(1,2)"}
+		"2024-05-01T10:00:00Z", "P1D", "new", []string{"a"}, json.RawMessage(`[1,2]`), "0101", "(1,2)"}
 	unchanged := append([]any(nil), row...)
 	unchanged[5] = schema.Unavailable{}
 	unchanged[7] = schema.Unavailable{}

@@ -77,6 +77,9 @@ func kindOf(oid uint32) schema.Kind {
 	case oidBit, oidVarbit:
 		return schema.KindBits
 	}
+	if _, ok := arrayElem[oid]; ok {
+		return schema.KindArray
+	}
 	return schema.KindUnknown
 }
 
@@ -127,6 +130,12 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 		if json.Valid(text) {
 			return json.RawMessage(s), nil
 		}
+	case schema.KindArray:
+		v, err := decodeArray(col, s)
+		if err == nil {
+			return v, nil
+		}
+		return nil, fmt.Errorf("column %q of type %s: %w: %q", col.Name, col.Type, err, truncate(s, 64))
 	case schema.KindDate:
 		if v, ok := pgDate(s); ok {
 			return v, nil
