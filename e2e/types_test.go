@@ -106,3 +106,48 @@ func TestPostgresArrays(t *testing.T) {
 	}
 	p.stopOK()
 }
+
+// Domains have their base type's values, user enums their labels, hstore
+// is a JSON object and point {"x","y"}: each event equals Postgres's own
+// to_jsonb of the row (numeric domains as exact strings, point by hand).
+func TestPostgresDomainsEnumsHstore(t *testing.T) {
+	name := uniq("pgdom")
+	db := pgConnect(t)
+	pgExec(t, db,
+		"CREATE EXTENSION IF NOT EXISTS hstore",
+		"CREATE SCHEMA "+name,
+		"CREATE DOMAIN "+name+".posint AS int CHECK (VALUE > 0)",
+		"CREATE DOMAIN "+name+".small AS "+name+".posint CHECK (VALUE < 100)",
+		"CREATE DOMAIN "+name+".email AS text",
+		"CREATE DOMAIN "+name+".price AS numeric(10,2)",
+		"CREATE DOMAIN "+name+".day AS date",
+		"CREATE TYPE "+name+".status AS ENUM ('new', 'paid', 'shipped')",
+		"CREATE TABLE "+name+".t (id int PRIMARY KEY, p "+name+".posint, s "+name+".small, e "+name+".email, pr "+name+".price, d "+name+".day, st "+name+".status, h hstore, pt point)",
+	)
+	ins := func(id int) string {
+		return fmt.Sprintf(`INSERT INTO %s.t VALUES (%d, %d, 7, 'a@b.c', 12.50, '2024-02-29', 'paid', '"k"=>"v", "n"=>NULL, "q\"x"=>"1"', '(1.5,-2)')`, name, id, id)
+	}
+	pgExec(t, db, ins(1))
+	dropSlotAtEnd(t, db, name, name)
+	p, _ := pgStartCDC(t, name, "")
+	pgExec(t, db, ins(2))
+	c := newConsumer(t, "^"+name+`\.`)
+	es := c.atLeast(2, 60*time.Second)
+	for _, e := range es {
+		after := e.env(t).After
+		var want []byte
+		err := db.QueryRow(context.Background(), `SELECT jsonb_build_object('id', id, 'p', to_jsonb(p), 's', to_jsonb(s), 'e', to_jsonb(e), 'pr', to_jsonb(pr::text),
+			'd', to_jsonb(d), 'st', to_jsonb(st), 'h', to_jsonb(h), 'pt', jsonb_build_object('x', pt[0], 'y', pt[1]))::text FROM `+name+`.t WHERE id = $1`, int(after["id"].(float64))).Scan(&want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w map[string]any
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(after, w) {
+			t.Errorf("row %v:\nevent    %v\npostgres %v", after["id"], after, w)
+		}
+	}
+	p.stopOK()
+}

@@ -41,6 +41,7 @@ const (
 	oidNumeric     = 1700
 	oidUUID        = 2950
 	oidJSONB       = 3802
+	oidPoint       = 600
 )
 
 // kindOf maps a type OID to the logical kind of its values. Types not listed
@@ -76,6 +77,8 @@ func kindOf(oid uint32) schema.Kind {
 		return schema.KindInterval
 	case oidBit, oidVarbit:
 		return schema.KindBits
+	case oidPoint:
+		return schema.KindJSON
 	}
 	if _, ok := arrayElem[oid]; ok {
 		return schema.KindArray
@@ -127,6 +130,18 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 			}
 		}
 	case schema.KindJSON:
+		if col.TypeID == oidPoint {
+			if v, err := decodePoint(s); err == nil {
+				return v, nil
+			}
+			break
+		}
+		if col.Type == "hstore" {
+			if v, err := decodeHstore(s); err == nil {
+				return v, nil
+			}
+			break
+		}
 		if json.Valid(text) {
 			return json.RawMessage(s), nil
 		}

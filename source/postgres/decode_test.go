@@ -49,7 +49,7 @@ func TestDecodeText(t *testing.T) {
 		{"date infinity", oidDate, "-infinity", "-infinity"},
 		{"timestamptz to UTC", oidTimestampTZ, "2024-02-29 13:14:15.5+00", "2024-02-29T13:14:15.5Z"},
 		{"timestamptz offset normalised", oidTimestampTZ, "2024-02-29 13:14:15+05:30", "2024-02-29T07:44:15Z"},
-		{"unknown type is text", 600 /* point */, "(1,2)", "(1,2)"},
+		{"unknown type is text", 628 /* line */, "{1,2,3}", "{1,2,3}"},
 		{"user enum is text", 16500, "shipped", "shipped"},
 	}
 	for _, c := range cases {
@@ -142,4 +142,31 @@ func FuzzDecodeArray(f *testing.F) {
 			t.Fatalf("%q: got %#v", s, v)
 		}
 	})
+}
+
+func TestDecodeHstoreAndPoint(t *testing.T) {
+	h := &schema.Column{Name: "h", Type: "hstore", TypeID: 16999, Kind: schema.KindJSON}
+	for text, want := range map[string]string{
+		`"a"=>"1", "b"=>NULL`:           `{"a":"1","b":null}`,
+		``:                              `{}`,
+		`"q\"k"=>"v\\x", "<&>"=>"NULL"`: `{"q\"k":"v\\x","<&>":"NULL"}`,
+		`"é"=>"ü", "empty"=>""`:         `{"é":"ü","empty":""}`,
+	} {
+		got, err := decodeText(h, []byte(text))
+		if err != nil || string(got.(json.RawMessage)) != want {
+			t.Errorf("hstore %q: got %v, %v; want %s", text, got, err, want)
+		}
+	}
+	for _, bad := range []string{`"a"=>`, `"a"`, `a=>"1"`, `"a"=>"1" "b"=>"2"`} {
+		if v, err := decodeText(h, []byte(bad)); err == nil {
+			t.Errorf("hstore %q: want an error, got %s", bad, v)
+		}
+	}
+	p := &schema.Column{Name: "p", Type: "point", TypeID: oidPoint, Kind: kindOf(oidPoint)}
+	for text, want := range map[string]string{"(1,2)": `{"x":1,"y":2}`, "(-1.5,1e+300)": `{"x":-1.5,"y":1e+300}`, "(NaN,Infinity)": `{"x":"NaN","y":"Infinity"}`} {
+		got, err := decodeText(p, []byte(text))
+		if err != nil || string(got.(json.RawMessage)) != want {
+			t.Errorf("point %q: got %v, %v; want %s", text, got, err, want)
+		}
+	}
 }

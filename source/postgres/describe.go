@@ -44,6 +44,15 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 	if err := trows.Err(); err != nil {
 		return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
 	}
+	for i := range t.Columns {
+		if col := &t.Columns[i]; col.Kind == schema.KindUnknown {
+			kind, err := s.kindOfType(ctx, col.TypeID)
+			if err != nil {
+				return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
+			}
+			col.Kind = kind
+		}
+	}
 	rows, err := s.sql.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.attnotnull,
 		coalesce(a.attnum = ANY (i.indkey), false)
 		FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
@@ -92,4 +101,37 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 		}
 	}
 	return t, nil
+}
+
+// kindOfType resolves the kind of a type kindOf does not know from the
+// catalog: a domain has its base type's kind (domains over domains too),
+// a user enum is KindEnum, hstore is KindJSON (decoded to a JSON object).
+// Domains over money or arrays, composites, ranges and other extension
+// types stay KindUnknown: their text form.
+func (s *Source) kindOfType(ctx context.Context, oid uint32) (schema.Kind, error) {
+	for range 10 { // domain chains are short; a cycle cannot exist
+		var typtype, typname string
+		var base uint32
+		err := s.sql.QueryRow(ctx, "SELECT typtype::text, typbasetype, typname::text FROM pg_type WHERE oid = $1", oid).Scan(&typtype, &base, &typname)
+		if err != nil {
+			return schema.KindUnknown, fmt.Errorf("reading type %d: %w", oid, err)
+		}
+		switch {
+		case typtype == "d":
+			if k := kindOf(base); k != schema.KindUnknown {
+				if base == oidMoney || k == schema.KindArray {
+					return schema.KindUnknown, nil // decoded by their own OID
+				}
+				return k, nil
+			}
+			oid = base
+			continue
+		case typtype == "e":
+			return schema.KindEnum, nil
+		case typtype == "b" && typname == "hstore":
+			return schema.KindJSON, nil
+		}
+		return schema.KindUnknown, nil
+	}
+	return schema.KindUnknown, nil
 }
