@@ -99,13 +99,15 @@ func (c *Config) registerHost() string {
 // Ack may be called from any goroutine; the other methods are not safe for
 // concurrent use.
 type Source struct {
-	cfg     Config
-	log     *slog.Logger
-	db      *sql.DB // catalog queries; used by Open, then by Stream
-	dsn     *mysqldrv.Config
-	srv     server
-	id      source.Server
-	charset *charsets
+	// unmapped holds the columns whose unmapped type was logged.
+	unmapped sync.Map
+	cfg      Config
+	log      *slog.Logger
+	db       *sql.DB // catalog queries; used by Open, then by Stream
+	dsn      *mysqldrv.Config
+	srv      server
+	id       source.Server
+	charset  *charsets
 
 	mu    sync.Mutex
 	acked Position
@@ -342,4 +344,11 @@ func hostPort(cfg *mysqldrv.Config) (string, uint16, error) {
 		return "", 0, fmt.Errorf("mysql dsn address %q: port: %w", cfg.Addr, err)
 	}
 	return strings.Trim(host, "[]"), uint16(p), nil
+}
+
+// warnUnmapped reports whether the column key's unmapped type is to be
+// logged now: once per column and process.
+func (s *Source) warnUnmapped(key string) bool {
+	_, seen := s.unmapped.LoadOrStore(key, true)
+	return !seen
 }

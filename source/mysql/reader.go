@@ -16,6 +16,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/google/uuid"
 
+	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/source"
 )
 
@@ -387,6 +388,11 @@ func (r *reader) tableMap(ctx context.Context, tm *replication.TableMapEvent) er
 	}
 	if _, ok := r.cache[name]; ok {
 		r.src.log.Info("table schema changed", "table", name, "schema", t.schema.String())
+	}
+	for _, col := range t.schema.Columns {
+		if col.Kind == schema.KindUnknown && r.src.warnUnmapped(name+"."+col.Name+":"+col.Type) {
+			r.src.log.Warn("column type has no mapping; its values are the server's text form, as strings", "table", name, "column", col.Name, "type", col.Type)
+		}
 	}
 	r.cache[name] = &cachedTable{fingerprint: fp, table: t}
 	r.tables[tm.TableID] = &tableEntry{tm: tm, table: t}

@@ -51,6 +51,9 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 				return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
 			}
 			col.Kind = kind
+			if kind == schema.KindUnknown {
+				s.warnUnmapped(t, col)
+			}
 		}
 	}
 	rows, err := s.sql.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.attnotnull,
@@ -134,4 +137,14 @@ func (s *Source) kindOfType(ctx context.Context, oid uint32) (schema.Kind, error
 		return schema.KindUnknown, nil
 	}
 	return schema.KindUnknown, nil
+}
+
+// warnUnmapped logs, once per column and process, that a column's type has
+// no mapping: its values travel as Postgres's text form.
+func (s *Source) warnUnmapped(t *schema.Table, col *schema.Column) {
+	key := t.ID() + "." + col.Name + ":" + col.Type
+	if _, seen := s.unmapped.LoadOrStore(key, true); seen {
+		return
+	}
+	s.log.Warn("column type has no mapping; its values are Postgres's text form, as strings", "table", t.ID(), "column", col.Name, "type", col.Type)
 }

@@ -59,7 +59,9 @@ type Source struct {
 	// unpublished are new matching tables already reported as missing from
 	// a publication cdc does not manage.
 	unpublished map[tableName]bool
-	acked       atomic.Uint64
+	// unmapped holds the columns whose unmapped type was logged (warnUnmapped).
+	unmapped sync.Map
+	acked    atomic.Uint64
 	// snap runs the snapshot SetSnapshot gave, on its own connection.
 	snap *snapshot.Driver
 	// snapSQL are the snapshot connections, one per table read at once;
