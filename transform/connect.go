@@ -7,6 +7,11 @@ import (
 	"github.com/cdc-go/cdc/source"
 )
 
+// ConnectType is the Kafka Connect schema of a column's values in events
+// written with schema_in_payload: type and, where Debezium names one, a
+// logical name (docs/types.md).
+func ConnectType(c *schema.Column) (typ, name string) { return connectType(c) }
+
 // connectType is the Kafka Connect schema of a column's values, as this
 // package encodes them: type and, where Debezium names one, a logical name.
 func connectType(c *schema.Column) (typ, name string) {
@@ -19,8 +24,8 @@ func connectType(c *schema.Column) (typ, name string) {
 		return "double", "" // NaN and Infinity travel as strings: not representable here
 	case schema.KindBytes:
 		return "bytes", ""
-	case schema.KindJSON:
-		return "string", "io.debezium.data.Json"
+	case schema.KindJSON, schema.KindArray:
+		return "string", "io.debezium.data.Json" // written as the JSON text
 	case schema.KindUUID:
 		return "string", "io.debezium.data.Uuid"
 	case schema.KindTimestampTZ:

@@ -105,3 +105,6 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// ValueJSON is the JSON form of one row value as events carry it (docs/types.md).
+func ValueJSON(v any) []byte { return appendValue(nil, v) }

@@ -24,7 +24,7 @@ var arrayElem = map[uint32]uint32{
 	1028: oidOID, 1011: oidXID, 199: oidJSON, 3807: oidJSONB, 143: oidXML, 791: oidMoney,
 	1115: oidTimestamp, 1182: oidDate, 1183: oidTime, 1185: oidTimestampTZ, 1187: oidInterval,
 	1231: oidNumeric, 1270: oidTimeTZ, 1561: oidBit, 1563: oidVarbit, 2951: oidUUID,
-	1041: 869 /* inet */, 651: 650 /* cidr */, 1040: 829 /* macaddr */, 775: 774, /* macaddr8 */
+	1041: oidInet, 651: oidCidr, 1040: oidMacaddr, 775: oidMacaddr8,
 }
 
 // decodeArray decodes an array's text into a JSON array.

@@ -42,6 +42,10 @@ const (
 	oidUUID        = 2950
 	oidJSONB       = 3802
 	oidPoint       = 600
+	oidInet        = 869
+	oidCidr        = 650
+	oidMacaddr     = 829
+	oidMacaddr8    = 774
 )
 
 // kindOf maps a type OID to the logical kind of its values. Types not listed
@@ -57,7 +61,7 @@ func kindOf(oid uint32) schema.Kind {
 		return schema.KindFloat
 	case oidNumeric, oidMoney:
 		return schema.KindDecimal
-	case oidText, oidVarchar, oidBPChar, oidName, oidChar, oidXML:
+	case oidText, oidVarchar, oidBPChar, oidName, oidChar, oidXML, oidInet, oidCidr, oidMacaddr, oidMacaddr8:
 		return schema.KindString
 	case oidBytea:
 		return schema.KindBytes

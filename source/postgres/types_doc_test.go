@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cdc-go/cdc/schema"
+	"github.com/cdc-go/cdc/transform"
+)
+
+var updateDoc = flag.Bool("update-doc", false, "rewrite the Postgres section of docs/types.md")
+
+// typeDoc is one row of docs/types.md's Postgres table: a type, a value as
+// pgoutput sends it, and what the event carries. The test decodes every
+// example, so the document cannot drift from the decoder.
+type typeDoc struct {
+	typ     string // as format_type spells it
+	oid     uint32
+	name    string // Column.Type, when the decoder looks at it (hstore)
+	kind    schema.Kind
+	in      string // pgoutput's text
+	json    string // the event's JSON value
+	comment string
+}
+
+func pgTypeDocs() []typeDoc {
+	k := kindOf
+	return []typeDoc{
+		{"smallint, integer, bigint", oidInt8, "", k(oidInt8), "-9223372036854775808", "-9223372036854775808", "number, exact (int64)"},
+		{"oid, xid", oidXID, "", k(oidXID), "4294967295", "4294967295", "number"},
+		{"real, double precision", oidFloat8, "", k(oidFloat8), "0.1", "0.1", "number, the shortest form that reads back the same"},
+		{"real, double precision", oidFloat4, "", k(oidFloat4), "-Infinity", `"-Infinity"`, `"NaN", "Infinity", "-Infinity" as strings`},
+		{"numeric", oidNumeric, "", k(oidNumeric), "12345678901234567890.000000000001", `"12345678901234567890.000000000001"`, "string with every digit; also \"NaN\", \"Infinity\", \"-Infinity\""},
+		{"money", oidMoney, "", k(oidMoney), "-$92,233,720,368,547,758.08", `"-92233720368547758.08"`, "exact digits, no currency symbol or separators (lc_monetary=C)"},
+		{"text, varchar, char(n), name, \"char\", xml", oidText, "", k(oidText), "héllo\n", `"héllo\n"`, "string"},
+		{"inet, cidr, macaddr, macaddr8", oidInet, "", k(oidInet), "192.168.0.1/24", `"192.168.0.1/24"`, "string, the server's text form"},
+		{"boolean", oidBool, "", k(oidBool), "t", "true", ""},
+		{"bytea", oidBytea, "", k(oidBytea), `\xdeadbeef`, `"3q2+7w=="`, "base64"},
+		{"json, jsonb", oidJSONB, "", k(oidJSONB), `{"a": [1, 2.50]}`, `{"a": [1, 2.50]}`, "embedded, as the server wrote it"},
+		{"uuid", oidUUID, "", k(oidUUID), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", `"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"`, ""},
+		{"date", oidDate, "", k(oidDate), "2024-02-29", `"2024-02-29"`, ""},
+		{"date", oidDate, "", k(oidDate), "0044-03-15 BC", `"-000043-03-15"`, "astronomical year (1 BC is 0000), a sign and six digits outside 0000..9999"},
+		{"date", oidDate, "", k(oidDate), "infinity", `"infinity"`, `also "-infinity"`},
+		{"time, timetz", oidTimeTZ, "", k(oidTimeTZ), "13:14:15.5+02", `"13:14:15.5+02"`, "the server's ISO form"},
+		{"timestamp", oidTimestamp, "", k(oidTimestamp), "2024-02-29 13:14:15.123456", `"2024-02-29T13:14:15.123456"`, "wall time, fraction without trailing zeros"},
+		{"timestamp", oidTimestamp, "", k(oidTimestamp), "10000-01-01 00:00:00", `"+010000-01-01T00:00:00"`, "years as for date; \"infinity\", \"-infinity\""},
+		{"timestamptz", oidTimestampTZ, "", k(oidTimestampTZ), "2024-02-29 13:14:15.5+00", `"2024-02-29T13:14:15.5Z"`, "an instant, in UTC"},
+		{"timestamptz", oidTimestampTZ, "", k(oidTimestampTZ), "4713-11-24 00:00:00+00 BC", `"-004712-11-24T00:00:00Z"`, ""},
+		{"interval", oidInterval, "", k(oidInterval), "P1DT2H3M4.5S", `"P1DT2H3M4.5S"`, "ISO 8601 (IntervalStyle=iso_8601)"},
+		{"bit(n), bit varying", oidVarbit, "", k(oidVarbit), "0101", `"0101"`, "string of 0 and 1"},
+		{"arrays of the types above", 1016, "", k(1016), "{{1,NULL},{3,4}}", "[[1,null],[3,4]]", "JSON array of the elements as typed above, nested per dimension; a lower bound other than 1 is not kept"},
+		{"point", oidPoint, "", k(oidPoint), "(1.5,-2)", `{"x":1.5,"y":-2}`, ""},
+		{"hstore", 17000, "hstore", schema.KindJSON, `"a"=>"1", "b"=>NULL`, `{"a":"1","b":null}`, "JSON object of strings (null for NULL)"},
+		{"domains", oidInt4, "", k(oidInt4), "42", "42", "as their base type (read from pg_type); over money or an array: text"},
+		{"user enums", 16500, "", schema.KindEnum, "shipped", `"shipped"`, "the label"},
+		{"anything else (ranges, composites, line, box, tsvector, ...)", 3904, "", k(3904), "[1,5)", `"[1,5)"`, "the server's text form, and one warning per column in the log"},
+	}
+}
+
+func TestTypesDoc(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("| PostgreSQL type | pgoutput sends | event value | Connect schema (`schema_in_payload`) | notes |\n| --- | --- | --- | --- | --- |\n")
+	for _, d := range pgTypeDocs() {
+		col := &schema.Column{Name: "c", Type: d.name, TypeID: d.oid, Kind: d.kind}
+		v, err := decodeText(col, []byte(d.in))
+		if err != nil {
+			t.Errorf("%s %q: %v", d.typ, d.in, err)
+			continue
+		}
+		if got := string(transform.ValueJSON(v)); got != d.json {
+			t.Errorf("%s %q: event value %s, the document says %s", d.typ, d.in, got, d.json)
+		}
+		typ, name := transform.ConnectType(col)
+		if name != "" {
+			typ += " (" + name + ")"
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s | %s |\n", d.typ, cell(d.in), cell(d.json), typ, d.comment)
+	}
+	checkDocSection(t, "../../docs/types.md", "postgres", b.String(), *updateDoc)
+}
+
+// cell escapes a table cell's code.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", `\n`).Replace(s)
+}
+
+// checkDocSection compares the text between <!-- BEGIN name --> and
+// <!-- END name --> in path with want, or writes it there.
+func checkDocSection(t *testing.T, path, name, want string, write bool) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin, end := "<!-- BEGIN "+name+" (generated by go test -update-doc; do not edit) -->\n", "<!-- END "+name+" -->"
+	doc := string(data)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s: no %q ... %q section", path, begin, end)
+	}
+	if got := doc[i+len(begin) : j]; got != want {
+		if !write {
+			t.Fatalf("%s: the %s section differs from the decoder's examples; run go test ./source/postgres/ -run TestTypesDoc -update-doc\ngot:\n%s\nwant:\n%s", path, name, got, want)
+		}
+		if err := os.WriteFile(path, []byte(doc[:i+len(begin)]+want+doc[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
