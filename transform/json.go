@@ -108,3 +108,6 @@ func appendString(b []byte, s string) []byte {
 
 // ValueJSON is the JSON form of one row value as events carry it (docs/types.md).
 func ValueJSON(v any) []byte { return appendValue(nil, v) }
+
+// AppendValue appends the JSON form of one row value to b, as ValueJSON.
+func AppendValue(b []byte, v any) []byte { return appendValue(b, v) }

@@ -114,3 +114,26 @@ func checkDocSection(t *testing.T, path, name, want string, write bool) {
 		}
 	}
 }
+
+// BenchmarkConvertEncode converts and encodes each documented example: the
+// per-type cost of a binlog value to its event JSON.
+//
+//	go test ./source/mysql/ -run XXX -bench ConvertEncode -benchmem
+func BenchmarkConvertEncode(b *testing.B) {
+	for i, d := range myTypeDocs() {
+		if d.col.cs == nil {
+			d.col.cs = newCharsets()
+		}
+		name := strings.Fields(strings.NewReplacer(",", " ", "(", " ", ")", " ").Replace(d.typ))[0]
+		b.Run(fmt.Sprintf("%02d_%s", i, name), func(b *testing.B) {
+			buf := make([]byte, 0, 256)
+			for b.Loop() {
+				v, err := convert(&d.col, d.kind, d.in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf = transform.AppendValue(buf[:0], v)
+			}
+		})
+	}
+}

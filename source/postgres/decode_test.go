@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdc-go/cdc/schema"
 )
@@ -167,6 +170,30 @@ func TestDecodeHstoreAndPoint(t *testing.T) {
 		got, err := decodeText(p, []byte(text))
 		if err != nil || string(got.(json.RawMessage)) != want {
 			t.Errorf("point %q: got %v, %v; want %s", text, got, err, want)
+		}
+	}
+}
+
+// The fast path for plain AD dates and timestamps gives what the full
+// parser gives.
+func TestTemporalFastPathMatchesParser(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		tm := time.Date(1+rnd.IntN(9999), time.Month(1+rnd.IntN(12)), 1+rnd.IntN(31), rnd.IntN(24), rnd.IntN(60), rnd.IntN(60), rnd.IntN(1000000)*1000, time.UTC)
+		text := strings.TrimSuffix(strings.TrimRight(tm.Format("2006-01-02 15:04:05.000000"), "0"), ".")
+		slow, _, ok := parsePGTimestamp(text, true, false)
+		if !ok {
+			t.Fatalf("%q: the parser refuses it", text)
+		}
+		want := isoYear(slow.Year()) + slow.Format("-01-02T15:04:05.999999999")
+		if got, ok := pgTimestamp(text, false); !ok || got != want {
+			t.Fatalf("timestamp %q: fast %q, parser %q", text, got, want)
+		}
+		if got, ok := pgTimestamp(text+"+00", true); !ok || got != want+"Z" {
+			t.Fatalf("timestamptz %q: fast %q, parser %q", text, got, want+"Z")
+		}
+		if got, ok := pgDate(text[:len("2006-01-02")]); !ok || got != want[:10] {
+			t.Fatalf("date %q: fast %q, parser %q", text[:10], got, want[:10])
 		}
 	}
 }

@@ -30,10 +30,57 @@ func isoYear(y int) string {
 	return fmt.Sprintf("+%06d", y)
 }
 
+// isDigits reports whether s[i:j] are ASCII digits.
+func isDigits(s string, i, j int) bool {
+	for ; i < j; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainDate reports whether s starts with "YYYY-MM-DD" (four-digit year):
+// Postgres's output for every AD date up to 9999, which needs no change.
+func plainDate(s string) bool {
+	if len(s) < 10 || !isDigits(s, 0, 4) || s[4] != '-' || !isDigits(s, 5, 7) || s[7] != '-' || !isDigits(s, 8, 10) || s[0:4] == "0000" {
+		return false
+	}
+	year := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	month, day := two(s, 5), two(s, 8)
+	if month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
+}
+
+// two is the number of the two digits at s[i:].
+func two(s string, i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
+
+// plainClock reports whether s is "HH:MM:SS" with an optional fraction of
+// 1 to 9 digits.
+func plainClock(s string) bool {
+	if len(s) < 8 || !isDigits(s, 0, 2) || s[2] != ':' || !isDigits(s, 3, 5) || s[5] != ':' || !isDigits(s, 6, 8) ||
+		two(s, 0) > 23 || two(s, 3) > 59 || two(s, 6) > 59 {
+		return false
+	}
+	if len(s) == 8 {
+		return true
+	}
+	return s[8] == '.' && len(s) > 9 && len(s) <= 18 && isDigits(s, 9, len(s))
+}
+
 // pgDate converts a date's text.
 func pgDate(s string) (string, bool) {
 	if s == "infinity" || s == "-infinity" {
 		return s, true
+	}
+	if len(s) == 10 && plainDate(s) {
+		return s, true // the common case: already the event's form
 	}
 	t, _, ok := parsePGTimestamp(s, false, false)
 	if !ok {
@@ -47,6 +94,17 @@ func pgDate(s string) (string, bool) {
 func pgTimestamp(s string, tz bool) (string, bool) {
 	if s == "infinity" || s == "-infinity" {
 		return s, true
+	}
+	// The common case, AD years up to 9999 (and, for timestamptz, the
+	// session's UTC offset "+00"): a "T" for the space, "Z" for "+00".
+	if plainDate(s) && len(s) > 11 && s[10] == ' ' {
+		clock := s[11:]
+		if !tz && plainClock(clock) {
+			return s[:10] + "T" + clock, true
+		}
+		if c, ok := strings.CutSuffix(clock, "+00"); tz && ok && plainClock(c) {
+			return s[:10] + "T" + c + "Z", true
+		}
 	}
 	t, _, ok := parsePGTimestamp(s, true, tz)
 	if !ok {

@@ -110,3 +110,32 @@ func checkDocSection(t *testing.T, path, name, want string, write bool) {
 		}
 	}
 }
+
+// BenchmarkDecodeEncode decodes and encodes each documented example: the
+// per-type cost of a value from pgoutput's text to its event JSON.
+//
+//	go test ./source/postgres/ -run XXX -bench DecodeEncode -benchmem
+func BenchmarkDecodeEncode(b *testing.B) {
+	for _, d := range pgTypeDocs() {
+		col := &schema.Column{Name: "c", Type: d.name, TypeID: d.oid, Kind: d.kind}
+		in := []byte(d.in)
+		b.Run(benchName(d.typ, d.in), func(b *testing.B) {
+			buf := make([]byte, 0, 256)
+			for b.Loop() {
+				v, err := decodeText(col, in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf = transform.AppendValue(buf[:0], v)
+			}
+		})
+	}
+}
+
+func benchName(typ, in string) string {
+	name := strings.Fields(strings.NewReplacer(",", " ", "(", " ", ")", " ", "\"", "").Replace(typ))[0]
+	if len(in) > 12 {
+		in = in[:12]
+	}
+	return name + "/" + strings.NewReplacer(" ", "_", "/", "_").Replace(in)
+}
