@@ -113,8 +113,18 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 			return v, nil
 		}
 	case schema.KindFloat:
-		v, err := strconv.ParseFloat(s, 64)
+		bits := 64
+		if col.TypeID == oidFloat4 {
+			bits = 32
+		}
+		v, err := strconv.ParseFloat(s, bits)
 		if err == nil && !math.IsInf(v, 0) && !math.IsNaN(v) {
+			if bits == 32 {
+				// Before PostgreSQL 12, extra_float_digits=3 printed
+				// 0.1::real as 0.100000001: keep the shortest decimal that
+				// reads back the same float32, as for MySQL's FLOAT.
+				v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', -1, 32), 64)
+			}
 			return v, nil
 		}
 		return s, nil // "NaN", "Infinity", "-Infinity" have no JSON number form

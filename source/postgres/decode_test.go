@@ -23,6 +23,7 @@ func TestDecodeText(t *testing.T) {
 		{"int8 max", oidInt8, "9223372036854775807", int64(9223372036854775807)},
 		{"int2 negative", oidInt2, "-32768", int64(-32768)},
 		{"float8", oidFloat8, "1.5", 1.5},
+		{"float4 from an old server's long form", oidFloat4, "0.100000001", 0.1},
 		{"float NaN stays text", oidFloat8, "NaN", "NaN"},
 		{"float Infinity stays text", oidFloat4, "-Infinity", "-Infinity"},
 		{"numeric keeps every digit", oidNumeric, "12345678901234567890.000000000001", "12345678901234567890.000000000001"},

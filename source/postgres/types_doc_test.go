@@ -31,7 +31,7 @@ func pgTypeDocs() []typeDoc {
 	return []typeDoc{
 		{"smallint, integer, bigint", oidInt8, "", k(oidInt8), "-9223372036854775808", "-9223372036854775808", "number, exact (int64)"},
 		{"oid, xid", oidXID, "", k(oidXID), "4294967295", "4294967295", "number"},
-		{"real, double precision", oidFloat8, "", k(oidFloat8), "0.1", "0.1", "number, the shortest form that reads back the same"},
+		{"real, double precision", oidFloat8, "", k(oidFloat8), "0.1", "0.1", "number, the shortest form that reads back the same float (PostgreSQL 12+ prints it so; a longer form from an older server is shortened)"},
 		{"real, double precision", oidFloat4, "", k(oidFloat4), "-Infinity", `"-Infinity"`, `"NaN", "Infinity", "-Infinity" as strings`},
 		{"numeric", oidNumeric, "", k(oidNumeric), "12345678901234567890.000000000001", `"12345678901234567890.000000000001"`, "string with every digit; also \"NaN\", \"Infinity\", \"-Infinity\""},
 		{"money", oidMoney, "", k(oidMoney), "-$92,233,720,368,547,758.08", `"-92233720368547758.08"`, "exact digits, no currency symbol or separators (lc_monetary=C)"},
