@@ -157,3 +157,61 @@ func TestPostgresDomainsEnumsHstore(t *testing.T) {
 	}
 	p.stopOK()
 }
+
+// Ranges of built-in types are objects whose bounds equal what Postgres's
+// lower(), upper(), lower_inc(), upper_inc() and isempty() say of the row.
+func TestPostgresRanges(t *testing.T) {
+	name := uniq("pgrange")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, i int4range, n numrange, d daterange, tz tstzrange)")
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (1, '[1,5)', '(1.5,2.25]', '[2024-01-01,)', '[\"2024-01-01 00:00:00+00\",\"2024-02-01 12:00:00.5+00\")')")
+	dropSlotAtEnd(t, db, name, name)
+	p, _ := pgStartCDC(t, name, "")
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (2, 'empty', '(,)', '[2024-01-01,infinity)', '(,\"2024-01-01 00:00:00+00\"]')")
+	c := newConsumer(t, "^"+name+`\.`)
+	es := c.atLeast(2, 60*time.Second)
+	for _, e := range es {
+		after := e.env(t).After
+		id := int(after["id"].(float64))
+		for _, col := range []string{"i", "n", "d", "tz"} {
+			var empty, linc, uinc bool
+			var lower, upper *string
+			bounds := "lower(%[1]s)::text, upper(%[1]s)::text"
+			if col == "tz" {
+				bounds = `to_char(lower(%[1]s) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), to_char(upper(%[1]s) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`
+			}
+			err := db.QueryRow(context.Background(), fmt.Sprintf(`SELECT isempty(%[1]s), lower_inc(%[1]s), upper_inc(%[1]s), `+bounds+`
+				FROM %[2]s.t WHERE id = $1`, col, name), id).Scan(&empty, &linc, &uinc, &lower, &upper)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := after[col].(map[string]any)
+			if empty {
+				if !reflect.DeepEqual(got, map[string]any{"empty": true}) {
+					t.Errorf("row %d %s: %v, want empty", id, col, after[col])
+				}
+				continue
+			}
+			bound := func(b *string) any {
+				if b == nil {
+					return nil
+				}
+				s := *b
+				if strings.Contains(s, "T") { // timestamptz, to_char'd: trim the fraction's zeros, add Z
+					s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".") + "Z"
+				}
+				if col == "i" {
+					var n float64
+					fmt.Sscan(s, &n)
+					return n
+				}
+				return s
+			}
+			want := map[string]any{"lower": bound(lower), "upper": bound(upper), "lower_inclusive": linc, "upper_inclusive": uinc}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("row %d %s: event %v, postgres %v", id, col, after[col], want)
+			}
+		}
+	}
+	p.stopOK()
+}

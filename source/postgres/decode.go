@@ -87,6 +87,9 @@ func kindOf(oid uint32) schema.Kind {
 	if _, ok := arrayElem[oid]; ok {
 		return schema.KindArray
 	}
+	if _, ok := rangeElem[oid]; ok {
+		return schema.KindJSON
+	}
 	return schema.KindUnknown
 }
 
@@ -144,6 +147,12 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 			}
 		}
 	case schema.KindJSON:
+		if _, ok := rangeElem[col.TypeID]; ok {
+			if v, err := decodeRange(col, s); err == nil {
+				return v, nil
+			}
+			break
+		}
 		if col.TypeID == oidPoint {
 			if v, err := decodePoint(s); err == nil {
 				return v, nil

@@ -198,3 +198,34 @@ func TestTemporalFastPathMatchesParser(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeRange(t *testing.T) {
+	for _, c := range []struct {
+		oid        uint32
+		text, want string
+	}{
+		{3904, "[1,5)", `{"lower":1,"upper":5,"lower_inclusive":true,"upper_inclusive":false}`},
+		{3904, "empty", `{"empty":true}`},
+		{3926, "(,5]", `{"lower":null,"upper":5,"lower_inclusive":false,"upper_inclusive":true}`},
+		{3906, "[1.50,)", `{"lower":"1.50","upper":null,"lower_inclusive":true,"upper_inclusive":false}`},
+		{3910, `["2024-01-01 00:00:00+00","2024-02-01 12:00:00.5+00")`, `{"lower":"2024-01-01T00:00:00Z","upper":"2024-02-01T12:00:00.5Z","lower_inclusive":true,"upper_inclusive":false}`},
+		{3912, "[2024-01-01,infinity)", `{"lower":"2024-01-01","upper":"infinity","lower_inclusive":true,"upper_inclusive":false}`},
+		{3908, `["0044-03-15 00:00:00 BC","2024-01-01 00:00:00")`, `{"lower":"-000043-03-15T00:00:00","upper":"2024-01-01T00:00:00","lower_inclusive":true,"upper_inclusive":false}`},
+	} {
+		col := &schema.Column{Name: "r", TypeID: c.oid, Kind: kindOf(c.oid)}
+		got, err := decodeText(col, []byte(c.text))
+		if err != nil {
+			t.Errorf("%q: %v", c.text, err)
+			continue
+		}
+		if string(got.(json.RawMessage)) != c.want {
+			t.Errorf("%q: got %s, want %s", c.text, got, c.want)
+		}
+	}
+	for _, bad := range []string{"[1,5", "1,5)", "[1)", "[1,2,3)", `["1,5)`, "[x,5)"} {
+		col := &schema.Column{Name: "r", TypeID: 3904, Kind: schema.KindJSON}
+		if v, err := decodeText(col, []byte(bad)); err == nil {
+			t.Errorf("%q: want an error, got %s", bad, v)
+		}
+	}
+}

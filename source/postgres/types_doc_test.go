@@ -56,7 +56,8 @@ func pgTypeDocs() []typeDoc {
 		{"hstore", 17000, "hstore", schema.KindJSON, `"a"=>"1", "b"=>NULL`, `{"a":"1","b":null}`, "JSON object of strings (null for NULL)"},
 		{"domains", oidInt4, "", k(oidInt4), "42", "42", "as their base type (read from pg_type); over money or an array: text"},
 		{"user enums", 16500, "", schema.KindEnum, "shipped", `"shipped"`, "the label"},
-		{"anything else (ranges, composites, line, box, tsvector, ...)", 3904, "", k(3904), "[1,5)", `"[1,5)"`, "the server's text form, and one warning per column in the log"},
+		{"int4range, int8range, numrange, daterange, tsrange, tstzrange", 3910, "", k(3910), `["2024-01-01 00:00:00+00",)`, `{"lower":"2024-01-01T00:00:00Z","upper":null,"lower_inclusive":true,"upper_inclusive":false}`, `bounds typed as the element type, null when unbounded; an empty range is {"empty":true}`},
+		{"anything else (multiranges, composites, line, box, tsvector, ...)", 628, "", k(628), "{1,-1,0}", `"{1,-1,0}"`, "the server's text form, and one warning per column in the log"},
 	}
 }
 
