@@ -215,3 +215,32 @@ func TestPostgresRanges(t *testing.T) {
 	}
 	p.stopOK()
 }
+
+// MariaDB geometry is {"srid", "wkb"}: equal to what the server's own
+// ST_SRID and ST_AsBinary say of the row.
+func TestMySQLGeometry(t *testing.T) {
+	name := uniq("mygeo")
+	db := myConnect(t)
+	myExec(t, db, "CREATE DATABASE "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, g geometry, p point)")
+	myExec(t, db, "INSERT INTO "+name+".t VALUES (1, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326), POINT(1.5, -2.5))")
+	p, _ := myStartCDC(t, name, "")
+	myExec(t, db, "INSERT INTO "+name+".t VALUES (2, ST_GeomFromText('LINESTRING(0 0, 1 1, 2 5)'), ST_PointFromText('POINT(1e300 1e-300)', 3857))")
+	c := newConsumer(t, "^"+name+`\.`)
+	es := c.atLeast(2, 60*time.Second)
+	for _, e := range es {
+		after := e.env(t).After
+		id := int(after["id"].(float64))
+		for _, col := range []string{"g", "p"} {
+			var srid float64
+			var wkb string
+			if err := db.QueryRow(fmt.Sprintf("SELECT ST_SRID(%[1]s), REPLACE(TO_BASE64(ST_AsBinary(%[1]s)), '\\n', '') FROM %[2]s.t WHERE id = ?", col, name), id).Scan(&srid, &wkb); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"srid": srid, "wkb": wkb}
+			if !reflect.DeepEqual(after[col], want) {
+				t.Errorf("row %d %s: event %v, server %v", id, col, after[col], want)
+			}
+		}
+	}
+	p.stopOK()
+}

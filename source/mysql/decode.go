@@ -1,6 +1,8 @@
 package mysql
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,7 +228,7 @@ func nativeType(c *column, meta uint16, unsigned bool, cs *charsets, geom uint64
 		if geom < uint64(len(geometryNames)) {
 			name = geometryNames[geom]
 		}
-		return name, schema.KindBytes
+		return name, schema.KindJSON // {"srid": n, "wkb": base64}
 	case gomysql.MYSQL_TYPE_VECTOR:
 		return "vector", schema.KindBytes
 	}
@@ -398,6 +400,9 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 			return members, nil
 		}
 	case schema.KindJSON:
+		if c.geometry {
+			return geometryJSON(v)
+		}
 		if c.json { // MariaDB: JSON text in the column's charset
 			b, ok := bytesOf(v)
 			if !ok {
@@ -554,3 +559,20 @@ func (cs *charsets) name(id uint64) string {
 }
 
 func (cs *charsets) maxLen(charset string) int { return cs.maxlen[charset] }
+
+// geometryJSON turns a geometry value as the server stores it (a 4-byte
+// little-endian SRID, then the WKB) into {"srid": n, "wkb": base64}, as
+// Debezium's io.debezium.data.geometry.Geometry carries it.
+func geometryJSON(v any) (json.RawMessage, error) {
+	b, ok := bytesOf(v)
+	if !ok {
+		return nil, fmt.Errorf("unexpected %T", v)
+	}
+	if len(b) < 4+5 { // SRID, byte order, type
+		return nil, fmt.Errorf("geometry of %d bytes: too short for an SRID and WKB", len(b))
+	}
+	srid := binary.LittleEndian.Uint32(b[:4])
+	out := fmt.Appendf(nil, `{"srid":%d,"wkb":"`, srid)
+	out = base64.StdEncoding.AppendEncode(out, b[4:])
+	return append(out, `"}`...), nil
+}
