@@ -155,7 +155,8 @@ func TestPostgresRowEvents(t *testing.T) {
 		t.Errorf("insert has before: %v", first.Before)
 	}
 	src := first.Source
-	if src["connector"] != "postgresql" || src["name"] != name || src["schema"] != name || src["table"] != "orders" || src["lsn"] == nil || src["txId"] == nil {
+	if src["connector"] != "postgresql" || src["name"] != name || src["schema"] != name || src["table"] != "orders" || src["lsn"] == nil || src["txId"] == nil ||
+		src["ts_us"] == nil || src["ts_ns"] == nil {
 		t.Errorf("source block: %v", src)
 	}
 	upd := got[`{"id":1}`][1].env(t)

@@ -101,13 +101,19 @@ func (e *Envelope) appendConnectSchema(b []byte, ch *source.Change) []byte {
 		b = append(b, ',')
 		b = appendField(b, f, "string", false, "")
 	}
-	b = append(b, ',')
-	b = appendField(b, "ts_ms", "int64", false, "")
+	for _, f := range []string{"ts_ms", "ts_us", "ts_ns"} {
+		b = append(b, ',')
+		b = appendField(b, f, "int64", false, "")
+	}
 	b = append(b, ',')
 	b = appendField(b, "snapshot", "string", true, "")
 	if _, ok := ch.Meta["db"]; ok {
 		b = append(b, ',')
 		b = appendField(b, "db", "string", false, "")
+	}
+	if e.Connector == "postgresql" {
+		b = append(b, ',')
+		b = appendField(b, "xmin", "int64", true, "")
 	}
 	if ch.Table != nil {
 		if e.Connector == "postgresql" {
@@ -123,7 +129,7 @@ func (e *Envelope) appendConnectSchema(b []byte, ch *source.Change) []byte {
 	}
 	keys := make([]string, 0, len(ch.Meta))
 	for k := range ch.Meta {
-		if k != "db" && k != "ddl" {
+		if k != "db" && k != "ddl" && k != "snapshot" { // as appendSource writes them
 			keys = append(keys, k)
 		}
 	}
@@ -147,7 +153,12 @@ func (e *Envelope) appendConnectSchema(b []byte, ch *source.Change) []byte {
 		b = append(b, "]}"...)
 	}
 	b = append(b, ',')
-	b = appendField(b, "ts_ms", "int64", true, "")
+	for _, f := range []string{"ts_ms", "ts_us", "ts_ns"} {
+		b = appendField(b, f, "int64", true, "")
+		if f != "ts_ns" {
+			b = append(b, ',')
+		}
+	}
 	b = append(b, `,{"field":"transaction","type":"struct","optional":true,"name":"event.block","fields":[`...)
 	b = appendField(b, "id", "string", false, "")
 	b = append(b, ',')

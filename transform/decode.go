@@ -70,13 +70,18 @@ func DecodeEnvelope(key, value []byte, pos string) (*source.Change, error) {
 		ch.Tx = source.Tx{ID: env.Transaction.ID, Order: env.Transaction.TotalOrder, TableOrder: env.Transaction.DataCollectionOrder}
 	}
 	var ns, table string
+	var commitNs int64
 	for k, raw := range env.Source {
 		switch k {
-		case "version", "connector", "name", "snapshot", "schema_version":
+		case "version", "connector", "name", "snapshot", "schema_version", "ts_us", "xmin": // written by the envelope itself
 		case "ts_ms":
 			var ms int64
-			if json.Unmarshal(raw, &ms) == nil {
+			if json.Unmarshal(raw, &ms) == nil && commitNs == 0 {
 				ch.Tx.CommitTime = time.UnixMilli(ms)
+			}
+		case "ts_ns": // the commit time to the nanosecond, when the event has it
+			if json.Unmarshal(raw, &commitNs) == nil && commitNs != 0 {
+				ch.Tx.CommitTime = time.Unix(0, commitNs)
 			}
 		case "schema":
 			json.Unmarshal(raw, &ns)

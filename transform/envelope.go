@@ -14,7 +14,8 @@ import (
 type Envelope struct {
 	// Connector is "postgresql" or "mysql", as Debezium names them.
 	Connector string
-	// Name is the connector's configured name.
+	// Name is source.name: the topic prefix, as Debezium writes it (and
+	// the namespace of the Connect schema names).
 	Name string
 	// Version is cdc's version.
 	Version string
@@ -60,7 +61,12 @@ func (e *Envelope) Value(ch *source.Change) []byte {
 	if e.Now != nil {
 		now = e.Now
 	}
-	b = strconv.AppendInt(b, now().UnixMilli(), 10)
+	t := now()
+	b = strconv.AppendInt(b, t.UnixMilli(), 10)
+	b = append(b, `,"ts_us":`...)
+	b = strconv.AppendInt(b, t.UnixMicro(), 10)
+	b = append(b, `,"ts_ns":`...)
+	b = strconv.AppendInt(b, t.UnixNano(), 10)
 	b = append(b, `,"transaction":{"id":`...)
 	b = appendString(b, ch.Tx.ID)
 	b = append(b, `,"total_order":`...)
@@ -83,6 +89,10 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 	b = appendString(b, e.Name)
 	b = append(b, `,"ts_ms":`...)
 	b = strconv.AppendInt(b, ch.Tx.CommitTime.UnixMilli(), 10)
+	b = append(b, `,"ts_us":`...)
+	b = strconv.AppendInt(b, ch.Tx.CommitTime.UnixMicro(), 10)
+	b = append(b, `,"ts_ns":`...)
+	b = strconv.AppendInt(b, ch.Tx.CommitTime.UnixNano(), 10)
 	b = append(b, `,"snapshot":`...)
 	// The reader of a snapshot says which ("true" for the initial one,
 	// "incremental" for one on demand); a streamed change is "false".
@@ -96,6 +106,9 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 	if db, ok := ch.Meta["db"]; ok {
 		b = append(b, `,"db":`...)
 		b = appendValue(b, db)
+	}
+	if e.Connector == "postgresql" {
+		b = append(b, `,"xmin":null`...) // not tracked; Debezium's is null too unless xmin.fetch.interval.ms is set
 	}
 	if ch.Table != nil {
 		if e.Connector == "postgresql" {

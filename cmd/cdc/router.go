@@ -21,7 +21,7 @@ func buildRouter(cfg *config.Config, connector string) (pipeline.Router, *transf
 }
 
 func newRouter(cfg *config.Config, connector string, log *slog.Logger) (*transform.Router, *transform.Tables, error) {
-	env := transform.Envelope{Connector: connector, Name: cfg.Name, Version: buildVersion(), SchemaInPayload: cfg.Kafka.SchemaInPayload}
+	env := transform.Envelope{Connector: connector, Name: cfg.Kafka.TopicPrefix, Version: buildVersion(), SchemaInPayload: cfg.Kafka.SchemaInPayload}
 	rc := cfg.RouterConfig()
 	rc.Envelope = env
 	rc.Notify = noticeLogger(log.With("component", "router"), 10*time.Second)

@@ -61,6 +61,9 @@ func openSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (stre
 		if err != nil {
 			return nil, "", err
 		}
+		if src.Flavor() == mysql.FlavorMariaDB {
+			return src, "mariadb", nil // as Debezium's MariaDB connector names itself
+		}
 		return src, "mysql", nil
 	}
 	return nil, "", usageError{fmt.Errorf("source.type %q is not supported yet", cfg.Source.Type)}
