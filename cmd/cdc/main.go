@@ -24,6 +24,7 @@ const (
 	exitOK     = 0
 	exitFailed = 1 // runtime failure: source, Kafka, fencing
 	exitUsage  = 2 // bad command line or configuration
+	// exitHalted (3, exitcodes.go): stopped on a problem a restart cannot fix.
 )
 
 func main() {
@@ -48,6 +49,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
+	}
+	var he haltError
+	if errors.As(err, &he) {
+		return exitHalted
 	}
 	return exitFailed
 }

@@ -94,6 +94,15 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	}
 	ctx, stop := stopOnSignal(parent, shutdownTimeout, cfg.Kafka.TransactionTimeout.Std(), log)
 	defer stop()
+	// Health: /healthz and /readyz answer from the start (starting, not
+	// ready), and say stopping once a stop is requested.
+	st := newStatus()
+	defer context.AfterFunc(ctx, st.stop)()
+	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, st)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	// hard ends shutdown_timeout after a stop request: what is still
 	// waiting on Kafka then gives up.
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
@@ -122,7 +131,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return err
 	}
 	defer presence.Close()
-	var health kafkaHealth
+	health := kafkaHealth{st: st}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go health.watch(wctx, sink, log.With("sink", "kafka"))
@@ -228,18 +237,15 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	ctx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	var onSnapshotDone func()
+	onSnapshotDone = func() { st.setSnapshot(false) }
 	if cfg.Snapshot.Mode == config.SnapshotInitialOnly {
 		onSnapshotDone = func() {
+			st.setSnapshot(false)
 			log.Info("snapshot.mode is initial_only: stopping now that the snapshot is done")
 			stopRun()
 		}
 	}
 
-	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, health.check)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
 	router, fallback, err := buildRouter(cfg, connector)
 	if err != nil {
 		return usageError{err}
@@ -265,13 +271,57 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	if opts.Replay, err = replayOption(cfg, cp); err != nil {
 		return err
 	}
+	// The retention guard looks at the checkpoint before streaming (a
+	// connector stopped for long may be close to losing it), then every
+	// retentionPollEvery at what Kafka committed.
+	runSrc := pipeline.Source(src)
+	if probe, release := retentionProbeFor(cfg, src); probe != nil {
+		defer release()
+		guard := newRetentionGuard(st, log, probe)
+		guard.register(reg)
+		at := time.Now()
+		if cp != nil {
+			at = cp.Time
+		}
+		guard.committed(from, at)
+		guard.check(ctx)
+		gctx, stopGuard := context.WithCancel(ctx)
+		defer stopGuard()
+		go func() {
+			select { // check has just run
+			case <-gctx.Done():
+				return
+			case <-time.After(retentionPollEvery):
+			}
+			guard.watch(gctx)
+		}()
+		runSrc = ackTracker{streamer: src, guard: guard}
+	}
 	backoff, failingSince := time.Second, time.Time{}
 	for {
 		started := time.Now()
-		err = pipeline.Run(ctx, src, sink, router, from, opts)
+		st.setSnapshot(opts.Snapshot != nil)
+		st.setRunning(true)
+		// A resumed stream that holds for sourceSettle has its connection
+		// back (an idle stream may deliver nothing for longer).
+		settled := time.AfterFunc(sourceSettle, func() {
+			if st.clear(componentSource) {
+				st.reconnected(componentSource)
+				log.Info("source stream resumed")
+			}
+		})
+		err = pipeline.Run(ctx, runSrc, sink, router, from, opts)
+		settled.Stop()
+		st.setRunning(false)
 		what := retryable(err)
 		if what == "" || ctx.Err() != nil {
 			break
+		}
+		switch what {
+		case "source":
+			st.set(componentSource, fmt.Sprintf("source connection lost since %s; reconnecting: %v", time.Now().UTC().Format(time.RFC3339), err))
+		case "kafka":
+			st.set(componentKafka, fmt.Sprintf("kafka writer failed at %s; recovering: %v", time.Now().UTC().Format(time.RFC3339), err))
 		}
 		// The source lost its connection, or Kafka did: resume from the
 		// checkpoint in Kafka (not from memory) after a backoff, for up to
@@ -309,6 +359,10 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		}
 		if what == "kafka" {
 			log.Info("kafka writer recovered; resuming")
+			st.clear(componentKafka)
+			if !st.kafkaDownSince(started) { // else the probe counted it
+				st.reconnected(componentKafka)
+			}
 		}
 		var rcp *kafka.Checkpoint
 		if from, opts.Seq, opts.Partial, rcp, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq, opts.Partial); err != nil {
@@ -335,9 +389,13 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return fmt.Errorf("connector %q: %w", cfg.Name, err)
 	}
 	if errors.Is(err, kafka.ErrFenced) {
-		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
+		err = fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
 	}
 	if err != nil {
+		if component, ok := haltComponent(err); ok {
+			st.halt(component, err.Error())
+			return haltError{err}
+		}
 		return err
 	}
 	log.Info("stopped cleanly")
@@ -544,7 +602,7 @@ func retryable(err error) string {
 		}
 		return ""
 	}
-	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, context.Canceled} {
+	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, postgres.ErrSlotLost, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, context.Canceled} {
 		if errors.Is(err, fatal) {
 			return ""
 		}
