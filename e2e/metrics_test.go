@@ -69,7 +69,7 @@ func TestPostgresMetrics(t *testing.T) {
 		`cdc_reconnects_total{component="kafka"} 0`,
 		`cdc_source_lag_bytes `,
 		`cdc_retention_state 0`,
-		`cdc_retention_headroom_bytes -1`, // the test server keeps WAL for slots without limit
+		`cdc_retention_headroom_bytes `, // safe_wal_size under the test server's max_slot_wal_keep_size
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -83,7 +83,7 @@ func newRetentionGuard(st *status, log *slog.Logger, probe retentionProbe) *rete
 	return g
 }
 
-func (g *retentionGuard) register(reg prometheus.Registerer) {
+func (g *retentionGuard) register(reg *prometheus.Registry) {
 	if reg != nil {
 		reg.MustRegister(g.lag, g.headSecs, g.headBytes, g.state)
 	}

@@ -87,7 +87,7 @@ func newStatus() *status {
 }
 
 // register adds the status metrics to reg (nil: nothing).
-func (s *status) register(reg prometheus.Registerer) {
+func (s *status) register(reg *prometheus.Registry) {
 	if reg != nil {
 		reg.MustRegister(s.state, s.reconnects)
 	}
