@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cdc-go/cdc/source"
@@ -22,7 +23,9 @@ type BinlogRetention struct {
 	// Oldest is the oldest binlog the server keeps.
 	Oldest string
 	// Active: File is the binlog the server writes to, which is never
-	// purged.
+	// purged; or, for a position with GTIDs, nothing but the rotation to
+	// the next file follows the position in File: the server resumes it
+	// from the next file's GTID list, so File itself is no longer needed.
 	Active bool
 	// Purged: File is no longer on the server.
 	Purged bool
@@ -70,7 +73,40 @@ func (s *Source) BinlogRetention(ctx context.Context, pos source.Position) (Binl
 	if r.Purged {
 		r.LagBytes = -1
 	}
+	if !r.Purged && !r.Active && p.HasGTID() {
+		if r.Active, err = onlyRotationAfter(ctx, s.db, file, offset); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
+}
+
+// onlyRotationAfter tells whether nothing but a Rotate or Stop event
+// follows offset in file.
+func onlyRotationAfter(ctx context.Context, db *sql.DB, file string, offset uint32) (bool, error) {
+	q := fmt.Sprintf("SHOW BINLOG EVENTS IN '%s' FROM %d LIMIT 2", strings.ReplaceAll(file, "'", "''"), offset)
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return false, fmt.Errorf("reading binlog %s after %d: %w", file, offset, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return false, fmt.Errorf("reading binlog %s after %d: %w", file, offset, err)
+		}
+		for i, c := range cols {
+			if c == "Event_type" && vals[i].String != "Rotate" && vals[i].String != "Stop" {
+				return false, rows.Close()
+			}
+		}
+	}
+	return true, rows.Err()
 }
 
 type binlogFile struct {
