@@ -166,15 +166,16 @@ func TestPostgresIdleSlotAdvances(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
-			// About 1 MB of WAL per statement.
-			if _, err := busy.Exec(context.Background(), "INSERT INTO filler (pad) SELECT repeat(md5(g::text), 8) FROM generate_series(1, 3000) g"); err != nil {
+			// About half a megabyte of WAL per statement, some 10 MB/s.
+			if _, err := busy.Exec(context.Background(), "INSERT INTO filler (pad) SELECT repeat(md5(g::text), 8) FROM generate_series(1, 1500) g"); err != nil {
 				t.Errorf("busy writer: %v", err)
 				return
 			}
 			written++
+			time.Sleep(30 * time.Millisecond)
 		}
 	}()
-	const burst = 25 * time.Second
+	const burst = 20 * time.Second
 	var maxLag int64
 	deadline := time.Now().Add(burst)
 	var first, last string
