@@ -270,9 +270,9 @@ func TestPostgresSlotLostHalts(t *testing.T) {
 }
 
 // A MariaDB with a short binlog expiry and a connector stopped for more
-// than half of it: on start the retention guard warns that the
-// checkpoint's binlog may soon be purged (before streaming from it), and
-// says it is safe again once the connector has caught up.
+// than half of it: cdc check warns, and on start the retention guard warns
+// that the checkpoint's binlog may soon be purged (before streaming from
+// it), then says it is safe again once the connector has caught up.
 func TestMySQLRetentionWarning(t *testing.T) {
 	const expire = 30 * time.Second
 	dsn := privateMariaDB(t, fmt.Sprintf("--binlog-expire-logs-seconds=%d", int(expire.Seconds())))
@@ -299,6 +299,12 @@ func TestMySQLRetentionWarning(t *testing.T) {
 	// no longer the one the server writes to, and ages.
 	myExec(t, db, "INSERT INTO "+name+".t VALUES (2)", "FLUSH BINARY LOGS")
 	time.Sleep(time.Until(stopped.Add(expire/2 + 2*time.Second)))
+
+	// cdc check says so too, as a warning: the connector can still resume.
+	code, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
+	if code != 0 || !strings.Contains(stdout, "warning: retention ") || !strings.Contains(stdout, "may be purged in") {
+		t.Errorf("check with the checkpoint's binlog near expiry: exit %d, want 0 with a retention warning; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
 
 	p = startCDC(t, cfg)
 	p.logOnFailure()

@@ -278,3 +278,17 @@ func (a ackTracker) Ack(pos source.Position) {
 	a.streamer.Ack(pos)
 	a.guard.committed(pos, time.Now())
 }
+
+// retentionProblem is what `cdc check` says of a retention warning or
+// emergency (a warning: the connector can still resume); nothing when ok.
+// Lost positions are reported by the checks that stop `cdc run`.
+func retentionProblem(r retentionReport) []source.Problem {
+	if r.level == retentionOK || r.level == retentionLost {
+		return nil
+	}
+	return []source.Problem{{
+		Warning: true,
+		Message: "retention " + r.level.String() + ": " + r.reason,
+		Fix:     "start the connector (or let it catch up) before the source removes the log it needs, or give the source a longer retention",
+	}}
+}

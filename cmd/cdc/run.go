@@ -237,10 +237,8 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	ctx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	var onSnapshotDone func()
-	onSnapshotDone = func() { st.setSnapshot(false) }
 	if cfg.Snapshot.Mode == config.SnapshotInitialOnly {
 		onSnapshotDone = func() {
-			st.setSnapshot(false)
 			log.Info("snapshot.mode is initial_only: stopping now that the snapshot is done")
 			stopRun()
 		}
@@ -310,7 +308,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 				log.Info("source stream resumed")
 			}
 		})
-		err = pipeline.Run(ctx, runSrc, sink, router, from, opts)
+		err = pipeline.Run(ctx, runSrc, commitWatcher{sink, st}, router, from, opts)
 		settled.Stop()
 		st.setRunning(false)
 		what := retryable(err)
@@ -458,11 +456,16 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 			failed++
 		}
 		for _, p := range cprobs {
-			fmt.Fprintf(&out, "error: %s\n", p.Message)
+			level := "error"
+			if p.Warning {
+				level = "warning"
+			} else {
+				failed++
+			}
+			fmt.Fprintf(&out, "%s: %s\n", level, p.Message)
 			if p.Fix != "" {
 				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
 			}
-			failed++
 		}
 	}
 	stdout.Write(out.Bytes())
@@ -539,7 +542,15 @@ func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sou
 		if err != nil {
 			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
 		}
-		return postgres.CheckCheckpoint(ctx, postgresConfig(cfg), cp.Server, lsn)
+		probs, err := postgres.CheckCheckpoint(ctx, postgresConfig(cfg), cp.Server, lsn)
+		if err != nil || len(probs) > 0 {
+			return probs, err
+		}
+		probe := postgres.NewRetentionProbe(postgresConfig(cfg))
+		defer probe.Close()
+		if r, err := probe.Slot(ctx); err == nil {
+			return retentionProblem(slotReport(cfg.Source.Slot, r)), nil
+		}
 	case config.SourceMySQL:
 		src, err := mysql.Open(ctx, mysqlConfig(cfg), slog.New(slog.DiscardHandler))
 		if err != nil {
@@ -558,6 +569,9 @@ func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sou
 		}
 		if err := src.CheckResume(ctx, pos); err != nil {
 			return []source.Problem{{Message: err.Error()}}, nil
+		}
+		if r, err := src.BinlogRetention(ctx, pos); err == nil {
+			return retentionProblem(binlogReport(r, cp.Time, time.Now())), nil
 		}
 	}
 	return nil, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-go/cdc/sink/kafka"
 )
 
 // sourceSettle is how long a resumed pipeline run must hold before the
@@ -234,4 +237,20 @@ func (s *status) serveAlive(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ok")
+}
+
+// commitWatcher is the sink the pipeline runs on: after every commit it
+// tells the status whether a snapshot (initial or on demand) is open.
+type commitWatcher struct {
+	*kafka.Writer
+	st *status
+}
+
+// Commit commits and records whether cp names an open snapshot.
+func (c commitWatcher) Commit(ctx context.Context, cp kafka.Checkpoint) error {
+	err := c.Writer.Commit(ctx, cp)
+	if err == nil {
+		c.st.setSnapshot(cp.Snapshot != nil)
+	}
+	return err
 }
