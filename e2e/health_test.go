@@ -325,3 +325,70 @@ func TestMySQLRetentionWarning(t *testing.T) {
 	}
 	p.stopOK()
 }
+
+// The database stops for 15 s (a restart, a failover) while the connector
+// runs: /readyz answers 503 naming the source, the state is reconnecting,
+// /healthz stays 200; once the database is back the stream resumes from
+// the checkpoint, /readyz answers 200, the reconnect is counted, and every
+// row arrives exactly once.
+func TestReadinessSourceDown(t *testing.T) {
+	pg := startPrivatePG(t)
+	ctx := context.Background()
+	connect := func() *pgx.Conn {
+		db, err := pgx.Connect(ctx, pg.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close(context.Background()) })
+		return db
+	}
+	db := connect()
+	name := uniq("readysrc")
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg := strings.Replace(pgConfig(name, "  batch:\n    linger: 0s\n"), "${CDC_PG_DSN}", pg.dsn, 1)
+	p := startCDC(t, writeConfig(t, cfg+fmt.Sprintf("metrics:\n  listen: 127.0.0.1:%d\n", port)))
+	p.logOnFailure()
+	waitStreaming(t, p)
+	c := newConsumer(t, "^"+name+`\.`)
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
+	c.atLeast(1, 30*time.Second)
+	waitReady(t, p, base, 200, 10*time.Second)
+
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (2)")
+	pg.stop()
+	stoppedAt := time.Now()
+	body := waitReady(t, p, base, 503, 20*time.Second)
+	t.Logf("/readyz %v after the stop: %s", time.Since(stoppedAt).Round(100*time.Millisecond), strings.TrimSpace(body))
+	for _, want := range []string{`"state":"reconnecting"`, `"component":"source"`, "source connection lost since"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/readyz with the database down lacks %q: %s", want, body)
+		}
+	}
+	for time.Since(stoppedAt) < 15*time.Second {
+		if code, body := httpStatus(t, base+"/readyz"); code != 503 {
+			t.Fatalf("/readyz %v into the outage: %d %s, want 503", time.Since(stoppedAt).Round(time.Second), code, body)
+		}
+		if code, body := httpStatus(t, base+"/healthz"); code != 200 {
+			t.Fatalf("/healthz during the outage: %d %s, want 200", code, body)
+		}
+		time.Sleep(time.Second)
+	}
+	pg.start()
+	db = connect()
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (3)")
+	waitReady(t, p, base, 200, 60*time.Second)
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (4)")
+	c.atLeast(4, 60*time.Second)
+	keys := byKey(c.settle(2*time.Second), name+"."+name+".t")
+	for id := 1; id <= 4; id++ {
+		if got := len(keys[fmt.Sprintf(`{"id":%d}`, id)]); got != 1 {
+			t.Errorf("id %d: %d events, want exactly 1", id, got)
+		}
+	}
+	if v := metricValue(t, base, `cdc_reconnects_total{component="source"}`); v < 1 {
+		t.Errorf(`cdc_reconnects_total{component="source"} = %v after the outage, want >= 1`, v)
+	}
+	p.stopOK()
+}

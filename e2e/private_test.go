@@ -31,10 +31,22 @@ func privateDir(t *testing.T, prefix string) string {
 	return dir
 }
 
+// privatePG is a throwaway PostgreSQL; stop and start restart it on the
+// same port and data.
+type privatePG struct {
+	dsn         string
+	stop, start func()
+}
+
 // privatePostgres starts a PostgreSQL with wal_level=logical and the given
 // extra settings ("name=value"), and returns its DSN (user cdc, trust
 // authentication, database postgres).
 func privatePostgres(t *testing.T, settings ...string) string {
+	return startPrivatePG(t, settings...).dsn
+}
+
+// startPrivatePG is privatePostgres with control over the server.
+func startPrivatePG(t *testing.T, settings ...string) *privatePG {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
@@ -57,12 +69,23 @@ func privatePostgres(t *testing.T, settings ...string) string {
 	for _, s := range settings {
 		opts += " -c " + s
 	}
-	if out, err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start").CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		t.Fatalf("pg_ctl start: %v %s\n%s", err, out, log)
+	pg := &privatePG{dsn: fmt.Sprintf("postgres://cdc@127.0.0.1:%d/postgres", port)}
+	pg.start = func() {
+		t.Helper()
+		if out, err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start").CombinedOutput(); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Fatalf("pg_ctl start: %v %s\n%s", err, out, log)
+		}
 	}
+	pg.stop = func() {
+		t.Helper()
+		if out, err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop").CombinedOutput(); err != nil {
+			t.Fatalf("pg_ctl stop: %v %s", err, out)
+		}
+	}
+	pg.start()
 	t.Cleanup(func() { asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop").Run() })
-	return fmt.Sprintf("postgres://cdc@127.0.0.1:%d/postgres", port)
+	return pg
 }
 
 // privateMariaDB starts a MariaDB configured like the one of
