@@ -392,3 +392,65 @@ func TestReadinessSourceDown(t *testing.T) {
 	}
 	p.stopOK()
 }
+
+// A running connector whose slot nears max_slot_wal_keep_size (Kafka is
+// unreachable, so nothing is acknowledged while another table writes
+// WAL): the retention guard warns, then /readyz names the retention
+// emergency beside Kafka; once Kafka is back the slot catches up and the
+// guard says it is safe again.
+func TestPostgresRetentionEmergency(t *testing.T) {
+	const keep = 64 << 20
+	dsn := privatePostgres(t, "max_slot_wal_keep_size=64MB", "max_wal_size=1GB", "checkpoint_timeout=1h")
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	name := uniq("pgkeep")
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)", "CREATE TABLE filler (pad text)")
+	proxy := newKafkaProxy(t, brokers)
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg := strings.Replace(strings.Replace(pgConfig(name, "  batch:\n    linger: 0s\n"), "${CDC_PG_DSN}", dsn, 1), "${CDC_KAFKA_BROKERS}", proxy.addr, 1)
+	p := startCDC(t, writeConfig(t, cfg+fmt.Sprintf("metrics:\n  listen: 127.0.0.1:%d\n", port)))
+	p.logOnFailure()
+	waitStreaming(t, p)
+	c := newConsumer(t, "^"+name+`\.`)
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (1)")
+	c.atLeast(1, 30*time.Second)
+	waitReady(t, p, base, 200, 10*time.Second)
+
+	proxy.cut()
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (2)")
+	safe := int64(keep)
+	for safe > keep/20 {
+		pgExec(t, db, "INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 1000)") // about 1 MB
+		if err := db.QueryRow(ctx, "SELECT safe_wal_size FROM pg_replication_slots WHERE slot_name = $1", name).Scan(&safe); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("safe_wal_size %d MB of max_slot_wal_keep_size %d MB", safe>>20, keep>>20)
+	waitLogLine(t, p, 30*time.Second, "retention guard: the checkpoint is close to falling off the source's log", "max_slot_wal_keep_size", "level=emergency")
+	body := waitReady(t, p, base, 503, time.Second)
+	for _, want := range []string{`"component":"retention"`, "retention emergency", `"component":"kafka"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/readyz near the slot's limit lacks %q: %s", want, body)
+		}
+	}
+	if v := metricValue(t, base, "cdc_retention_state"); v != 2 {
+		t.Errorf("cdc_retention_state = %v, want 2 (emergency)", v)
+	}
+	if v := metricValue(t, base, "cdc_retention_headroom_bytes"); v < 0 || v > keep/10 {
+		t.Errorf("cdc_retention_headroom_bytes = %v, want under a tenth of %d", v, keep)
+	}
+	if v := metricValue(t, base, "cdc_source_lag_bytes"); v < keep/2 {
+		t.Errorf("cdc_source_lag_bytes = %v, want most of the WAL written since the cut", v)
+	}
+
+	proxy.restore()
+	waitLogLine(t, p, 60*time.Second, "retention guard: the checkpoint is safe again")
+	waitReady(t, p, base, 200, 30*time.Second)
+	c.atLeast(2, 30*time.Second)
+	p.stopOK()
+}
