@@ -302,7 +302,7 @@ func TestMySQLRetentionWarning(t *testing.T) {
 
 	// cdc check says so too, as a warning: the connector can still resume.
 	code, stdout, stderr := runCDC(t, 60*time.Second, nil, "check", "-c", cfg)
-	if code != 0 || !strings.Contains(stdout, "warning: retention ") || !strings.Contains(stdout, "may be purged in") {
+	if code != 0 || !strings.Contains(stdout, "warning: retention warning: the checkpoint is close to falling off") || !strings.Contains(stdout, "may be purged in") {
 		t.Errorf("check with the checkpoint's binlog near expiry: exit %d, want 0 with a retention warning; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 

@@ -288,7 +288,7 @@ func retentionProblem(r retentionReport) []source.Problem {
 	}
 	return []source.Problem{{
 		Warning: true,
-		Message: "retention " + r.level.String() + ": " + r.reason,
+		Message: "retention " + r.level.String() + ": the checkpoint is close to falling off the source's log: " + r.reason,
 		Fix:     "start the connector (or let it catch up) before the source removes the log it needs, or give the source a longer retention",
 	}}
 }
