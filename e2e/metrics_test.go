@@ -50,6 +50,9 @@ func TestPostgresMetrics(t *testing.T) {
 	if got := httpGet(t, base+"/healthz"); strings.TrimSpace(got) != "ok" {
 		t.Errorf("/healthz: %q", got)
 	}
+	if got := httpGet(t, base+"/readyz"); strings.TrimSpace(got) != `{"ready":true,"state":"streaming"}` {
+		t.Errorf("/readyz: %q", got)
+	}
 	body := httpGet(t, base+"/metrics")
 	for _, want := range []string{
 		fmt.Sprintf(`cdc_events_total{op="c",table="%s.t"} 3`, name),
@@ -60,6 +63,13 @@ func TestPostgresMetrics(t *testing.T) {
 		`cdc_checkpoint_seq`,
 		`cdc_route_rejected_total 0`,
 		`cdc_outbox_version_gaps_total 0`,
+		`cdc_connector_state{state="streaming"} 1`,
+		`cdc_connector_state{state="reconnecting"} 0`,
+		`cdc_reconnects_total{component="source"} 0`,
+		`cdc_reconnects_total{component="kafka"} 0`,
+		`cdc_source_lag_bytes `,
+		`cdc_retention_state 0`,
+		`cdc_retention_headroom_bytes `, // safe_wal_size under the test server's max_slot_wal_keep_size
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

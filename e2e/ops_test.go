@@ -82,7 +82,8 @@ func lagSeconds(t *testing.T, base string) float64 {
 }
 
 // Kafka becomes unreachable (a proxy in front of the broker is cut) while
-// cdc runs: cdc says so in its log and in /healthz, the lag metric keeps
+// cdc runs: cdc says so in its log and in /readyz (/healthz, liveness,
+// stays 200: restarting cdc would not bring Kafka back), the lag metric keeps
 // growing, and it says when Kafka is back. A SIGTERM while Kafka is down
 // exits within shutdown_timeout; a second SIGTERM exits at once. Nothing is
 // lost or repeated across all that.
@@ -110,16 +111,19 @@ func TestKafkaUnreachable(t *testing.T) {
 	waitStreaming(t, p)
 	insert(1)
 	c.atLeast(1, 30*time.Second)
-	if code, body := httpStatus(t, base+"/healthz"); code != 200 {
-		t.Fatalf("/healthz with kafka up: %d %s", code, body)
+	if code, body := httpStatus(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz with kafka up: %d %s", code, body)
 	}
 
-	// Cut: logged, /healthz fails, the lag grows.
+	// Cut: logged, /readyz fails, /healthz does not, the lag grows.
 	proxy.cut()
 	insert(2)
 	waitLog(t, p, "kafka unreachable")
-	if code, body := httpStatus(t, base+"/healthz"); code != 503 || !strings.Contains(body, "kafka unreachable") {
-		t.Errorf("/healthz with kafka down: %d %q, want 503 saying kafka is unreachable", code, body)
+	if code, body := httpStatus(t, base+"/readyz"); code != 503 || !strings.Contains(body, "kafka unreachable") || !strings.Contains(body, `"component":"kafka"`) {
+		t.Errorf("/readyz with kafka down: %d %q, want 503 saying kafka is unreachable", code, body)
+	}
+	if code, body := httpStatus(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz with kafka down: %d %q, want 200 (alive)", code, body)
 	}
 	lag1 := lagSeconds(t, base)
 	time.Sleep(1500 * time.Millisecond)
@@ -131,8 +135,8 @@ func TestKafkaUnreachable(t *testing.T) {
 	proxy.restore()
 	waitLog(t, p, "kafka reachable again")
 	c.atLeast(2, 30*time.Second)
-	if code, body := httpStatus(t, base+"/healthz"); code != 200 {
-		t.Errorf("/healthz with kafka back: %d %s", code, body)
+	if code, body := httpStatus(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz with kafka back: %d %s", code, body)
 	}
 
 	// SIGTERM with kafka down: exits within shutdown_timeout (4s).

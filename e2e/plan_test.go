@@ -39,8 +39,8 @@ func TestPlanPostgres(t *testing.T) {
 	one := conf(fmt.Sprintf("[%s.t1]", name))
 
 	code, out, errOut := runCDC(t, 60*time.Second, nil, "plan", "-c", one)
-	if code != 3 {
-		t.Fatalf("plan on a fresh database: exit %d, want 3\n%s%s", code, out, errOut)
+	if code != 4 {
+		t.Fatalf("plan on a fresh database: exit %d, want 4\n%s%s", code, out, errOut)
 	}
 	creates := strings.Join(planLines(out, "create"), "\n")
 	if !strings.Contains(out, `sql: CREATE PUBLICATION "`+name+`" FOR TABLE "`+name+`"."t1"`) {
@@ -78,8 +78,8 @@ func TestPlanPostgres(t *testing.T) {
 
 	two := conf(fmt.Sprintf("[%s.t1, %s.t2]", name, name))
 	code, out, errOut = runCDC(t, 60*time.Second, nil, "plan", "-c", two)
-	if code != 3 {
-		t.Fatalf("plan with a table added: exit %d, want 3\n%s%s", code, out, errOut)
+	if code != 4 {
+		t.Fatalf("plan with a table added: exit %d, want 4\n%s%s", code, out, errOut)
 	}
 	alters, creates2 := planLines(out, "alter"), planLines(out, "create")
 	if len(alters) != 1 || len(creates2) != 0 || !strings.Contains(alters[0], "adds table "+name+".t2") || strings.Contains(alters[0], "t1") {
@@ -98,7 +98,7 @@ func TestPlanMySQL(t *testing.T) {
 	myExec(t, db, "CREATE DATABASE "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY)")
 	cfg := writeConfig(t, myConfig(name, newServerID(), ""))
 	code, out, errOut := runCDC(t, 60*time.Second, nil, "plan", "-c", cfg)
-	if code != 3 || !strings.Contains(out, "nothing is created on it") || !strings.Contains(strings.Join(planLines(out, "create"), "\n"), "topic "+name+"._schemas") {
+	if code != 4 || !strings.Contains(out, "nothing is created on it") || !strings.Contains(strings.Join(planLines(out, "create"), "\n"), "topic "+name+"._schemas") {
 		t.Fatalf("plan on a fresh MariaDB connector: exit %d\n%s%s", code, out, errOut)
 	}
 	p := startCDC(t, cfg)

@@ -22,27 +22,19 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// kafkaHealth tracks whether Kafka answers. It is safe for concurrent use.
+// kafkaHealth tracks whether Kafka answers, for /readyz (through st). It is
+// safe for concurrent use.
 type kafkaHealth struct {
+	st    *status
 	mu    sync.Mutex
 	err   error // nil while reachable
 	since time.Time
 }
 
-// check returns why Kafka is unhealthy, or nil.
-func (h *kafkaHealth) check() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.err == nil {
-		return nil
-	}
-	return fmt.Errorf("kafka unreachable since %s (%s): %w", h.since.UTC().Format(time.RFC3339), time.Since(h.since).Round(time.Second), h.err)
-}
-
 // watch pings Kafka every kafkaProbeEvery until ctx ends, and logs each
 // change of state: unreachable (a warning, with the error), then reachable
 // again (with how long it was down). While Kafka is down, writes and commits
-// wait for it; this is what says so.
+// wait for it; this is what says so, in the log and in /readyz.
 func (h *kafkaHealth) watch(ctx context.Context, k pinger, log *slog.Logger) {
 	t := time.NewTicker(kafkaProbeEvery)
 	defer t.Stop()
@@ -66,6 +58,11 @@ func (h *kafkaHealth) watch(ctx context.Context, k pinger, log *slog.Logger) {
 		case err == nil && h.err != nil:
 			log.Info("kafka reachable again", "down_for", time.Since(h.since).Round(time.Millisecond))
 			h.err = nil
+			h.st.clear(componentKafka)
+			h.st.reconnected(componentKafka)
+		}
+		if h.err != nil {
+			h.st.set(componentKafka, fmt.Sprintf("kafka unreachable since %s (%s): %v", h.since.UTC().Format(time.RFC3339), time.Since(h.since).Round(time.Second), h.err))
 		}
 		h.mu.Unlock()
 	}

@@ -25,7 +25,8 @@ const (
 	exitOK     = 0
 	exitFailed = 1 // runtime failure: source, Kafka, fencing
 	exitUsage  = 2 // bad command line or configuration
-	// exitPending (3, plan.go): `cdc plan` found changes pending.
+	// exitHalted (3, exitcodes.go): stopped on a problem a restart cannot fix.
+	// exitPending (4, plan.go): `cdc plan` found changes pending.
 )
 
 func main() {
@@ -57,6 +58,10 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
+	}
+	var he haltError
+	if errors.As(err, &he) {
+		return exitHalted
 	}
 	return exitFailed
 }
@@ -94,7 +99,7 @@ commands:
                     (-offline: FILE only, no connections)
   plan    -c FILE   show what run would create or alter (slot, publication,
                     topics), the checkpoint, and drift; changes nothing; exit 0:
-                    no change pending, 3: changes pending, 1: problems
+                    no change pending, 4: changes pending, 1: problems
   tail    -c FILE [-from beginning|end|TIME] [-n N] [-timeout D | -follow]
           [-offsets] [-headers] [-all]
                     print the committed events of the connector's topics

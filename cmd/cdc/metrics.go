@@ -17,11 +17,11 @@ import (
 	"github.com/cdc-go/cdc/transform"
 )
 
-// serveMetrics starts the Prometheus endpoint on addr (/metrics, /healthz)
-// and returns the pipeline's metrics and a function that stops the server.
-// /healthz answers 200 "ok" while health returns nil, else 503 with its
-// error. An empty addr serves nothing and returns nil metrics.
-func serveMetrics(addr string, log *slog.Logger, health func() error) (*prometheus.Registry, *pipeline.Metrics, func(), error) {
+// serveMetrics starts the Prometheus endpoint on addr (/metrics, and
+// st's /healthz and /readyz, see status) and returns the pipeline's metrics
+// and a function that stops the server. An empty addr serves nothing and
+// returns nil metrics.
+func serveMetrics(addr string, log *slog.Logger, st *status) (*prometheus.Registry, *pipeline.Metrics, func(), error) {
 	if addr == "" {
 		return nil, nil, func() {}, nil
 	}
@@ -30,14 +30,9 @@ func serveMetrics(addr string, log *slog.Logger, health func() error) (*promethe
 	m := pipeline.NewMetrics(reg)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := health(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, err)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	st.register(reg)
+	mux.HandleFunc("/healthz", st.serveAlive)
+	mux.HandleFunc("/readyz", st.serveReady)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("serving metrics on metrics.listen %s: %w", addr, err)

@@ -25,7 +25,7 @@ import (
 
 // exitPending is `cdc plan`'s exit code when running the file would change
 // something (1 and 2 mean failure and bad usage).
-const exitPending = 3
+const exitPending = 4
 
 // pendingError makes runMain exit with exitPending; it prints nothing more.
 type pendingError struct{ n int }

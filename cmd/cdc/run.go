@@ -97,6 +97,15 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	}
 	ctx, stop := stopOnSignal(parent, shutdownTimeout, cfg.Kafka.TransactionTimeout.Std(), log)
 	defer stop()
+	// Health: /healthz and /readyz answer from the start (starting, not
+	// ready), and say stopping once a stop is requested.
+	st := newStatus()
+	defer context.AfterFunc(ctx, st.stop)()
+	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, st)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	// hard ends shutdown_timeout after a stop request: what is still
 	// waiting on Kafka then gives up.
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
@@ -125,7 +134,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return err
 	}
 	defer presence.Close()
-	var health kafkaHealth
+	health := kafkaHealth{st: st}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go health.watch(wctx, sink, log.With("sink", "kafka"))
@@ -238,11 +247,6 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		}
 	}
 
-	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, health.check)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
 	router, fallback, err := buildRouter(cfg, connector)
 	if err != nil {
 		return usageError{err}
@@ -268,13 +272,57 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	if opts.Replay, err = replayOption(cfg, cp); err != nil {
 		return err
 	}
+	// The retention guard looks at the checkpoint before streaming (a
+	// connector stopped for long may be close to losing it), then every
+	// retentionPollEvery at what Kafka committed.
+	runSrc := pipeline.Source(src)
+	if probe, release := retentionProbeFor(cfg, src); probe != nil {
+		defer release()
+		guard := newRetentionGuard(st, log, probe)
+		guard.register(reg)
+		at := time.Now()
+		if cp != nil {
+			at = cp.Time
+		}
+		guard.committed(from, at)
+		guard.check(ctx)
+		gctx, stopGuard := context.WithCancel(ctx)
+		defer stopGuard()
+		go func() {
+			select { // check has just run
+			case <-gctx.Done():
+				return
+			case <-time.After(retentionPollEvery):
+			}
+			guard.watch(gctx)
+		}()
+		runSrc = ackTracker{streamer: src, guard: guard}
+	}
 	backoff, failingSince := time.Second, time.Time{}
 	for {
 		started := time.Now()
-		err = pipeline.Run(ctx, src, sink, router, from, opts)
+		st.setSnapshot(opts.Snapshot != nil)
+		st.setRunning(true)
+		// A resumed stream that holds for sourceSettle has its connection
+		// back (an idle stream may deliver nothing for longer).
+		settled := time.AfterFunc(sourceSettle, func() {
+			if st.clear(componentSource) {
+				st.reconnected(componentSource)
+				log.Info("source stream resumed")
+			}
+		})
+		err = pipeline.Run(ctx, runSrc, commitWatcher{sink, st}, router, from, opts)
+		settled.Stop()
+		st.setRunning(false)
 		what := retryable(err)
 		if what == "" || ctx.Err() != nil {
 			break
+		}
+		switch what {
+		case "source":
+			st.set(componentSource, fmt.Sprintf("source connection lost since %s; reconnecting: %v", time.Now().UTC().Format(time.RFC3339), err))
+		case "kafka":
+			st.set(componentKafka, fmt.Sprintf("kafka writer failed at %s; recovering: %v", time.Now().UTC().Format(time.RFC3339), err))
 		}
 		// The source lost its connection, or Kafka did: resume from the
 		// checkpoint in Kafka (not from memory) after a backoff, for up to
@@ -312,6 +360,10 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		}
 		if what == "kafka" {
 			log.Info("kafka writer recovered; resuming")
+			st.clear(componentKafka)
+			if !st.kafkaDownSince(started) { // else the probe counted it
+				st.reconnected(componentKafka)
+			}
 		}
 		var rcp *kafka.Checkpoint
 		if from, opts.Seq, opts.Partial, rcp, err = resumePoint(ctx, sink, src, cfg.Name, from, opts.Seq, opts.Partial); err != nil {
@@ -338,9 +390,13 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return fmt.Errorf("connector %q: %w", cfg.Name, err)
 	}
 	if errors.Is(err, kafka.ErrFenced) {
-		return fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
+		err = fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
 	}
 	if err != nil {
+		if component, ok := haltComponent(err); ok {
+			st.halt(component, err.Error())
+			return haltError{err}
+		}
 		return err
 	}
 	log.Info("stopped cleanly")
@@ -403,11 +459,16 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 			failed++
 		}
 		for _, p := range cprobs {
-			fmt.Fprintf(&out, "error: %s\n", p.Message)
+			level := "error"
+			if p.Warning {
+				level = "warning"
+			} else {
+				failed++
+			}
+			fmt.Fprintf(&out, "%s: %s\n", level, p.Message)
 			if p.Fix != "" {
 				fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
 			}
-			failed++
 		}
 	}
 	stdout.Write(out.Bytes())
@@ -484,7 +545,15 @@ func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sou
 		if err != nil {
 			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
 		}
-		return postgres.CheckCheckpoint(ctx, postgresConfig(cfg), cp.Server, lsn)
+		probs, err := postgres.CheckCheckpoint(ctx, postgresConfig(cfg), cp.Server, lsn)
+		if err != nil || len(probs) > 0 {
+			return probs, err
+		}
+		probe := postgres.NewRetentionProbe(postgresConfig(cfg))
+		defer probe.Close()
+		if r, err := probe.Slot(ctx); err == nil {
+			return retentionProblem(slotReport(cfg.Source.Slot, r)), nil
+		}
 	case config.SourceMySQL:
 		src, err := mysql.Open(ctx, mysqlConfig(cfg), slog.New(slog.DiscardHandler))
 		if err != nil {
@@ -503,6 +572,9 @@ func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sou
 		}
 		if err := src.CheckResume(ctx, pos); err != nil {
 			return []source.Problem{{Message: err.Error()}}, nil
+		}
+		if r, err := src.BinlogRetention(ctx, pos); err == nil {
+			return retentionProblem(binlogReport(r, cp.Time, time.Now())), nil
 		}
 	}
 	return nil, nil
@@ -547,7 +619,7 @@ func retryable(err error) string {
 		}
 		return ""
 	}
-	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, context.Canceled} {
+	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, postgres.ErrSlotLost, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, context.Canceled} {
 		if errors.Is(err, fatal) {
 			return ""
 		}

@@ -13,6 +13,10 @@ var (
 	ErrSlotAhead = errors.New("replication slot is ahead of the checkpoint")
 	// ErrSlotMissing: the slot disappeared while the connector relied on it.
 	ErrSlotMissing = errors.New("replication slot missing")
+	// ErrSlotLost: the server invalidated the slot (wal_status lost, after
+	// it retained more than max_slot_wal_keep_size): the WAL the checkpoint
+	// needs is gone.
+	ErrSlotLost = errors.New("replication slot lost")
 )
 
 // Problem is one unmet prerequisite, with its fix.

@@ -266,12 +266,16 @@ func (s *Source) Close() error {
 func (s *Source) slotLSN(ctx context.Context) (LSN, bool, error) {
 	var text *string
 	var active bool
-	err := s.sql.QueryRow(ctx, "SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots WHERE slot_name = $1", s.cfg.Slot).Scan(&text, &active)
+	var walStatus string
+	err := s.sql.QueryRow(ctx, "SELECT confirmed_flush_lsn::text, active, coalesce(to_jsonb(s)->>'wal_status', '') FROM pg_replication_slots s WHERE slot_name = $1", s.cfg.Slot).Scan(&text, &active, &walStatus)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return 0, false, fmt.Errorf("replication slot %q does not exist any more (was it dropped?): %w", s.cfg.Slot, ErrSlotMissing)
 		}
 		return 0, false, fmt.Errorf("reading replication slot %q: %w", s.cfg.Slot, err)
+	}
+	if walStatus == "lost" {
+		return 0, active, slotLostError(s.cfg.Slot, "wal_status lost")
 	}
 	if text == nil {
 		return 0, active, nil

@@ -32,7 +32,8 @@ func CheckCheckpoint(ctx context.Context, cfg Config, srv source.Server, cp LSN)
 		}}, nil
 	}
 	var text *string
-	err = conn.QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", cfg.Slot).Scan(&text)
+	var walStatus string
+	err = conn.QueryRow(ctx, "SELECT confirmed_flush_lsn::text, coalesce(to_jsonb(s)->>'wal_status', '') FROM pg_replication_slots s WHERE slot_name = $1", cfg.Slot).Scan(&text, &walStatus)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return []Problem{{
 			Message: fmt.Sprintf("replication slot %q does not exist, but the checkpoint in Kafka is at %s: a new slot starts at the server's current position, after the changes since the checkpoint", cfg.Slot, cp),
@@ -41,6 +42,12 @@ func CheckCheckpoint(ctx context.Context, cfg Config, srv source.Server, cp LSN)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading replication slot %q: %w", cfg.Slot, err)
+	}
+	if walStatus == "lost" {
+		return []Problem{{
+			Message: fmt.Sprintf("replication slot %q was invalidated by the server (wal_status lost, max_slot_wal_keep_size exceeded): the changes since the checkpoint %s can no longer be streamed, and cdc run stops at once", cfg.Slot, cp),
+			Fix:     fmt.Sprintf("drop the slot (SELECT pg_drop_replication_slot('%s')); with snapshot.mode: when_needed the next start snapshots the tables again, otherwise delete this connector's checkpoint too, accepting the gap", cfg.Slot),
+		}}, nil
 	}
 	if text == nil {
 		return nil, nil

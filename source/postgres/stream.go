@@ -118,6 +118,9 @@ func (s *Source) startReplication(ctx context.Context, start LSN) (*pgconn.PgCon
 			}
 			continue
 		}
+		if detail, ok := isSlotInvalidated(err); ok {
+			return nil, slotLostError(s.cfg.Slot, detail)
+		}
 		return nil, fmt.Errorf("starting replication on slot %q: %w", s.cfg.Slot, err)
 	}
 }

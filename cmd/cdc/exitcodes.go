@@ -1,0 +1,43 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/cdc-go/cdc/pipeline"
+	"github.com/cdc-go/cdc/sink/kafka"
+	"github.com/cdc-go/cdc/source/mysql"
+	"github.com/cdc-go/cdc/source/postgres"
+)
+
+// exitHalted is the exit code of a `cdc run` that stopped on a problem a
+// restart cannot fix (docs/operations.md): another instance took over, the
+// source no longer holds the checkpoint's position, a schema change breaks
+// the configured compatibility. An orchestrator should not restart it
+// (systemd: RestartPreventExitStatus=3) but alert: an operator must act.
+const exitHalted = 3
+
+// haltError marks an error that halts the connector for good (exitHalted).
+type haltError struct{ err error }
+
+func (e haltError) Error() string { return e.err.Error() }
+func (e haltError) Unwrap() error { return e.err }
+
+// haltComponent tells whether err halts the connector for good, and which
+// component /readyz names for it.
+func haltComponent(err error) (string, bool) {
+	for _, h := range []struct {
+		err       error
+		component string
+	}{
+		{kafka.ErrFenced, componentConnector},
+		{pipeline.ErrIncompatibleSchema, componentSchema},
+		{postgres.ErrSlotLost, componentRetention},
+		{postgres.ErrSlotAhead, componentSource},
+		{mysql.ErrPositionPurged, componentRetention},
+	} {
+		if errors.Is(err, h.err) {
+			return h.component, true
+		}
+	}
+	return "", false
+}
