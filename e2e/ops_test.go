@@ -125,7 +125,11 @@ func TestKafkaUnreachable(t *testing.T) {
 	if code, body := httpStatus(t, base+"/healthz"); code != 200 {
 		t.Errorf("/healthz with kafka down: %d %q, want 200 (alive)", code, body)
 	}
+	// The row written after the cut is read, and waits: the lag grows.
 	lag1 := lagSeconds(t, base)
+	for deadline := time.Now().Add(10 * time.Second); lag1 <= 0 && time.Now().Before(deadline); lag1 = lagSeconds(t, base) {
+		time.Sleep(100 * time.Millisecond)
+	}
 	time.Sleep(1500 * time.Millisecond)
 	if lag2 := lagSeconds(t, base); lag1 <= 0 || lag2 <= lag1 {
 		t.Errorf("cdc_source_lag_seconds with kafka down: %v then %v, want it to grow", lag1, lag2)
