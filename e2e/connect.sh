@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Resolves and runs Apache Kafka Connect (standalone) with Debezium's Postgres and
-# MariaDB source connectors and Debezium's JDBC sink, all from Maven Central.
+# MariaDB source connectors and Debezium's JDBC sink (which carries the PostgreSQL
+# JDBC driver), all from Maven Central.
 # Nothing is fetched until you ask (fetch, or run on an empty cache). See e2e/README.md.
 #
 #   e2e/connect.sh fetch                          resolve the jars into the cache (idempotent)
@@ -16,7 +17,6 @@ CONNECT_VERSION=${CDC_CONNECT_VERSION:-4.1.1}
 DEBEZIUM_VERSION=${CDC_DEBEZIUM_VERSION:-3.6.1.Final}
 # Tried, in order, for a Debezium artifact that DEBEZIUM_VERSION does not resolve for.
 DEBEZIUM_FALLBACK=${CDC_DEBEZIUM_FALLBACK:-3.5.0.Final}
-PGJDBC_VERSION=${CDC_PGJDBC_VERSION:-42.7.8}
 LOG4J_VERSION=${CDC_LOG4J_VERSION:-2.24.3}
 DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
@@ -71,30 +71,35 @@ copy_deps() {
 		-DoutputDirectory="$out" >"$work/mvn.log" 2>&1)
 }
 
-# Kafka Connect loads these from its own class path for every plugin (the Connect API, the
-# clients, slf4j), so a plugin directory need not carry them; Debezium's poms declare them
-# with compile scope.
-PROVIDED_BY_CONNECT='<exclusions><exclusion><groupId>org.apache.kafka</groupId><artifactId>*</artifactId></exclusion><exclusion><groupId>org.slf4j</groupId><artifactId>*</artifactId></exclusion></exclusions>'
-
-# fetch_plugin TMP NAME GROUP ARTIFACT [EXTRA_DEP_XML...]: resolve one Debezium plugin into
-# its own directory under TMP/plugins (so Connect loads it with its own class loader), trying
-# DEBEZIUM_VERSION and then DEBEZIUM_FALLBACK. Records the version that resolved.
+# fetch_plugin TMP ARTIFACT: resolve Debezium's own plugin archive for io.debezium:ARTIFACT
+# (classifier "plugin", a tar.gz on Maven Central) and unpack it into TMP/plugins/ARTIFACT,
+# so Connect loads it with its own class loader. Tries DEBEZIUM_VERSION, then
+# DEBEZIUM_FALLBACK, and records the version that resolved.
+#
+# Why the archive and not the connector's pom tree: Debezium's assembly leaves out Jackson,
+# which the Connect worker provides; a plugin directory rebuilt from the pom carries its own
+# jackson-databind, and the JDBC sink's Hibernate then fails at start with
+# "com.fasterxml.jackson.databind.Module: ...Jdk8Module not a subtype" (the worker's Jackson
+# modules, found through the service loader, implement the worker's Module class).
 fetch_plugin() {
-	local tmp=$1 name=$2 group=$3 artifact=$4 v
-	shift 4
+	local tmp=$1 artifact=$2 v archive
 	for v in "$DEBEZIUM_VERSION" $DEBEZIUM_FALLBACK; do
-		rm -rf "$tmp/plugins/$name"
-		if copy_deps "$tmp/mvn-$name" "$tmp/plugins/$name" "plugin-$name" \
-			"$(dep "$group" "$artifact" "$v" "$PROVIDED_BY_CONNECT")" "$@"; then
+		rm -rf "$tmp/archives/$artifact"
+		if copy_deps "$tmp/mvn-$artifact" "$tmp/archives/$artifact" "plugin-$artifact" \
+			"$(dep io.debezium "$artifact" "$v" '<classifier>plugin</classifier><type>tar.gz</type><exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion></exclusions>')"; then
+			archive=$tmp/archives/$artifact/$artifact-$v-plugin.tar.gz
+			[[ -f $archive ]] || die "$artifact: $archive missing after the Maven run"
+			tar -xzf "$archive" -C "$tmp/plugins" || die "$artifact: unpacking $archive failed"
+			[[ -f $tmp/plugins/$artifact/$artifact-$v.jar ]] || die "$artifact: $archive has no $artifact/$artifact-$v.jar"
 			if [[ $v != "$DEBEZIUM_VERSION" ]]; then
-				log "$artifact:$DEBEZIUM_VERSION did not resolve; using $v"
+				log "io.debezium:$artifact:$DEBEZIUM_VERSION does not resolve; using $v"
 			fi
-			printf '%s:%s=%s\n' "$group" "$artifact" "$v" >>"$tmp/versions"
+			printf 'io.debezium:%s=%s\n' "$artifact" "$v" >>"$tmp/versions"
 			return 0
 		fi
-		log "$artifact:$v did not resolve: $(grep -m1 -E 'ERROR|Could not' "$tmp/mvn-$name/mvn.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-300)"
+		log "io.debezium:$artifact:$v (plugin archive) did not resolve: $(grep -m1 -E 'ERROR|Could not' "$tmp/mvn-$artifact/mvn.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-200)"
 	done
-	die "could not resolve $group:$artifact (tried $DEBEZIUM_VERSION $DEBEZIUM_FALLBACK); Maven log: $tmp/mvn-$name/mvn.log"
+	die "could not resolve io.debezium:$artifact (tried $DEBEZIUM_VERSION $DEBEZIUM_FALLBACK); Maven log: $tmp/mvn-$artifact/mvn.log"
 }
 
 cmd_fetch() {
@@ -122,15 +127,16 @@ cmd_fetch() {
 	ls "$tmp/lib"/connect-runtime-*.jar >/dev/null 2>&1 || die "connect-runtime jar missing after the Maven run ($tmp)"
 	printf 'org.apache.kafka:connect-runtime=%s\n' "$CONNECT_VERSION" >>"$tmp/versions"
 
-	fetch_plugin "$tmp" debezium-connector-postgres io.debezium debezium-connector-postgres
-	fetch_plugin "$tmp" debezium-connector-mariadb io.debezium debezium-connector-mariadb
-	fetch_plugin "$tmp" debezium-connector-jdbc io.debezium debezium-connector-jdbc \
-		"$(dep org.postgresql postgresql "$PGJDBC_VERSION")"
+	mkdir -p "$tmp/plugins"
+	fetch_plugin "$tmp" debezium-connector-postgres
+	fetch_plugin "$tmp" debezium-connector-mariadb
+	fetch_plugin "$tmp" debezium-connector-jdbc
 	local pg
-	pg=$(find "$tmp/plugins/debezium-connector-jdbc" -name 'postgresql-*.jar' -printf '%f\n' | head -n1)
-	printf 'org.postgresql:postgresql (jdbc sink)=%s\n' "${pg:-missing}" >>"$tmp/versions"
+	pg=$(find "$tmp/plugins/debezium-connector-jdbc" -name 'postgresql-*.jar' -printf '%f\n' | sed 's/^postgresql-//; s/\.jar$//' | head -n1)
+	[[ -n $pg ]] || die "the JDBC sink plugin carries no PostgreSQL driver"
+	printf 'org.postgresql:postgresql (in the JDBC sink plugin)=%s\n' "$pg" >>"$tmp/versions"
 
-	rm -rf "$tmp"/mvn-*
+	rm -rf "$tmp"/mvn-* "$tmp/archives"
 	touch "$tmp/.complete"
 	rm -rf "$home"
 	mv "$tmp" "$home"
