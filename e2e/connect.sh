@@ -7,7 +7,7 @@
 #   e2e/connect.sh fetch                          resolve the jars into the cache (idempotent)
 #   e2e/connect.sh path                           print the cache dir (exit 1 if not fetched)
 #   e2e/connect.sh versions                       print the resolved versions (exit 1 if not fetched)
-#   e2e/connect.sh run WORKDIR [A.properties ...]  run Connect standalone in the foreground
+#   e2e/connect.sh run WORKDIR [A.properties ...] run Connect standalone in the foreground
 #                                                 (connectors from the files, or later via REST)
 set -euo pipefail
 
@@ -183,6 +183,7 @@ cmd_run() {
 	(($# >= 1)) || die "usage: e2e/connect.sh run WORKDIR [connector.properties ...]"
 	local work=$1 home java port f
 	shift
+	# shellcheck disable=SC2016 # a command for the user to run, not to expand
 	[[ -n ${CDC_KAFKA_BROKERS:-} ]] || die 'CDC_KAFKA_BROKERS is not set; run: eval "$(e2e/services.sh env)"'
 	for f in "$@"; do [[ -f $f ]] || die "connector config $f not found"; done
 	cmd_fetch
@@ -232,12 +233,12 @@ EOF
 	log "Kafka Connect $CONNECT_VERSION on http://$HOST:$port (log $work/connect.log)"
 	# exec: the caller's signals reach the JVM directly.
 	# shellcheck disable=SC2086
-	exec "$java" $CONNECT_HEAP -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+	exec "$java" $CONNECT_HEAP ${CDC_CONNECT_JVM_OPTS:-} -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
 		-Djava.net.preferIPv4Stack=true -Dlog4j2.configurationFile="$work/log4j2.properties" \
 		-cp "$home/lib/*" org.apache.kafka.connect.cli.ConnectStandalone "$work/worker.properties" "$@"
 }
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
 	local cmd=${1:-}

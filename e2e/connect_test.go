@@ -235,6 +235,28 @@ func (w *connectWorker) rssMB() int { return w.procStatusMB("VmRSS:") }
 // peakRSSMB is the JVM's peak resident set size so far, in MB.
 func (w *connectWorker) peakRSSMB() int { return w.procStatusMB("VmHWM:") }
 
+// cpuSeconds is the CPU time (user + system) the JVM has used so far, for
+// benchmarks that compare connectors' cost (0 if unknown).
+func (w *connectWorker) cpuSeconds() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", w.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest) // f[0] is field 3 (state): utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go supports here
+	return (utime + stime) / clockTicks
+}
+
 func (w *connectWorker) procStatusMB(field string) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
 	if err != nil {
@@ -547,7 +569,7 @@ func TestConnectHarnessDebeziumToJDBCSink(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	t.Logf("target equals source (%d rows) %v after start; Connect RSS %d MB, peak %d MB", len(got), time.Since(w.started).Round(100*time.Millisecond), w.rssMB(), w.peakRSSMB())
+	t.Logf("target equals source (%d rows) %v after start; Connect RSS %d MB, peak %d MB, %.1f CPU s", len(got), time.Since(w.started).Round(100*time.Millisecond), w.rssMB(), w.peakRSSMB(), w.cpuSeconds())
 
 	// The topic carries Connect schemas on keys and values (what the sink
 	// needs for record_key deletes).
@@ -659,5 +681,5 @@ func TestConnectHarnessDebeziumMariaDB(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events per key %v, want %v", got, want)
 	}
-	t.Logf("MariaDB events in Kafka %v after start; Connect RSS %d MB, peak %d MB", time.Since(w.started).Round(100*time.Millisecond), w.rssMB(), w.peakRSSMB())
+	t.Logf("MariaDB events in Kafka %v after start; Connect RSS %d MB, peak %d MB, %.1f CPU s", time.Since(w.started).Round(100*time.Millisecond), w.rssMB(), w.peakRSSMB(), w.cpuSeconds())
 }
