@@ -32,14 +32,17 @@ import (
 // Kafka Connect harness: e2e/connect.sh runs Apache Kafka Connect standalone
 // with Debezium's connectors and Debezium's JDBC sink; these helpers start it
 // from a test, wait for its connectors and stop it at cleanup. A JVM takes
-// seconds to start and the first run resolves ~100 MB of jars, so tests that
+// seconds to start and the first run resolves ~150 MB of jars, so tests that
 // use it are opt-in: CDC_E2E_CONNECT=1.
+
+// connectHTTP talks to the worker's REST API; a request never hangs a test.
+var connectHTTP = &http.Client{Timeout: 10 * time.Second}
 
 // requireConnect skips the test unless CDC_E2E_CONNECT=1.
 func requireConnect(t *testing.T) {
 	t.Helper()
 	if os.Getenv("CDC_E2E_CONNECT") != "1" {
-		t.Skip("Kafka Connect tests are opt-in (a JVM and ~100 MB of Maven jars): set CDC_E2E_CONNECT=1; see e2e/README.md")
+		t.Skip("Kafka Connect tests are opt-in (a JVM and ~150 MB of Maven jars): set CDC_E2E_CONNECT=1; see e2e/README.md")
 	}
 }
 
@@ -163,7 +166,7 @@ func startConnect(t *testing.T, connectors []connectorConfig, env ...string) *co
 		if w.exited() {
 			t.Fatalf("Kafka Connect exited during start-up (%v):\n%s\n%s", w.cmd.ProcessState, w.output(), w.logTail(60))
 		}
-		if resp, err := http.Get(w.url + "/"); err == nil {
+		if resp, err := connectHTTP.Get(w.url + "/"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				break
@@ -288,7 +291,7 @@ type connectorStatus struct {
 // status returns a connector's status; found is false while Connect does
 // not know the connector yet (404).
 func (w *connectWorker) status(name string) (st connectorStatus, found bool, err error) {
-	resp, err := http.Get(w.url + "/connectors/" + name + "/status")
+	resp, err := connectHTTP.Get(w.url + "/connectors/" + name + "/status")
 	if err != nil {
 		return st, false, err
 	}
@@ -313,7 +316,7 @@ func (w *connectWorker) status(name string) (st connectorStatus, found bool, err
 // (GET /connector-plugins).
 func (w *connectWorker) plugins() []string {
 	w.t.Helper()
-	resp, err := http.Get(w.url + "/connector-plugins")
+	resp, err := connectHTTP.Get(w.url + "/connector-plugins")
 	if err != nil {
 		w.t.Fatalf("GET /connector-plugins: %v", err)
 	}
