@@ -162,3 +162,17 @@ func dropSlotAtEnd(t *testing.T, conn *pgx.Conn, slot, pub string) {
 		conn.Exec(ctx, "DROP PUBLICATION IF EXISTS "+pub)
 	})
 }
+
+// drain reads until no new record arrived for quiet (however long the
+// topics are: a shared checkpoint topic grows with every run), at most a
+// minute, and returns everything read.
+func (c *consumer) drain(quiet time.Duration) []event {
+	c.t.Helper()
+	n, last := -1, time.Now()
+	return c.until(time.Minute, func(es []event) bool {
+		if len(es) != n {
+			n, last = len(es), time.Now()
+		}
+		return time.Since(last) >= quiet
+	})
+}

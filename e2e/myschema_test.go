@@ -15,7 +15,7 @@ func checkpoints(t *testing.T, connector string) [][]byte {
 	t.Helper()
 	c := newConsumer(t, "^_cdc_checkpoints_e2e$")
 	var out [][]byte
-	for _, e := range c.settle(time.Second) {
+	for _, e := range c.drain(2 * time.Second) {
 		if e.Key == connector && e.Value != nil {
 			out = append(out, e.Value)
 		}

@@ -112,6 +112,9 @@ func TestPositionsList(t *testing.T) {
 	}
 	// The current checkpoint is the newest history entry.
 	cps := checkpoints(t, name)
+	if len(cps) == 0 {
+		t.Fatalf("no checkpoint of %s in the checkpoint topic", name)
+	}
 	var cur struct {
 		Seq      uint64 `json:"seq"`
 		Position string `json:"position"`
