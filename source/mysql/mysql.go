@@ -272,25 +272,15 @@ func currentBinlog(ctx context.Context, db *sql.DB) (Position, error) {
 
 // binlogFiles lists the binlog files the server still has, oldest first.
 func binlogFiles(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
+	sized, err := binlogSizes(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("listing binary logs: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var files []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("listing binary logs: %w", err)
-		}
-		files = append(files, vals[0].String)
+	files := make([]string, len(sized))
+	for i, f := range sized {
+		files[i] = f.name
 	}
-	return files, rows.Err()
+	return files, nil
 }
 
 // load adds the server's collations to the built-in table.
