@@ -116,7 +116,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return err
 	}
 	defer sink.Shutdown(hard)
-	presence, err := kafka.JoinPresence(kctx, cfg.Kafka.Brokers, cfg.Name, log.With("sink", "kafka"))
+	presence, err := kafka.JoinPresence(kctx, kafkaCluster(cfg), cfg.Name, log.With("sink", "kafka"))
 	cancel()
 	if err != nil {
 		return err
@@ -389,11 +389,11 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	kctx, kcancel := context.WithTimeout(ctx, connectTimeout)
 	defer kcancel()
-	if err := kafka.Ping(kctx, cfg.Kafka.Brokers); err != nil {
+	if err := kafka.Ping(kctx, kafkaCluster(cfg)); err != nil {
 		fmt.Fprintf(&out, "error: %v\n", err)
 		failed++
 	} else {
-		fmt.Fprintf(&out, "kafka %v: reachable\n", cfg.Kafka.Brokers)
+		fmt.Fprintf(&out, "kafka %s: reachable\n", kafkaCluster(cfg))
 		cprobs, err := checkCheckpoint(kctx, cfg, &out, failed == 0)
 		if err != nil {
 			fmt.Fprintf(&out, "error: %v\n", err)
@@ -463,7 +463,7 @@ func checkRoutes(ctx context.Context, cfg *config.Config) ([]source.Problem, err
 // checkpoint to out. The source is asked only when sourceOK (its
 // prerequisites are met; otherwise those are what to fix first).
 func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sourceOK bool) ([]source.Problem, error) {
-	cp, err := kafka.PeekCheckpoint(ctx, cfg.Kafka.Brokers, cfg.Kafka.CheckpointTopic, cfg.Name)
+	cp, err := kafka.PeekCheckpoint(ctx, kafkaCluster(cfg), cfg.Kafka.CheckpointTopic, cfg.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -37,15 +37,14 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if t := cfg.Kafka.TransactionTopic; t != "" {
 		pattern = "(" + pattern + ")|^" + regexp.QuoteMeta(t) + "$"
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+	cl, err := kafkaCluster(cfg).NewClient(
 		kgo.ConsumeRegex(), kgo.ConsumeTopics(pattern),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.MetadataMinAge(250*time.Millisecond), kgo.MetadataMaxAge(time.Second),
 	)
 	if err != nil {
-		return fmt.Errorf("creating kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	seen := 0
