@@ -75,11 +75,16 @@ func postgresConfig(cfg *config.Config) postgres.Config {
 }
 
 func mysqlConfig(cfg *config.Config) mysql.Config {
-	return mysql.Config{
+	c := mysql.Config{
 		DSN: cfg.Source.DSN, ServerID: cfg.Source.ServerID, Flavor: mysql.Flavor(cfg.Source.Flavor),
 		Tables: cfg.Source.Tables, Heartbeat: cfg.Source.Heartbeat.Std(),
 		StatusInterval: cfg.Source.StatusInterval.Std(), Name: cfg.Name, MaxXABytes: cfg.Source.XAMaxBytes,
 	}
+	if cfg.Source.TLS.Enabled {
+		tls := cfg.Source.TLS
+		c.TLS = tls.Config
+	}
+	return c
 }
 
 func runConnector(parent context.Context, path, fromFlag string, stderr io.Writer) error {
