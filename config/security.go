@@ -247,7 +247,7 @@ func (c *Config) validateClient(v *checker) {
 	}{
 		{"kafka.dial_timeout", k.DialTimeout, 100 * time.Millisecond, 5 * time.Minute},
 		{"kafka.request_timeout_overhead", k.RequestTimeoutOverhead, time.Second, 5 * time.Minute},
-		{"kafka.metadata_max_age", k.MetadataMaxAge, time.Second, 24 * time.Hour},
+		{"kafka.metadata_max_age", k.MetadataMaxAge, 10 * time.Second, time.Hour}, // franz-go allows at most 1h
 	}
 	for _, d := range durations {
 		if (d.d != 0 || v.has(d.key)) && (d.d < Duration(d.min) || d.d > Duration(d.max)) {

@@ -162,7 +162,7 @@ func TestSecurityConfigErrors(t *testing.T) {
 		{"  compression: lz5\n", `shop.yaml:8: kafka.compression: unknown compression "lz5" (did you mean "lz4"? valid values: none, gzip, snappy, lz4, zstd)`},
 		{"  dial_timeout: 0s\n", "shop.yaml:8: kafka.dial_timeout: must be between 100ms and 5m0s, got 0s"},
 		{"  request_timeout_overhead: 1h\n", "shop.yaml:8: kafka.request_timeout_overhead: must be between 1s and 5m0s, got 1h0m0s"},
-		{"  metadata_max_age: 10ms\n", "shop.yaml:8: kafka.metadata_max_age: must be between 1s and 24h0m0s, got 10ms"},
+		{"  metadata_max_age: 10ms\n", "shop.yaml:8: kafka.metadata_max_age: must be between 10s and 1h0m0s, got 10ms"},
 		{"  dial_timeout: 10\n", `kafka.dial_timeout: expected a duration such as "100ms" or "10s", got "10" (add a unit`},
 	} {
 		_, err := Parse("shop.yaml", []byte(pgBase+tt.data), nil)
