@@ -83,7 +83,7 @@ func launchSecureKafka(libs string) (*secureKafka, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	pool, caPEM, certPEM, keyPEM, err := makeBrokerCerts()
+	pool, caPEM, certPEM, keyPEM, err := makeServerCerts()
 	if err != nil {
 		return fail(fmt.Errorf("making the test CA: %w", err))
 	}
@@ -238,10 +238,10 @@ func (k *secureKafka) consumer(t *testing.T, topicRegex string) *consumer {
 	return &consumer{t: t, cl: cl}
 }
 
-// makeBrokerCerts makes a CA and a broker certificate for 127.0.0.1 and
+// makeServerCerts makes a CA and a server certificate for 127.0.0.1 and
 // localhost signed by it: the CA pool and PEMs of the CA, the certificate
-// chain and the broker's PKCS#8 key.
-func makeBrokerCerts() (pool *x509.CertPool, caPEM, chainPEM, keyPEM []byte, err error) {
+// chain and the server's PKCS#8 key.
+func makeServerCerts() (pool *x509.CertPool, caPEM, chainPEM, keyPEM []byte, err error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, nil, nil, err
