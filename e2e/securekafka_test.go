@@ -153,7 +153,9 @@ rootLogger.appenderRef.out.ref = OUT
 	}
 	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := java(fctx, "kafka.tools.StorageTool", "format", "--standalone", "-t", base64.RawURLEncoding.EncodeToString(id),
+	out, err := java(fctx, "kafka.tools.StorageTool", "format", "--standalone",
+		// "=": an id may start with "-", which would read as an option.
+		"--cluster-id="+base64.RawURLEncoding.EncodeToString(id),
 		"-c", props, "--add-scram", fmt.Sprintf("SCRAM-SHA-512=[name=cdc,password=%s]", password)).CombinedOutput()
 	if err != nil {
 		return fail(fmt.Errorf("formatting the secure broker: %v\n%s", err, out))

@@ -164,10 +164,18 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		pgCfg := writeConfig(t, strings.Replace(pgConfig(name, debug), "${CDC_PG_DSN}", "${file:"+writeSecret(t, withPassword(wrong))+"}", 1))
 		myDSN := myDSNFor(t, "cdc", wrong)
 		myCfg := writeConfig(t, myConfig(name, newServerID(), debug))
+		// Malformed DSNs: the drivers' parse errors must not quote them.
+		badURL := writeConfig(t, strings.Replace(pgConfig(name, debug), "${CDC_PG_DSN}",
+			"postgres://"+name+":"+wrong+"@127.0.0.1:notaport/cdc", 1))
+		badKV := writeConfig(t, strings.Replace(pgConfig(name, debug), "${CDC_PG_DSN}",
+			"'host=127.0.0.1 port=x user="+name+" password="+wrong+"'", 1))
 		for _, c := range []struct {
 			cfg string
 			env []string
-		}{{pgCfg, nil}, {myCfg, []string{"CDC_MYSQL_DSN=" + myDSN}}} {
+		}{
+			{pgCfg, nil}, {myCfg, []string{"CDC_MYSQL_DSN=" + myDSN}}, {badURL, nil}, {badKV, nil},
+			{myCfg, []string{"CDC_MYSQL_DSN=cdc:" + wrong + "@tcp(127.0.0.1:1/cdc"}},
+		} {
 			for _, cmd := range commands {
 				code, stdout, stderr := runCDC(t, 60*time.Second, c.env, append(cmd, "-c", c.cfg)...)
 				if code == 0 {
@@ -197,6 +205,39 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		p.stopOK()
 		served["log"] = p.Log()
 		scanSecrets(t, "run", served, dbSecret)
+	})
+
+	t.Run("working mysql password", func(t *testing.T) {
+		name := name + "m" // a connector of its own: the one above has a postgres checkpoint
+		my := myConnect(t)
+		mySecret := "mypw-" + randHex(12)
+		myDatabase(t, my, name)
+		myExec(t, my, "CREATE TABLE "+name+".t (id int PRIMARY KEY)",
+			fmt.Sprintf("CREATE USER '%s'@'127.0.0.1' IDENTIFIED BY '%s'", name, mySecret),
+			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO '%s'@'127.0.0.1'", name))
+		t.Cleanup(func() { my.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'127.0.0.1'", name)) })
+		port := freePort(t)
+		for i, format := range []string{"text", "json"} {
+			cfg := writeConfig(t, myConfig(name, newServerID(), fmt.Sprintf("log:\n  level: debug\n  format: %s\nmetrics:\n  listen: 127.0.0.1:%d\n", format, port)))
+			env := []string{"CDC_MYSQL_DSN=" + myDSNFor(t, name, mySecret)}
+			code, stdout, stderr := runCDC(t, 60*time.Second, env, "check", "-c", cfg)
+			if code != 0 {
+				t.Errorf("check: exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			scanSecrets(t, "check", map[string]string{"stdout": stdout, "stderr": stderr}, mySecret)
+			p := startCDC(t, cfg, env...)
+			p.logOnFailure()
+			waitStreaming(t, p)
+			myExec(t, my, fmt.Sprintf("INSERT INTO %s.t VALUES (%d)", name, i))
+			newConsumer(t, "^"+name+`\.`).atLeast(1, 60*time.Second)
+			served := map[string]string{"/metrics": httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))}
+			p.stopOK()
+			served["log"] = p.Log()
+			if !strings.Contains(served["log"], "go-mysql") {
+				t.Errorf("the %s debug log has no go-mysql records: the scan would miss what the binlog library logs", format)
+			}
+			scanSecrets(t, "run", served, mySecret)
+		}
 	})
 
 	t.Run("kafka SASL password", func(t *testing.T) {
