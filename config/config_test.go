@@ -932,6 +932,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		pgBase, mysqlBase, "", "~", "- a", "name: [", "a: *x", "a: &x [*x]",
 		pgBase + "  partitions: ${P:-2}\n",
+		pgBase + "  sasl:\n    mechanism: scram-sha-256\n    username: u\n    password: ${A}\n  compression: lz4\n  tls:\n    enabled: true\n",
 		pgBase + "  <<: {a: 1}\n",
 		pgBase + "---\n---\nb: 1\n",
 		"name: \x00", "name: \xff", "\ufeffname: x",
@@ -956,6 +957,7 @@ func FuzzParse(f *testing.F) {
 		}
 		want := stripped(c)
 		want.Source.DSN = RedactDSN(c.Source.DSN)
+		want.Kafka.SASL.Password = RedactSecret(c.Kafka.SASL.Password)
 		if !reflect.DeepEqual(stripped(back), want) {
 			t.Fatalf("Redacted does not read back:\n got %#v\nwant %#v", stripped(back), want)
 		}
