@@ -25,3 +25,12 @@ func kafkaCluster(cfg *config.Config) kafka.Cluster {
 	}
 	return c
 }
+
+// plainTextPassword is a warning when the SASL password would cross the
+// network as it is (PLAIN without TLS); "" otherwise.
+func plainTextPassword(cfg *config.Config) string {
+	if cfg.Kafka.SASL.Mechanism == config.SASLPlain && !cfg.Kafka.TLS.Enabled {
+		return "kafka.sasl.mechanism plain without kafka.tls sends the Kafka password in clear text"
+	}
+	return ""
+}

@@ -63,3 +63,18 @@ func TestKafkaCluster(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestPlainTextPassword(t *testing.T) {
+	cfg := &config.Config{Kafka: config.Kafka{SASL: config.SASL{Mechanism: config.SASLPlain, Username: "u", Password: "p"}}}
+	if plainTextPassword(cfg) == "" {
+		t.Error("PLAIN without TLS: no warning")
+	}
+	cfg.Kafka.TLS.Enabled = true
+	if w := plainTextPassword(cfg); w != "" {
+		t.Errorf("PLAIN over TLS: %q", w)
+	}
+	cfg.Kafka.TLS.Enabled, cfg.Kafka.SASL.Mechanism = false, config.SASLScramSHA256
+	if w := plainTextPassword(cfg); w != "" {
+		t.Errorf("SCRAM without TLS: %q", w)
+	}
+}

@@ -93,6 +93,9 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return err
 	}
 	log := newLogger(cfg, stderr).With("connector", cfg.Name)
+	if w := plainTextPassword(cfg); w != "" {
+		log.Warn(w + "; set kafka.tls")
+	}
 	shutdownTimeout := cfg.ShutdownTimeout.Std()
 	if shutdownTimeout <= 0 {
 		shutdownTimeout = config.DefaultShutdownTimeout
@@ -391,6 +394,9 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 		if p.Fix != "" {
 			fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
 		}
+	}
+	if w := plainTextPassword(cfg); w != "" {
+		fmt.Fprintf(&out, "warning: %s\n  fix: set kafka.tls (the listener must be SASL_SSL)\n", w)
 	}
 	kctx, kcancel := context.WithTimeout(ctx, connectTimeout)
 	defer kcancel()
