@@ -28,16 +28,21 @@ import (
 )
 
 // secureKafka is a private single-node Kafka (KRaft) with a SASL_SSL
-// listener that accepts SCRAM-SHA-512, started from the jars e2e/services.sh
+// listener that accepts SCRAM-SHA-512 from clients with a certificate of the
+// test CA (mutual TLS), started from the jars e2e/services.sh
 // caches (CDC_KAFKA_LIBS) with a CA and broker certificate made by the test.
 // Its PLAINTEXT listener is only for the broker's own inter-broker traffic.
 // It is stopped and its data removed at test end.
 type secureKafka struct {
-	Addr     string // the SASL_SSL listener, host:port
-	CAFile   string // PEM of the CA that signed the broker's certificate
-	User     string
-	Password string
-	caPool   *x509.CertPool
+	Addr   string // the SASL_SSL listener, host:port
+	CAFile string // PEM of the CA that signed the broker's certificate
+	// CertFile and KeyFile are a client certificate the CA signed: the
+	// listener requires one (ssl.client.auth=required).
+	CertFile, KeyFile string
+	User              string
+	Password          string
+	caPool            *x509.CertPool
+	cert              tls.Certificate
 }
 
 var secureKafkaOnce struct {
@@ -83,17 +88,29 @@ func launchSecureKafka(libs string) (*secureKafka, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	pool, caPEM, certPEM, keyPEM, err := makeServerCerts()
+	ca, err := newTestCA()
 	if err != nil {
 		return fail(fmt.Errorf("making the test CA: %w", err))
 	}
-	caFile := filepath.Join(dir, "ca.pem")
-	keystore := filepath.Join(dir, "broker.pem") // key and certificate chain, Kafka's PEM keystore file
-	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+	certPEM, keyPEM, err := ca.issue(false)
+	if err != nil {
 		return fail(err)
 	}
-	if err := os.WriteFile(keystore, append(keyPEM, certPEM...), 0o600); err != nil {
+	clientPEM, clientKeyPEM, err := ca.issue(true)
+	if err != nil {
 		return fail(err)
+	}
+	clientCert, err := tls.X509KeyPair(clientPEM, clientKeyPEM)
+	if err != nil {
+		return fail(err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	keystore := filepath.Join(dir, "broker.pem") // key and certificate chain, Kafka's PEM keystore file
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	for p, b := range map[string][]byte{caFile: ca.pem, keystore: append(keyPEM, certPEM...), certFile: clientPEM, keyFile: clientKeyPEM} {
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			return fail(err)
+		}
 	}
 	ports, err := freePorts(3)
 	if err != nil {
@@ -113,6 +130,9 @@ sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.type=PEM
 ssl.keystore.location=%[4]s
+listener.name.sasl_ssl.ssl.client.auth=required
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=%[6]s
 log.dirs=%[5]s
 num.network.threads=2
 num.io.threads=2
@@ -128,7 +148,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
-`, plain, secure, controller, keystore, filepath.Join(dir, "data"))), 0o600)
+`, plain, secure, controller, keystore, filepath.Join(dir, "data"), caFile)), 0o600)
 	if err != nil {
 		return fail(err)
 	}
@@ -178,7 +198,8 @@ rootLogger.appenderRef.out.ref = OUT
 		<-done
 		os.RemoveAll(dir)
 	}
-	k := &secureKafka{Addr: fmt.Sprintf("127.0.0.1:%d", secure), CAFile: caFile, User: "cdc", Password: password, caPool: pool}
+	k := &secureKafka{Addr: fmt.Sprintf("127.0.0.1:%d", secure), CAFile: caFile, CertFile: certFile, KeyFile: keyFile,
+		User: "cdc", Password: password, caPool: ca.pool, cert: clientCert}
 	brokerLog := func() string { b, _ := os.ReadFile(logFile); return string(b) }
 	deadline := time.Now().Add(120 * time.Second)
 	for !strings.Contains(brokerLog(), "Kafka Server started") {
@@ -216,7 +237,7 @@ rootLogger.appenderRef.out.ref = OUT
 func (k *secureKafka) client(extra ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(k.Addr),
-		kgo.DialTLSConfig(&tls.Config{RootCAs: k.caPool}),
+		kgo.DialTLSConfig(&tls.Config{RootCAs: k.caPool, Certificates: []tls.Certificate{k.cert}}),
 		kgo.SASL(scram.Auth{User: k.User, Pass: k.Password}.AsSha512Mechanism()),
 	}, extra...)...)
 }
@@ -240,47 +261,77 @@ func (k *secureKafka) consumer(t *testing.T, topicRegex string) *consumer {
 	return &consumer{t: t, cl: cl}
 }
 
+// testCA is a certificate authority made by a test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+	pem  []byte
+}
+
+func newTestCA() (*testCA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cdc e2e test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+}
+
+// issue signs a certificate for 127.0.0.1 and localhost, for a server or a
+// client, and returns the PEM chain (the certificate, then the CA) and the
+// PKCS#8 key.
+func (ca *testCA) issue(client bool) (chainPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	if client {
+		tmpl.Subject.CommonName = "cdc"
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	chainPEM = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), ca.pem...)
+	return chainPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
 // makeServerCerts makes a CA and a server certificate for 127.0.0.1 and
 // localhost signed by it: the CA pool and PEMs of the CA, the certificate
 // chain and the server's PKCS#8 key.
 func makeServerCerts() (pool *x509.CertPool, caPEM, chainPEM, keyPEM []byte, err error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := newTestCA()
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cdc e2e test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(ca)
-	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	chainPEM = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), caPEM...)
-	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	return pool, caPEM, chainPEM, keyPEM, nil
+	chainPEM, keyPEM, err = ca.issue(false)
+	return ca.pool, ca.pem, chainPEM, keyPEM, err
 }
 
 func freePorts(n int) ([]int, error) {

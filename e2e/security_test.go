@@ -12,17 +12,19 @@ import (
 	"time"
 )
 
-// secureExtra is the kafka section's TLS and SASL keys for k, with the
-// password read from passwordFile (${file:...}).
+// secureExtra is the kafka section's TLS (with the client certificate) and
+// SASL keys for k, with the password read from passwordFile (${file:...}).
 func secureExtra(k *secureKafka, passwordFile string) string {
 	return fmt.Sprintf(`  tls:
     ca_file: %s
+    cert_file: %s
+    key_file: %s
   sasl:
     mechanism: scram-sha-512
     username: %s
     password: ${file:%s}
   compression: zstd
-`, k.CAFile, k.User, passwordFile)
+`, k.CAFile, k.CertFile, k.KeyFile, k.User, passwordFile)
 }
 
 func writeSecret(t *testing.T, secret string) string {
@@ -34,8 +36,8 @@ func writeSecret(t *testing.T, secret string) string {
 	return p
 }
 
-// cdc connects to a SASL_SSL listener (SCRAM-SHA-512 over TLS, a CA made by
-// the test) and delivers a snapshot and streamed changes exactly once,
+// cdc connects to a SASL_SSL listener (SCRAM-SHA-512 over mutual TLS, a CA
+// made by the test) and delivers a snapshot and streamed changes exactly once,
 // across a restart; check, tail and positions connect the same way; a
 // wrong password is a one-line error naming the mechanism.
 func TestKafkaSASLSSL(t *testing.T) {
@@ -86,6 +88,18 @@ func TestKafkaSASLSSL(t *testing.T) {
 	code, stdout, stderr = runCDC(t, 60*time.Second, env, "positions", "-c", cfg)
 	if code != 0 || stdout == "" {
 		t.Errorf("positions over SASL_SSL: exit %d; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	// The listener requires a client certificate: kafka.tls.cert_file and
+	// key_file are what lets cdc in.
+	extra := secureExtra(k, writeSecret(t, k.Password))
+	noCert := strings.NewReplacer("    cert_file: "+k.CertFile+"\n", "", "    key_file: "+k.KeyFile+"\n", "").Replace(extra)
+	if noCert == extra {
+		t.Fatal("the config has no client certificate to remove")
+	}
+	code, stdout, _ = runCDC(t, 90*time.Second, env, "check", "-c", writeConfig(t, pgConfig(name, noCert)))
+	if code != 1 || !strings.Contains(stdout, "kafka.tls.cert_file") {
+		t.Errorf("check without the client certificate: exit %d, want 1 and a hint naming kafka.tls.cert_file; stdout:\n%s", code, stdout)
 	}
 
 	wrong := "wrong-" + randHex(8)

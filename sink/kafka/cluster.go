@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -189,6 +190,8 @@ func (c Cluster) connectError(err error) error {
 			brokers, c.SASL, ErrAuthentication, err)
 	case isTLSVerifyError(err):
 		return fmt.Errorf("connecting to kafka brokers %s over TLS: %w: %w (check kafka.tls.ca_file and kafka.tls.server_name)", brokers, ErrUnreachable, err)
+	case isTLSAlert(err):
+		return fmt.Errorf("connecting to kafka brokers %s over TLS: %w: the broker refused the TLS handshake: %w (does the listener require a client certificate? set kafka.tls.cert_file and key_file)", brokers, ErrUnreachable, err)
 	}
 	return fmt.Errorf("connecting to kafka brokers %s: %w: %w", brokers, ErrUnreachable, err)
 }
@@ -201,4 +204,11 @@ func isTLSVerifyError(err error) bool {
 		invalid  x509.CertificateInvalidError
 	)
 	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// isTLSAlert reports whether the server ended the TLS handshake with an
+// alert, as a broker requiring a client certificate does.
+func isTLSAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }
