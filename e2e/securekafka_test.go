@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ import (
 // test CA (mutual TLS), started from the jars e2e/services.sh
 // caches (CDC_KAFKA_LIBS) with a CA and broker certificate made by the test.
 // Its PLAINTEXT listener is only for the broker's own inter-broker traffic.
-// It is stopped and its data removed at test end.
+// It is stopped and its data removed when the test binary ends.
 type secureKafka struct {
 	Addr   string // the SASL_SSL listener, host:port
 	CAFile string // PEM of the CA that signed the broker's certificate
@@ -52,10 +53,9 @@ var secureKafkaOnce struct {
 }
 
 // startSecureKafka returns the package's secure broker, starting it on first
-// use; it is shared by the tests of one run and stopped by TestMain's exit
-// (a process-group kill is not needed: it is one java process, killed by
-// the cleanup registered here). It skips the test when Java or the Kafka
-// jars are not installed.
+// use (10-20 s); the tests of one run share it, and TestMain stops it (or,
+// should the test binary die, the kernel: it is started with a parent-death
+// signal). It skips the test when Java or the Kafka jars are not installed.
 func startSecureKafka(t *testing.T) *secureKafka {
 	t.Helper()
 	libs := os.Getenv("CDC_KAFKA_LIBS")
@@ -188,6 +188,7 @@ rootLogger.appenderRef.out.ref = OUT
 	defer logOut.Close() // the child keeps its own descriptor
 	cmd := java(context.Background(), "kafka.Kafka", props)
 	cmd.Stdout, cmd.Stderr = logOut, logOut
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("starting the secure broker: %w", err))
 	}
