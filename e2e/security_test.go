@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // secureExtra is the kafka section's TLS (with the client certificate) and
@@ -81,6 +84,19 @@ func TestKafkaSASLSSL(t *testing.T) {
 		}
 	}
 
+	// kafka.compression: zstd reaches the producer.
+	cl, err := k.client(kgo.ConsumeTopics(name+"."+name+".t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
+	recs := cl.PollRecords(pctx, 1).Records()
+	pcancel()
+	cl.Close()
+	if len(recs) == 0 || recs[0].Attrs.CompressionType() != 4 {
+		t.Errorf("want a zstd-compressed batch (codec 4), got %d records%s", len(recs), codecOf(recs))
+	}
+
 	code, stdout, stderr = runCDC(t, 60*time.Second, env, "tail", "-c", cfg, "-n", "3", "-timeout", "30s")
 	if code != 0 || strings.Count(stdout, "\n") < 3 {
 		t.Errorf("tail over SASL_SSL: exit %d; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -124,6 +140,13 @@ func TestKafkaSASLSSL(t *testing.T) {
 			t.Errorf("the wrong password shows:\n%s", s)
 		}
 	}
+}
+
+func codecOf(recs []*kgo.Record) string {
+	if len(recs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", codec %d", recs[0].Attrs.CompressionType())
 }
 
 // scanSecrets fails the test when any of outputs holds a secret.
