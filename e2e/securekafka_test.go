@@ -29,8 +29,9 @@ import (
 )
 
 // secureKafka is a private single-node Kafka (KRaft) with a SASL_SSL
-// listener that accepts SCRAM-SHA-512 from clients with a certificate of the
-// test CA (mutual TLS), started from the jars e2e/services.sh
+// listener that accepts SCRAM-SHA-512 (and SCRAM-SHA-256 and PLAIN, same
+// user and password) from clients with a certificate of the test CA
+// (mutual TLS), started from the jars e2e/services.sh
 // caches (CDC_KAFKA_LIBS) with a CA and broker certificate made by the test.
 // Its PLAINTEXT listener is only for the broker's own inter-broker traffic.
 // It is stopped and its data removed when the test binary ends.
@@ -112,6 +113,7 @@ func launchSecureKafka(libs string) (*secureKafka, error) {
 			return fail(err)
 		}
 	}
+	password := "scram-" + randHex(12) // hex: safe in the JAAS line below
 	ports, err := freePorts(3)
 	if err != nil {
 		return fail(err)
@@ -126,8 +128,10 @@ advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d,SASL_SSL://127.0.0.1:%[2]d,CONT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
-sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_cdc="%[7]s";
 ssl.keystore.type=PEM
 ssl.keystore.location=%[4]s
 listener.name.sasl_ssl.ssl.client.auth=required
@@ -148,7 +152,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
-`, plain, secure, controller, keystore, filepath.Join(dir, "data"), caFile)), 0o600)
+`, plain, secure, controller, keystore, filepath.Join(dir, "data"), caFile, password)), 0o600)
 	if err != nil {
 		return fail(err)
 	}
@@ -164,7 +168,6 @@ rootLogger.appenderRef.out.ref = OUT
 	if err != nil {
 		return fail(err)
 	}
-	password := "scram-" + randHex(12)
 	id := make([]byte, 16)
 	rand.Read(id)
 	java := func(ctx context.Context, args ...string) *exec.Cmd {
@@ -176,7 +179,8 @@ rootLogger.appenderRef.out.ref = OUT
 	out, err := java(fctx, "kafka.tools.StorageTool", "format", "--standalone",
 		// "=": an id may start with "-", which would read as an option.
 		"--cluster-id="+base64.RawURLEncoding.EncodeToString(id),
-		"-c", props, "--add-scram", fmt.Sprintf("SCRAM-SHA-512=[name=cdc,password=%s]", password)).CombinedOutput()
+		"-c", props, "--add-scram", fmt.Sprintf("SCRAM-SHA-512=[name=cdc,password=%s]", password),
+		"--add-scram", fmt.Sprintf("SCRAM-SHA-256=[name=cdc,password=%s]", password)).CombinedOutput()
 	if err != nil {
 		return fail(fmt.Errorf("formatting the secure broker: %v\n%s", err, out))
 	}

@@ -118,6 +118,15 @@ func TestKafkaSASLSSL(t *testing.T) {
 		t.Errorf("check without the client certificate: exit %d, want 1 and a hint naming kafka.tls.cert_file; stdout:\n%s", code, stdout)
 	}
 
+	// The other mechanisms reach the broker the same way.
+	for _, mech := range []string{"scram-sha-256", "plain"} {
+		other := strings.Replace(extra, "mechanism: scram-sha-512", "mechanism: "+mech, 1)
+		code, stdout, stderr := runCDC(t, 90*time.Second, env, "check", "-c", writeConfig(t, pgConfig(name, other)))
+		if code != 0 || !strings.Contains(stdout, "SASL "+strings.ToUpper(mech)) {
+			t.Errorf("check with SASL %s: exit %d; stdout:\n%s\nstderr:\n%s", mech, code, stdout, stderr)
+		}
+	}
+
 	wrong := "wrong-" + randHex(8)
 	bad := writeConfig(t, pgConfig(name, secureExtra(k, writeSecret(t, wrong))))
 	code, stdout, stderr = runCDC(t, 90*time.Second, env, "run", "-c", bad)
