@@ -86,6 +86,9 @@ type Source struct {
 	// XAMaxBytes bounds the memory prepared XA transactions' changes take
 	// until their XA COMMIT; default 64 MiB.
 	XAMaxBytes int `yaml:"xa_max_bytes"`
+	// TLS encrypts the MySQL connections (catalog, snapshot and binlog);
+	// see security.go.
+	TLS TLS `yaml:"tls,omitempty"`
 
 	// Tables lists "namespace.table" patterns to capture (namespace is the
 	// Postgres schema or the MySQL database); each part may use the globs
@@ -123,6 +126,15 @@ type Kafka struct {
 	// SchemaInPayload wraps values as Kafka Connect's JsonConverter with
 	// schemas.enable=true does: {"schema":{...},"payload":{...}}.
 	SchemaInPayload bool `yaml:"schema_in_payload"`
+
+	// TLS, SASL, Compression and the client timeouts apply to every Kafka
+	// client cdc makes; see security.go.
+	TLS                    TLS         `yaml:"tls,omitempty"`
+	SASL                   SASL        `yaml:"sasl,omitempty"`
+	Compression            Compression `yaml:"compression"`              // default snappy
+	DialTimeout            Duration    `yaml:"dial_timeout"`             // default 10s
+	RequestTimeoutOverhead Duration    `yaml:"request_timeout_overhead"` // default 10s
+	MetadataMaxAge         Duration    `yaml:"metadata_max_age"`         // default 5m
 }
 
 // Batch bounds one Kafka transaction: it commits when either size limit is
@@ -323,6 +335,7 @@ func (c *Config) defaults() {
 	c.Schema.defaults(c.Kafka.TopicPrefix)
 	c.Snapshot.defaults(c.pos.has, c.Kafka.Batch.MaxEvents)
 	c.Log.defaults()
+	c.clientDefaults()
 	c.routeDefaults()
 	if !c.pos.has("shutdown_timeout") {
 		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
@@ -465,6 +478,7 @@ func (c *Config) Validate() error {
 	c.Snapshot.validate(v, &c.Source, c.Kafka.Batch.MaxEvents)
 	c.Log.validate(v)
 	c.Metrics.validate(v)
+	c.validateClient(v)
 	c.validateRoutes(v)
 	// Zero in a Config built in code means the default.
 	if (c.ShutdownTimeout != 0 || c.pos.has("shutdown_timeout")) &&

@@ -86,6 +86,7 @@ func TestLoadTestdata(t *testing.T) {
 			TransactionalID:    "cdc-shop",
 			Batch:              Batch{MaxEvents: 5000, MaxBytes: 4194304, Linger: Duration(100 * time.Millisecond)},
 			TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
+			Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 		},
 		Schema:          Schema{Topic: "shop._schemas", ChangesTopic: "shop.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
 		Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize, ParallelTables: 1},
@@ -130,6 +131,7 @@ func TestParseDefaults(t *testing.T) {
 				TransactionalID:    "cdc-orders-mysql",
 				Batch:              Batch{MaxEvents: DefaultBatchMaxEvents, MaxBytes: DefaultBatchMaxBytes, Linger: 0},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
+				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
 			Schema:          Schema{Topic: "orders-mysql._schemas", ChangesTopic: "orders-mysql.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
 			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize, ParallelTables: 1},
@@ -173,6 +175,7 @@ func TestParseDefaults(t *testing.T) {
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-Shop-EU.1", TransactionalID: "cdc-Shop-EU.1",
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
+				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
 			Schema:          Schema{Topic: "Shop-EU.1._schemas", ChangesTopic: "Shop-EU.1.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
 			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize, ParallelTables: 1},
@@ -197,6 +200,7 @@ func TestParseDefaults(t *testing.T) {
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-s", TransactionalID: "cdc-s",
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
+				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
 			Schema:          Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
 			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize, ParallelTables: 1},
@@ -222,6 +226,7 @@ func TestParseDefaults(t *testing.T) {
 				Partitions: 1, ReplicationFactor: -1, ClientID: "x", TransactionalID: "cdc-s",
 				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
+				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
 			Schema:          Schema{Topic: "s._schemas", ChangesTopic: "s.schema-changes", Compatibility: CompatNone, OnIncompatible: IncompatibleWarn},
 			Snapshot:        Snapshot{Mode: SnapshotInitial, ChunkSize: DefaultSnapshotChunkSize, ParallelTables: 1},
@@ -927,6 +932,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		pgBase, mysqlBase, "", "~", "- a", "name: [", "a: *x", "a: &x [*x]",
 		pgBase + "  partitions: ${P:-2}\n",
+		pgBase + "  sasl:\n    mechanism: scram-sha-256\n    username: u\n    password: ${A}\n  compression: lz4\n  tls:\n    enabled: true\n",
 		pgBase + "  <<: {a: 1}\n",
 		pgBase + "---\n---\nb: 1\n",
 		"name: \x00", "name: \xff", "\ufeffname: x",
@@ -951,6 +957,7 @@ func FuzzParse(f *testing.F) {
 		}
 		want := stripped(c)
 		want.Source.DSN = RedactDSN(c.Source.DSN)
+		want.Kafka.SASL.Password = RedactSecret(c.Kafka.SASL.Password)
 		if !reflect.DeepEqual(stripped(back), want) {
 			t.Fatalf("Redacted does not read back:\n got %#v\nwant %#v", stripped(back), want)
 		}

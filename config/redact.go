@@ -55,12 +55,22 @@ func redactParams(s string) string {
 	return re.ReplaceAllString(s, "${1}"+redactedPassword)
 }
 
+// RedactSecret is "***" for a set secret and "" for an unset one, so that a
+// printed config still tells the two apart.
+func RedactSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redactedPassword
+}
+
 // Redacted is the effective configuration, defaults included, as YAML that
-// Parse accepts, with the DSN password masked. Keys that do not apply to the
+// Parse accepts, with the DSN password and kafka.sasl.password masked. Keys that do not apply to the
 // source type are left out.
 func (c *Config) Redacted() string {
 	cp := *c
 	cp.Source.DSN = RedactDSN(c.Source.DSN)
+	cp.Kafka.SASL.Password = RedactSecret(c.Kafka.SASL.Password)
 	var n yaml.Node
 	if err := n.Encode(&cp); err != nil {
 		return fmt.Sprintf("name: %q # config not printable: %v", c.Name, err)
@@ -109,7 +119,8 @@ func (c Config) String() string { return c.Redacted() }
 func (s Source) String() string { return fmt.Sprintf("%s %s", s.Type, RedactDSN(s.DSN)) }
 
 // LogValue logs the connector's identity and endpoints, the DSN password
-// masked.
+// masked; of Kafka security only whether TLS is on and the SASL mechanism
+// and user.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("file", c.File),
@@ -118,6 +129,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("dsn", RedactDSN(c.Source.DSN)),
 		slog.Any("tables", c.Source.Tables),
 		slog.Any("brokers", c.Kafka.Brokers),
+		slog.Bool("kafka_tls", c.Kafka.TLS.Enabled),
+		slog.String("kafka_sasl", c.Kafka.SASL.String()),
 		slog.String("topic_prefix", c.Kafka.TopicPrefix),
 	)
 }

@@ -93,8 +93,12 @@ func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	group := cfg.Name + "-dlt-replay"
 	var assigned atomic.Bool
-	sess, err := kgo.NewGroupTransactSession(
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+	cluster := kafkaCluster(cfg)
+	opts, err := cluster.Opts()
+	if err != nil {
+		return fmt.Errorf("creating kafka client: %w", err)
+	}
+	sess, err := kgo.NewGroupTransactSession(append(opts,
 		kgo.ClientID(cfg.Kafka.ClientID+"-dlt-replay"),
 		kgo.TransactionalID(cfg.Kafka.TransactionalID+"-dlt-replay"),
 		kgo.TransactionTimeout(cfg.Kafka.TransactionTimeout.Std()),
@@ -112,7 +116,7 @@ func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 			}
 		}),
 		kgo.MetadataMinAge(250*time.Millisecond),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("creating kafka client: %w", err)
 	}
@@ -123,7 +127,7 @@ func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 	topics, err := adm.ListTopics(cctx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("listing kafka topics on %s: %w", strings.Join(cfg.Kafka.Brokers, ","), err)
+		return fmt.Errorf("listing kafka topics on %s: %w", cluster, err)
 	}
 	re := regexp.MustCompile(pattern)
 	var dlts []string

@@ -76,7 +76,14 @@ func errorLines(err error) []string {
 		if !ok {
 			continue
 		}
-		if e.Error() != msg {
+		// Only an errors.Join, whose text is its errors' texts: a
+		// fmt.Errorf with several %w ("connecting to ...: %w: %w") is one
+		// error.
+		var texts []string
+		for _, sub := range j.Unwrap() {
+			texts = append(texts, sub.Error())
+		}
+		if e.Error() != msg || msg != strings.Join(texts, "\n") {
 			break
 		}
 		var lines []string

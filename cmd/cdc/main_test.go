@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,26 @@ func TestConfigErrorsOnePerLine(t *testing.T) {
 		}
 		if strings.Count(l, path+":") != 1 {
 			t.Errorf("line %q holds more than one problem", l)
+		}
+	}
+}
+
+// An error that wraps several with fmt.Errorf's %w is one line, its own
+// text; only an errors.Join is split.
+func TestErrorLines(t *testing.T) {
+	a, b := errors.New("no broker answered"), errors.New("dial tcp 127.0.0.1:1: connection refused")
+	wrapped := fmt.Errorf("connecting to kafka brokers 127.0.0.1:1: %w: %w", a, b)
+	for _, tt := range []struct {
+		err  error
+		want []string
+	}{
+		{wrapped, []string{wrapped.Error()}},
+		{errors.Join(a, b), []string{a.Error(), b.Error()}},
+		{errors.Join(wrapped, a), []string{wrapped.Error(), a.Error()}},
+		{fmt.Errorf("starting: %w", errors.Join(a, b)), []string{"starting: no broker answered; dial tcp 127.0.0.1:1: connection refused"}},
+	} {
+		if got := errorLines(tt.err); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("errorLines(%q) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
 }

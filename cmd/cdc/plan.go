@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-go/cdc/config"
 	"github.com/cdc-go/cdc/schema"
@@ -76,9 +75,9 @@ func planConnector(ctx context.Context, path string, stdout io.Writer) error {
 
 // planKafka plans the topics and reads the checkpoint.
 func planKafka(ctx context.Context, cfg *config.Config, tables []*schema.Table) ([]source.PlanStep, []source.Problem, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	cl, err := kafkaCluster(cfg).NewClient()
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating kafka client: %w", err)
+		return nil, nil, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
@@ -177,7 +176,7 @@ func planKafka(ctx context.Context, cfg *config.Config, tables []*schema.Table) 
 			Detail: fmt.Sprintf("created with its first event: %d partition(s), %s", cfg.Kafka.Partitions, rf)})
 	}
 	// The checkpoint run resumes from.
-	cp, err := kafka.PeekCheckpoint(ctx, cfg.Kafka.Brokers, cfg.Kafka.CheckpointTopic, cfg.Name)
+	cp, err := kafka.PeekCheckpoint(ctx, kafkaCluster(cfg), cfg.Kafka.CheckpointTopic, cfg.Name)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return nil, nil, err
 	}

@@ -30,7 +30,7 @@ import (
 // sinkConfig is the Kafka writer's configuration for cfg.
 func sinkConfig(cfg *config.Config) kafka.Config {
 	return kafka.Config{
-		Brokers: cfg.Kafka.Brokers, ClientID: cfg.Kafka.ClientID, TransactionalID: cfg.Kafka.TransactionalID,
+		Cluster: kafkaCluster(cfg), ClientID: cfg.Kafka.ClientID, TransactionalID: cfg.Kafka.TransactionalID,
 		CheckpointTopic: cfg.Kafka.CheckpointTopic, HistoryTopic: cfg.Kafka.HistoryTopic, HistoryRetention: cfg.Kafka.HistoryRetention.Std(),
 		Partitions: int32(cfg.Kafka.Partitions), ReplicationFactor: int16(cfg.Kafka.ReplicationFactor),
 		MaxRecordBytes: cfg.Kafka.MaxRecordBytes, TransactionTimeout: cfg.Kafka.TransactionTimeout.Std(),
@@ -175,11 +175,11 @@ func describeCheckpoint(cp *kafka.Checkpoint) string {
 // readPositions reads the current checkpoint and the history, read_committed
 // and without fencing a running instance.
 func readPositions(ctx context.Context, cfg *config.Config) (*kafka.Checkpoint, []kafka.HistoryEntry, error) {
-	cur, err := kafka.PeekCheckpoint(ctx, cfg.Kafka.Brokers, cfg.Kafka.CheckpointTopic, cfg.Name)
+	cur, err := kafka.PeekCheckpoint(ctx, kafkaCluster(cfg), cfg.Kafka.CheckpointTopic, cfg.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	hist, err := kafka.ReadHistory(ctx, cfg.Kafka.Brokers, cfg.Kafka.HistoryTopic, cfg.Name)
+	hist, err := kafka.ReadHistory(ctx, kafkaCluster(cfg), cfg.Kafka.HistoryTopic, cfg.Name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -383,7 +383,7 @@ func orNone(s string) string {
 func refuseRunning(ctx context.Context, cfg *config.Config, what string) error {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	members, err := kafka.RunningMembers(ctx, cfg.Kafka.Brokers, cfg.Name)
+	members, err := kafka.RunningMembers(ctx, kafkaCluster(cfg), cfg.Name)
 	if err != nil {
 		return fmt.Errorf("telling whether connector %q runs: %w", cfg.Name, err)
 	}
@@ -551,7 +551,7 @@ func moveForRun(ctx context.Context, cfg *config.Config, sink *kafka.Writer, cur
 	}
 	to := kafka.Checkpoint{Connector: cur.Connector, Server: cur.Server, Position: []byte(from)}
 	hctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	hist, err := kafka.ReadHistory(hctx, cfg.Kafka.Brokers, cfg.Kafka.HistoryTopic, cfg.Name)
+	hist, err := kafka.ReadHistory(hctx, kafkaCluster(cfg), cfg.Kafka.HistoryTopic, cfg.Name)
 	cancel()
 	if err != nil {
 		return nil, err

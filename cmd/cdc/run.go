@@ -78,11 +78,16 @@ func postgresConfig(cfg *config.Config) postgres.Config {
 }
 
 func mysqlConfig(cfg *config.Config) mysql.Config {
-	return mysql.Config{
+	c := mysql.Config{
 		DSN: cfg.Source.DSN, ServerID: cfg.Source.ServerID, Flavor: mysql.Flavor(cfg.Source.Flavor),
 		Tables: cfg.Source.Tables, Heartbeat: cfg.Source.Heartbeat.Std(),
 		StatusInterval: cfg.Source.StatusInterval.Std(), Name: cfg.Name, MaxXABytes: cfg.Source.XAMaxBytes,
 	}
+	if cfg.Source.TLS.Enabled {
+		tls := cfg.Source.TLS
+		c.TLS = tls.Config
+	}
+	return c
 }
 
 func runConnector(parent context.Context, path, fromFlag string, stderr io.Writer) error {
@@ -91,6 +96,9 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return err
 	}
 	log := newLogger(cfg, stderr).With("connector", cfg.Name)
+	if w := plainTextPassword(cfg); w != "" {
+		log.Warn(w + "; set kafka.tls")
+	}
 	shutdownTimeout := cfg.ShutdownTimeout.Std()
 	if shutdownTimeout <= 0 {
 		shutdownTimeout = config.DefaultShutdownTimeout
@@ -128,7 +136,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return err
 	}
 	defer sink.Shutdown(hard)
-	presence, err := kafka.JoinPresence(kctx, cfg.Kafka.Brokers, cfg.Name, log.With("sink", "kafka"))
+	presence, err := kafka.JoinPresence(kctx, kafkaCluster(cfg), cfg.Name, log.With("sink", "kafka"))
 	cancel()
 	if err != nil {
 		return err
@@ -446,13 +454,16 @@ func checkConnector(ctx context.Context, path string, stdout io.Writer) error {
 			fmt.Fprintf(&out, "  fix: %s\n", p.Fix)
 		}
 	}
+	if w := plainTextPassword(cfg); w != "" {
+		fmt.Fprintf(&out, "warning: %s\n  fix: set kafka.tls (the listener must be SASL_SSL)\n", w)
+	}
 	kctx, kcancel := context.WithTimeout(ctx, connectTimeout)
 	defer kcancel()
-	if err := kafka.Ping(kctx, cfg.Kafka.Brokers); err != nil {
+	if err := kafka.Ping(kctx, kafkaCluster(cfg)); err != nil {
 		fmt.Fprintf(&out, "error: %v\n", err)
 		failed++
 	} else {
-		fmt.Fprintf(&out, "kafka %v: reachable\n", cfg.Kafka.Brokers)
+		fmt.Fprintf(&out, "kafka %s: reachable\n", kafkaCluster(cfg))
 		cprobs, err := checkCheckpoint(kctx, cfg, &out, failed == 0)
 		if err != nil {
 			fmt.Fprintf(&out, "error: %v\n", err)
@@ -527,7 +538,7 @@ func checkRoutes(ctx context.Context, cfg *config.Config) ([]source.Problem, err
 // checkpoint to out. The source is asked only when sourceOK (its
 // prerequisites are met; otherwise those are what to fix first).
 func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sourceOK bool) ([]source.Problem, error) {
-	cp, err := kafka.PeekCheckpoint(ctx, cfg.Kafka.Brokers, cfg.Kafka.CheckpointTopic, cfg.Name)
+	cp, err := kafka.PeekCheckpoint(ctx, kafkaCluster(cfg), cfg.Kafka.CheckpointTopic, cfg.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 // its own read-only client, so it can run beside a running connector.
 func loadHistory(ctx context.Context, cfg *config.Config) (*schema.History, error) {
 	h := schema.NewHistory()
-	err := kafka.ReadTopic(ctx, cfg.Kafka.Brokers, cfg.Schema.Topic, func(_, value []byte) error {
+	err := kafka.ReadTopic(ctx, kafkaCluster(cfg), cfg.Schema.Topic, func(_, value []byte) error {
 		if value == nil {
 			return nil
 		}

@@ -45,7 +45,7 @@ func followSignals(ctx context.Context, cfg *config.Config, from int64, log *slo
 					return ctx.Err()
 				}
 			}
-			err := kafka.Follow(ctx, cfg.Kafka.Brokers, topic, next, func(off int64, key, value []byte) error {
+			err := kafka.Follow(ctx, kafkaCluster(cfg), topic, next, func(off int64, key, value []byte) error {
 				sig, err := snapshot.ParseSignal(value)
 				if err != nil {
 					if value != nil {
@@ -143,13 +143,13 @@ func snapshotCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	topic := signalsTopic(cfg)
 	pctx, pcancel := context.WithTimeout(ctx, connectTimeout)
-	off, err := kafka.Publish(pctx, cfg.Kafka.Brokers, topic, int16(cfg.Kafka.ReplicationFactor), []byte(sig.ID), value)
+	off, err := kafka.Publish(pctx, kafkaCluster(cfg), topic, int16(cfg.Kafka.ReplicationFactor), []byte(sig.ID), value)
 	pcancel()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote to %s at offset %d: %s\n", topic, off, value)
-	members, err := kafka.RunningMembers(ctx, cfg.Kafka.Brokers, cfg.Name)
+	members, err := kafka.RunningMembers(ctx, kafkaCluster(cfg), cfg.Name)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stdout, "could not tell whether connector %q runs: %v\n", cfg.Name, err)
@@ -178,7 +178,7 @@ func waitAnswer(ctx context.Context, stdout io.Writer, cfg *config.Config, id st
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var ans snapshot.Signal
-	err := kafka.Follow(ctx, cfg.Kafka.Brokers, signalsTopic(cfg), off+1, func(_ int64, key, value []byte) error {
+	err := kafka.Follow(ctx, kafkaCluster(cfg), signalsTopic(cfg), off+1, func(_ int64, key, value []byte) error {
 		sig, err := snapshot.ParseSignal(value)
 		if err != nil || sig.ID != id || sig.Type.Request() || sig.Connector != "" && sig.Connector != cfg.Name {
 			return nil

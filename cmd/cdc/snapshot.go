@@ -138,7 +138,7 @@ func planSnapshot(ctx context.Context, cfg *config.Config, src streamer, cp *kaf
 func loadSnapshotProgress(ctx context.Context, cfg *config.Config) ([]snapshot.Progress, error) {
 	latest := map[string]int{}
 	var out []snapshot.Progress
-	err := kafka.ReadTopic(ctx, cfg.Kafka.Brokers, snapshotTopic(cfg), func(key, value []byte) error {
+	err := kafka.ReadTopic(ctx, kafkaCluster(cfg), snapshotTopic(cfg), func(key, value []byte) error {
 		if value == nil {
 			if i, ok := latest[string(key)]; ok {
 				out[i].State = snapshot.StateCancelled

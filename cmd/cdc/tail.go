@@ -62,15 +62,14 @@ func tailTopics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	sel := newTailSelection(cfg, *all)
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+	cl, err := kafkaCluster(cfg).NewClient(
 		kgo.ConsumeRegex(), kgo.ConsumeTopics(sel.patterns...),
 		kgo.ConsumeResetOffset(start),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.MetadataMinAge(250*time.Millisecond), kgo.MetadataMaxAge(time.Second),
 	)
 	if err != nil {
-		return fmt.Errorf("creating kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	if err := sel.waitTopics(ctx, kadm.NewClient(cl), *follow, stderr); err != nil {

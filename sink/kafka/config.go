@@ -9,8 +9,9 @@ import (
 // Config configures a Writer. The zero value of every optional field means
 // its default.
 type Config struct {
-	// Brokers are the seed brokers, "host:port". Required.
-	Brokers []string
+	// Cluster is where and how to connect: seed brokers (required), TLS,
+	// SASL, timeouts, compression.
+	Cluster
 	// ClientID names the client in broker logs and quotas. Default "cdc".
 	ClientID string
 	// TransactionalID identifies this connector's producer across restarts.

@@ -22,10 +22,10 @@ const followWaitMillis = 1000
 // ends (it returns ctx's error) or fn or caughtUp fails. It reads with
 // read_committed isolation, with a client of its own: it fences nothing.
 // A missing topic, or one with several partitions, is an error.
-func Follow(ctx context.Context, brokers []string, topic string, from int64, fn func(next int64, key, value []byte) error, caughtUp func() error) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func Follow(ctx context.Context, c Cluster, topic string, from int64, fn func(next int64, key, value []byte) error, caughtUp func() error) error {
+	cl, err := c.NewClient()
 	if err != nil {
-		return fmt.Errorf("creating kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	w := &Writer{cl: cl, adm: kadm.NewClient(cl), topics: map[string]struct{}{}, fetchBytes: fetchMaxBytes,
@@ -96,13 +96,13 @@ func Follow(ctx context.Context, brokers []string, topic string, from int64, fn 
 // default), without a transaction: it fences nothing, so it can run beside
 // a running connector (`cdc snapshot`). It returns the record's offset
 // once the broker acknowledged it.
-func Publish(ctx context.Context, brokers []string, topic string, rf int16, key, value []byte) (int64, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RequiredAcks(kgo.AllISRAcks()))
+func Publish(ctx context.Context, c Cluster, topic string, rf int16, key, value []byte) (int64, error) {
+	cl, err := c.NewClient(kgo.RequiredAcks(kgo.AllISRAcks()))
 	if err != nil {
-		return 0, fmt.Errorf("creating kafka client: %w", err)
+		return 0, err
 	}
 	defer cl.Close()
-	w := &Writer{cfg: Config{Brokers: brokers, ReplicationFactor: rf}, cl: cl, adm: kadm.NewClient(cl), topics: map[string]struct{}{},
+	w := &Writer{cfg: Config{Cluster: c, ReplicationFactor: rf}, cl: cl, adm: kadm.NewClient(cl), topics: map[string]struct{}{},
 		fetchBytes: fetchMaxBytes, log: slog.New(slog.DiscardHandler)}
 	if w.cfg.ReplicationFactor == 0 {
 		w.cfg.ReplicationFactor = -1

@@ -98,10 +98,10 @@ func (w *Writer) ensureHistoryTopic(ctx context.Context) error {
 // with a client of its own that fences
 // nothing: it can run beside a running connector. A missing topic has no
 // entries. A record that does not decode is an error naming its offset.
-func ReadHistory(ctx context.Context, brokers []string, topic, connector string) ([]HistoryEntry, error) {
+func ReadHistory(ctx context.Context, c Cluster, topic, connector string) ([]HistoryEntry, error) {
 	var out []HistoryEntry
 	n := 0
-	err := ReadTopic(ctx, brokers, topic, func(key, value []byte) error {
+	err := ReadTopic(ctx, c, topic, func(key, value []byte) error {
 		n++
 		if string(key) != connector || value == nil {
 			return nil

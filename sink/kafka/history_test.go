@@ -61,7 +61,7 @@ func TestCommitWritesHistory(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	got, err := ReadHistory(ctx, cfg.Brokers, cfg.HistoryTopic, "shop")
+	got, err := ReadHistory(ctx, cfg.Cluster, cfg.HistoryTopic, "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestCommitWritesHistory(t *testing.T) {
 		t.Fatalf("history %+v, want seq 1 with 2 records, seq 2 with 0", got)
 	}
 	// Missing topic: no entries, no error.
-	none, err := ReadHistory(ctx, cfg.Brokers, "missing.history", "shop")
+	none, err := ReadHistory(ctx, cfg.Cluster, "missing.history", "shop")
 	if err != nil || len(none) != 0 {
 		t.Fatalf("missing topic: %v, %v", none, err)
 	}
@@ -80,7 +80,7 @@ func TestPresence(t *testing.T) {
 	c := newCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	brokers := c.ListenAddrs()
+	brokers := Cluster{Brokers: c.ListenAddrs()}
 	if m, err := RunningMembers(ctx, brokers, "shop"); err != nil || len(m) != 0 {
 		t.Fatalf("before join: %v, %v", m, err)
 	}

@@ -2,22 +2,19 @@ package kafka
 
 import (
 	"context"
-	"fmt"
-	"strings"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Ping checks that one of brokers answers, within ctx. It opens and closes
-// its own client; `cdc check` uses it.
-func Ping(ctx context.Context, brokers []string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+// Ping checks that one of c's brokers answers, within ctx, and accepts the
+// TLS and SASL settings: a refused login is ErrAuthentication, no answer
+// ErrUnreachable. It opens and closes its own client; `cdc check` uses it.
+func Ping(ctx context.Context, c Cluster) error {
+	cl, err := c.NewClient()
 	if err != nil {
-		return fmt.Errorf("creating kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("connecting to kafka brokers %s: %w: %w", strings.Join(brokers, ","), ErrUnreachable, err)
+		return c.connectError(err)
 	}
 	return nil
 }

@@ -93,10 +93,10 @@ type Presence struct {
 // group.initial.rebalance.delay.ms) or ctx ends. Losing the membership
 // later (a broker outage) is logged and retried; it does not stop the
 // connector, which fencing protects anyway.
-func JoinPresence(ctx context.Context, brokers []string, connector string, log *slog.Logger) (*Presence, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID("cdc-presence"))
+func JoinPresence(ctx context.Context, c Cluster, connector string, log *slog.Logger) (*Presence, error) {
+	cl, err := c.NewClient(kgo.ClientID("cdc-presence"))
 	if err != nil {
-		return nil, fmt.Errorf("creating kafka client: %w", err)
+		return nil, err
 	}
 	host, _ := os.Hostname()
 	meta, _ := json.Marshal(Member{Host: host, PID: os.Getpid(), Started: time.Now().UTC()})
@@ -236,10 +236,10 @@ func (p *Presence) Close() {
 // RunningMembers returns the instances of connector that are running now
 // (members of its presence group), with a client of its own. None is an
 // empty list.
-func RunningMembers(ctx context.Context, brokers []string, connector string) ([]Member, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func RunningMembers(ctx context.Context, c Cluster, connector string) ([]Member, error) {
+	cl, err := c.NewClient()
 	if err != nil {
-		return nil, fmt.Errorf("creating kafka client: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
 	group := PresenceGroup(connector)

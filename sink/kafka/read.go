@@ -67,10 +67,10 @@ func (w *Writer) ReadCommitted(ctx context.Context, topic string, fn func(key, v
 
 // ReadTopic is ReadCommitted with a client of its own and no producer: it
 // fences nothing, so it can run beside a running connector (`cdc schemas`).
-func ReadTopic(ctx context.Context, brokers []string, topic string, fn func(key, value []byte) error) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func ReadTopic(ctx context.Context, c Cluster, topic string, fn func(key, value []byte) error) error {
+	cl, err := c.NewClient()
 	if err != nil {
-		return fmt.Errorf("creating kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	r := &Writer{cl: cl, adm: kadm.NewClient(cl), topics: map[string]struct{}{}, fetchBytes: fetchMaxBytes,
@@ -83,13 +83,13 @@ func ReadTopic(ctx context.Context, brokers []string, topic string, fn func(key,
 // on undisturbed, and it reads read_committed, so it sees what a restart
 // would see except a transaction that instance has open. A missing topic
 // holds no checkpoint: (nil, nil).
-func PeekCheckpoint(ctx context.Context, brokers []string, topic, connector string) (*Checkpoint, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func PeekCheckpoint(ctx context.Context, c Cluster, topic, connector string) (*Checkpoint, error) {
+	cl, err := c.NewClient()
 	if err != nil {
-		return nil, fmt.Errorf("creating kafka client: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
-	r := &Writer{cfg: Config{Brokers: brokers, CheckpointTopic: topic}, cl: cl, adm: kadm.NewClient(cl),
+	r := &Writer{cfg: Config{Cluster: c, CheckpointTopic: topic}, cl: cl, adm: kadm.NewClient(cl),
 		topics: map[string]struct{}{}, fetchBytes: fetchMaxBytes, log: slog.New(slog.DiscardHandler)}
 	if _, err := r.describeTopic(ctx, topic); errors.Is(err, kerr.UnknownTopicOrPartition) {
 		return nil, nil

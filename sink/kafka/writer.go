@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -132,8 +131,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(cfg.Brokers...),
+	cl, err := cfg.Cluster.NewClient(
 		kgo.ClientID(cfg.ClientID),
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.TransactionTimeout(cfg.TransactionTimeout),
@@ -155,7 +153,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		kgo.MaxBufferedBytes(bufferedBytes(cfg)),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("creating kafka client: %w", err)
+		return nil, err
 	}
 	w := &Writer{
 		cfg:        cfg,
@@ -179,7 +177,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 
 func (w *Writer) open(ctx context.Context) error {
 	if err := w.cl.Ping(ctx); err != nil {
-		return fmt.Errorf("connecting to kafka brokers %s: %w: %w", strings.Join(w.cfg.Brokers, ","), ErrUnreachable, err)
+		return w.cfg.Cluster.connectError(err)
 	}
 	if err := w.ensureCheckpointTopic(ctx); err != nil {
 		return err
@@ -191,7 +189,7 @@ func (w *Writer) open(ctx context.Context) error {
 	if err != nil {
 		return wrap(fmt.Sprintf("initializing kafka producer for transactional id %q", w.cfg.TransactionalID), err)
 	}
-	w.log.Info("kafka writer ready", "brokers", w.cfg.Brokers, "transactional_id", w.cfg.TransactionalID,
+	w.log.Info("kafka writer ready", "brokers", w.cfg.Cluster.String(), "transactional_id", w.cfg.TransactionalID,
 		"producer_id", id, "producer_epoch", epoch, "checkpoint_topic", w.cfg.CheckpointTopic)
 	return nil
 }
@@ -493,7 +491,7 @@ func (w *Writer) Shutdown(ctx context.Context) {
 // them (from a health check, say); it does not touch the transaction.
 func (w *Writer) Ping(ctx context.Context) error {
 	if err := w.cl.Ping(ctx); err != nil {
-		return fmt.Errorf("connecting to kafka brokers %s: %w: %w", strings.Join(w.cfg.Brokers, ","), ErrUnreachable, err)
+		return w.cfg.Cluster.connectError(err)
 	}
 	return nil
 }

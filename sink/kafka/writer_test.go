@@ -33,7 +33,7 @@ func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
 
 func testConfig(c *kfake.Cluster, txnID string) Config {
 	return Config{
-		Brokers:            c.ListenAddrs(),
+		Cluster:            Cluster{Brokers: c.ListenAddrs()},
 		TransactionalID:    txnID,
 		CheckpointTopic:    checkpointTopic,
 		TransactionTimeout: 10 * time.Second,
@@ -633,7 +633,7 @@ func TestOpenUnreachable(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := Open(ctx, Config{
-		Brokers:         []string{"127.0.0.1:1"},
+		Cluster:         Cluster{Brokers: []string{"127.0.0.1:1"}},
 		TransactionalID: "shop",
 		CheckpointTopic: checkpointTopic,
 	}, nil)
@@ -649,7 +649,7 @@ func TestOpenUnreachable(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	valid := Config{Brokers: []string{"b:9092"}, TransactionalID: "shop", CheckpointTopic: "cp"}
+	valid := Config{Cluster: Cluster{Brokers: []string{"b:9092"}}, TransactionalID: "shop", CheckpointTopic: "cp"}
 	cases := []struct {
 		name   string
 		modify func(*Config)

@@ -13,7 +13,7 @@ import (
 // checking a configuration against the tables (`cdc check`), not for
 // decoding. It changes nothing on the server.
 func CatalogTables(ctx context.Context, cfg Config) ([]*schema.Table, error) {
-	db, _, err := connect(ctx, cfg.DSN)
+	db, _, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ type server struct {
 // `cdc check`. It changes nothing on the server.
 func Check(ctx context.Context, cfg Config) ([]Problem, error) {
 	cfg.defaults()
-	db, _, err := connect(ctx, cfg.DSN)
+	db, _, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

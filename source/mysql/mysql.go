@@ -17,6 +17,7 @@ package mysql
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -47,6 +48,11 @@ const (
 type Config struct {
 	// DSN is a go-sql-driver DSN: user:pass@tcp(host:port)/db[?params].
 	DSN string
+	// TLS, when set, returns the TLS configuration of every connection to
+	// the server: catalog, snapshot and binlog. Nil leaves TLS to the DSN's
+	// tls parameter (true, skip-verify, preferred); setting both is an
+	// error. An error fails the connection.
+	TLS func() (*tls.Config, error)
 	// ServerID is the replica server id the source registers with; unique
 	// among the server's replicas and different from the server's own.
 	ServerID uint32
@@ -122,7 +128,7 @@ type Source struct {
 // one error that says how to fix each; warnings are logged.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Source, error) {
 	cfg.defaults()
-	db, dsn, err := connect(ctx, cfg.DSN)
+	db, dsn, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -172,11 +178,29 @@ func serverIdentity(st server) source.Server {
 }
 
 // connect opens a small pool for catalog queries and checks that the server
-// answers.
-func connect(ctx context.Context, dsn string) (*sql.DB, *mysqldrv.Config, error) {
-	cfg, err := mysqldrv.ParseDSN(dsn)
+// answers. The returned driver config, TLS included, is the one every later
+// connection (snapshot, binlog) starts from.
+func connect(ctx context.Context, src Config) (*sql.DB, *mysqldrv.Config, error) {
+	cfg, err := mysqldrv.ParseDSN(src.DSN)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parsing mysql dsn (want user:pass@tcp(host:port)/db): %w", err)
+	}
+	if src.TLS != nil {
+		if cfg.TLSConfig != "" && cfg.TLSConfig != "false" {
+			return nil, nil, fmt.Errorf("mysql dsn: its tls=%s parameter and source.tls both configure TLS; remove one", cfg.TLSConfig)
+		}
+		tc, err := src.TLS()
+		if err != nil {
+			return nil, nil, fmt.Errorf("source.tls: %w", err)
+		}
+		if tc != nil && tc.ServerName == "" && !tc.InsecureSkipVerify && cfg.Net != "unix" {
+			if host, _, err := net.SplitHostPort(cfg.Addr); err == nil {
+				tc.ServerName = strings.Trim(host, "[]")
+			}
+		}
+		// Set on the driver config directly rather than through
+		// mysqldrv.RegisterTLSConfig, a process-wide registry.
+		cfg.TLS = tc
 	}
 	if cfg.Net != "tcp" && cfg.Net != "tcp4" && cfg.Net != "tcp6" && cfg.Net != "unix" {
 		return nil, nil, fmt.Errorf("mysql dsn: network %q is not supported (use tcp(host:port) or unix(/path))", cfg.Net)

@@ -13,7 +13,7 @@ import (
 // check` reports.
 func Plan(ctx context.Context, cfg Config) ([]source.PlanStep, []Problem, error) {
 	cfg.defaults()
-	db, _, err := connect(ctx, cfg.DSN)
+	db, _, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
