@@ -123,10 +123,10 @@ func TestPostgresDomainsEnumsHstore(t *testing.T) {
 		"CREATE DOMAIN "+name+".price AS numeric(10,2)",
 		"CREATE DOMAIN "+name+".day AS date",
 		"CREATE TYPE "+name+".status AS ENUM ('new', 'paid', 'shipped')",
-		"CREATE TABLE "+name+".t (id int PRIMARY KEY, p "+name+".posint, s "+name+".small, e "+name+".email, pr "+name+".price, d "+name+".day, st "+name+".status, h hstore, pt point, r int4range)",
+		"CREATE TABLE "+name+".t (id int PRIMARY KEY, p "+name+".posint, s "+name+".small, e "+name+".email, pr "+name+".price, d "+name+".day, st "+name+".status, h hstore, pt point, r int4multirange)",
 	)
 	ins := func(id int) string {
-		return fmt.Sprintf(`INSERT INTO %s.t VALUES (%d, %d, 7, 'a@b.c', 12.50, '2024-02-29', 'paid', '"k"=>"v", "n"=>NULL, "q\"x"=>"1"', '(1.5,-2)', '[1,5)')`, name, id, id)
+		return fmt.Sprintf(`INSERT INTO %s.t VALUES (%d, %d, 7, 'a@b.c', 12.50, '2024-02-29', 'paid', '"k"=>"v", "n"=>NULL, "q\"x"=>"1"', '(1.5,-2)', '{[1,5),[7,9)}')`, name, id, id)
 	}
 	pgExec(t, db, ins(1))
 	dropSlotAtEnd(t, db, name, name)
@@ -150,9 +150,9 @@ func TestPostgresDomainsEnumsHstore(t *testing.T) {
 			t.Errorf("row %v:\nevent    %v\npostgres %v", after["id"], after, w)
 		}
 	}
-	// The range has no mapping: its text, and one warning for the column
-	// (the snapshot and the stream each described the table).
-	if n := strings.Count(p.Log(), "column type has no mapping"); n != 1 || !strings.Contains(p.Log(), "column=r type=int4range") {
+	// The multirange has no mapping: its text, and one warning for the
+	// column (the snapshot and the stream each described the table).
+	if n := strings.Count(p.Log(), "column type has no mapping"); n != 1 || !strings.Contains(p.Log(), "column=r type=int4multirange") {
 		t.Errorf("%d warnings about the unmapped column; log:\n%s", n, p.Log())
 	}
 	p.stopOK()

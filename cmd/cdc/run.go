@@ -26,6 +26,9 @@ import (
 // database or broker fails fast instead of retrying forever.
 const connectTimeout = 20 * time.Second
 
+// presenceWait bounds how long start-up waits for the presence group.
+const presenceWait = 5 * time.Second
+
 // streamer is an opened source, as run needs it.
 type streamer interface {
 	pipeline.Source
@@ -136,8 +139,12 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		return err
 	}
 	defer sink.Shutdown(hard)
-	presence, err := kafka.JoinPresence(kctx, kafkaCluster(cfg), cfg.Name, log.With("sink", "kafka"))
 	cancel()
+	// A join that waits for a group rebalance (a killed instance's member
+	// not timed out yet) goes on in the background after presenceWait.
+	pctx, pcancel := context.WithTimeout(ctx, presenceWait)
+	presence, err := kafka.JoinPresence(pctx, kafkaCluster(cfg), cfg.Name, log.With("sink", "kafka"))
+	pcancel()
 	if err != nil {
 		return err
 	}

@@ -104,13 +104,22 @@ func JoinPresence(ctx context.Context, c Cluster, connector string, log *slog.Lo
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Presence{cl: cl, group: PresenceGroup(connector), meta: meta, log: log, done: make(chan struct{})}
+	pending := false
 	if err := p.join(ctx); err != nil {
-		cl.Close()
-		return nil, fmt.Errorf("joining kafka group %q (how other cdc commands see that connector %q runs): %w", p.group, connector, err)
+		if !transient(err) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, kerr.RebalanceInProgress) {
+			cl.Close()
+			return nil, fmt.Errorf("joining kafka group %q (how other cdc commands see that connector %q runs): %w", p.group, connector, err)
+		}
+		// A group still waiting for a killed instance's member to time
+		// out (or a slow broker) must not hold up the stream: keep joins
+		// in the background.
+		pending = true
+		log.Warn("kafka presence group not joined yet; cdc positions set would not see this connector running until it is; joining in the background",
+			"group", p.group, "error", err)
 	}
 	life, stop := context.WithCancel(context.Background())
 	p.stop = stop
-	go p.keep(life)
+	go p.keep(life, pending)
 	return p, nil
 }
 
@@ -174,12 +183,11 @@ func (p *Presence) join(ctx context.Context) error {
 }
 
 // keep heartbeats until ctx ends, rejoining when the group rebalances or
-// forgot the member.
-func (p *Presence) keep(ctx context.Context) {
+// forgot the member; lost says the first join has not succeeded yet.
+func (p *Presence) keep(ctx context.Context, lost bool) {
 	defer close(p.done)
 	t := time.NewTicker(presenceHeartbeat)
 	defer t.Stop()
-	lost := false
 	for {
 		select {
 		case <-ctx.Done():
