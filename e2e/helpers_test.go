@@ -70,21 +70,26 @@ func newSchemaConsumer(t *testing.T, topicRegex string) *consumer {
 func newConsumer(t *testing.T, topicRegex string) *consumer {
 	t.Helper()
 	regexp.MustCompile(topicRegex)
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(brokers),
-		kgo.ConsumeRegex(),
-		kgo.ConsumeTopics(topicRegex),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.MetadataMinAge(100*time.Millisecond),
-		kgo.MetadataMaxAge(time.Second),
-		kgo.FetchMaxWait(200*time.Millisecond),
-	)
+	cl, err := kgo.NewClient(append(consumerOpts(topicRegex), kgo.SeedBrokers(brokers))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
 	return &consumer{t: t, cl: cl}
+}
+
+// consumerOpts are the options of a test consumer of topicRegex: committed
+// records from the beginning, with quick metadata refreshes.
+func consumerOpts(topicRegex string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ConsumeRegex(),
+		kgo.ConsumeTopics(topicRegex),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.MetadataMinAge(100 * time.Millisecond),
+		kgo.MetadataMaxAge(time.Second),
+		kgo.FetchMaxWait(200 * time.Millisecond),
+	}
 }
 
 // until polls until done(all events so far) is true or timeout passes, and

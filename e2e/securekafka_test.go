@@ -250,15 +250,7 @@ func (k *secureKafka) client(extra ...kgo.Opt) (*kgo.Client, error) {
 // consumer is newConsumer on the secure broker.
 func (k *secureKafka) consumer(t *testing.T, topicRegex string) *consumer {
 	t.Helper()
-	cl, err := k.client(
-		kgo.ConsumeRegex(),
-		kgo.ConsumeTopics(topicRegex),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.MetadataMinAge(100*time.Millisecond),
-		kgo.MetadataMaxAge(time.Second),
-		kgo.FetchMaxWait(200*time.Millisecond),
-	)
+	cl, err := k.client(consumerOpts(topicRegex)...)
 	if err != nil {
 		t.Fatal(err)
 	}
