@@ -40,6 +40,8 @@ type Config struct {
 	Source Source `yaml:"source"`
 	Kafka  Kafka  `yaml:"kafka"`
 	Schema Schema `yaml:"schema"`
+	// Events chooses the form of column values (cdc or debezium).
+	Events Events `yaml:"events,omitempty"`
 	// Snapshot reads the rows already in the tables (docs/snapshots.md).
 	Snapshot Snapshot `yaml:"snapshot"`
 	Log      Log      `yaml:"log"`
@@ -334,6 +336,7 @@ func (c *Config) defaults() {
 	c.Kafka.defaults(c.Name, c.pos.has)
 	c.Schema.defaults(c.Kafka.TopicPrefix)
 	c.Snapshot.defaults(c.pos.has, c.Kafka.Batch.MaxEvents)
+	c.Events.defaults(c.Source.Type)
 	c.Log.defaults()
 	c.clientDefaults()
 	c.routeDefaults()
@@ -476,6 +479,7 @@ func (c *Config) Validate() error {
 	c.Kafka.validate(v, nameOK)
 	c.Schema.validate(v, c.Kafka.CheckpointTopic)
 	c.Snapshot.validate(v, &c.Source, c.Kafka.Batch.MaxEvents)
+	c.Events.validate(v)
 	c.Log.validate(v)
 	c.Metrics.validate(v)
 	c.validateClient(v)

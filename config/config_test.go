@@ -315,7 +315,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "file: not a mapping",
 			data: "- name: shop\n",
-			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, snapshot, log, metrics, routes, messages, shutdown_timeout at the top level, got a list"},
+			want: []string{"shop.yaml:1: expected a mapping with keys name, source, kafka, schema, events, snapshot, log, metrics, routes, messages, shutdown_timeout at the top level, got a list"},
 		},
 
 		{
@@ -340,7 +340,7 @@ func TestParseErrors(t *testing.T) {
 		}, {
 			name: "unknown key at the top level, transposed letters",
 			data: pgBase + "kafak: {}\n",
-			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, snapshot, log, metrics, routes, messages, shutdown_timeout)`},
+			want: []string{`shop.yaml:8: unknown key "kafak" at the top level (did you mean "kafka"? valid keys: name, source, kafka, schema, events, snapshot, log, metrics, routes, messages, shutdown_timeout)`},
 		}, {
 			name: "unknown key: camelCase finds the snake_case key",
 			data: strings.Replace(mysqlBase, "server_id:", "serverId:", 1),

@@ -17,7 +17,7 @@ func TestDecodeEnvelopeReroutesOutboxRow(t *testing.T) {
 	for _, payload := range []any{json.RawMessage(`{"total":12.5}`), `{"total":12.5}`} {
 		orig := outboxChange(source.OpCreate, outboxTable, outboxRow("e-1", "order", "o-42", int64(3), payload))
 		orig.Tx.CommitTime = orig.Tx.CommitTime.Add(1)
-		dlt := testRouter().records(orig)[0]
+		dlt := testRouter().recs(orig)[0]
 
 		ch, err := DecodeEnvelope(dlt.Key, dlt.Value, "0/16B3748")
 		if err != nil {
@@ -54,7 +54,7 @@ func TestDecodeEnvelopeImages(t *testing.T) {
 		change(source.OpUpdate, row1, row2),
 		change(source.OpDelete, row1, nil),
 	} {
-		rec := testRouter().records(ch)[0]
+		rec := testRouter().recs(ch)[0]
 		got, err := DecodeEnvelope(rec.Key, rec.Value, "")
 		if err != nil {
 			t.Fatal(err)
@@ -63,7 +63,7 @@ func TestDecodeEnvelopeImages(t *testing.T) {
 			t.Errorf("%v: before %#v after %#v", ch.Op, got.Before, got.After)
 		}
 		// Encoding the decoded change again gives the same event.
-		if again := testRouter().records(got)[0]; string(again.Value) != string(rec.Value) {
+		if again := testRouter().recs(got)[0]; string(again.Value) != string(rec.Value) {
 			t.Errorf("re-encoded differs:\n%s\n%s", again.Value, rec.Value)
 		}
 	}
@@ -71,7 +71,7 @@ func TestDecodeEnvelopeImages(t *testing.T) {
 
 func TestDecodeEnvelopeMessage(t *testing.T) {
 	ch := message("outbox", `{"id":"1"}`)
-	rec := testRouter().records(ch)[0]
+	rec := testRouter().recs(ch)[0]
 	got, err := DecodeEnvelope(rec.Key, rec.Value, "")
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestDecodeEnvelopeErrors(t *testing.T) {
 }
 
 func FuzzDecodeEnvelope(f *testing.F) {
-	rec := testRouter().records(change(source.OpUpdate, []any{int64(1), nil, nil, nil, nil, nil}, []any{int64(7), "paid", "1", json.RawMessage(`[1]`), []byte{1}, "x"}))
+	rec := testRouter().recs(change(source.OpUpdate, []any{int64(1), nil, nil, nil, nil, nil}, []any{int64(7), "paid", "1", json.RawMessage(`[1]`), []byte{1}, "x"}))
 	f.Add(rec[0].Key, rec[0].Value)
 	f.Add([]byte(nil), []byte(`{"op":"m","message":{"prefix":"p","content":"e30="}}`))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
@@ -108,6 +108,6 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			return
 		}
 		// Whatever decodes must encode without panicking.
-		testRouter().records(ch)
+		testRouter().recs(ch)
 	})
 }

@@ -26,6 +26,9 @@ type Envelope struct {
 	// JSON columns are then strings (io.debezium.data.Json), as Connect
 	// has no type for embedded JSON.
 	SchemaInPayload bool
+	// Debezium, when set, writes column values in Debezium's forms
+	// (events.format: debezium); nil is cdc's readable form.
+	Debezium *Debezium
 }
 
 // Value encodes a change in the Debezium envelope:

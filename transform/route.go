@@ -29,12 +29,16 @@ func (r *Tables) Topic(ch *source.Change) string {
 // old key (and its tombstone) followed by a create under the new key, so
 // that each key's history stays on its own partition in order.
 func (r *Tables) Route(ch *source.Change) ([]Record, error) {
-	return r.records(ch), nil
+	return r.records(ch)
 }
 
-func (r *Tables) records(ch *source.Change) []Record {
-	key := func(row []any) []byte { return Key(ch.Table, row) }
-	return rowRecords(ch, r.Topic(ch), key, r.Envelope.Value, r.Tombstones)
+func (r *Tables) records(ch *source.Change) ([]Record, error) {
+	var idx []int
+	if ch.Table != nil {
+		idx = ch.Table.KeyColumns()
+	}
+	key := func(row []any) ([]byte, error) { return r.Envelope.EventKey(ch.Table, idx, row) }
+	return rowRecords(ch, r.Topic(ch), key, r.Envelope.Event, r.Tombstones)
 }
 
 // rowRecords returns the records of one change on topic, with key giving
@@ -42,38 +46,76 @@ func (r *Tables) records(ch *source.Change) []Record {
 // delete with tombstones gives two; an update that changes the key gives a
 // delete of the old key (and its tombstone) followed by a create under the
 // new key, so that each key's history stays on its own partition in order.
-func rowRecords(ch *source.Change, topic string, key func(row []any) []byte, value func(*source.Change) []byte, tombstones bool) []Record {
+// An error of key or value is the change's: it goes to the dead-letter topic.
+func rowRecords(ch *source.Change, topic string, key func(row []any) ([]byte, error), value func(*source.Change) ([]byte, error), tombstones bool) ([]Record, error) {
 	switch ch.Op {
 	case source.OpDelete:
-		k := key(ch.Before)
-		recs := []Record{{Topic: topic, Key: k, Value: value(ch)}}
+		k, err := key(ch.Before)
+		if err != nil {
+			return nil, err
+		}
+		v, err := value(ch)
+		if err != nil {
+			return nil, err
+		}
+		recs := []Record{{Topic: topic, Key: k, Value: v}}
 		if tombstones && k != nil {
 			recs = append(recs, Record{Topic: topic, Key: k})
 		}
-		return recs
+		return recs, nil
 	case source.OpUpdate:
-		newKey := key(ch.After)
+		newKey, err := key(ch.After)
+		if err != nil {
+			return nil, err
+		}
 		if ch.Before != nil {
-			if oldKey := key(ch.Before); oldKey != nil && !bytes.Equal(oldKey, newKey) {
+			oldKey, err := key(ch.Before)
+			if err != nil {
+				return nil, err
+			}
+			if oldKey != nil && !bytes.Equal(oldKey, newKey) {
 				del := *ch
 				del.Op, del.After = source.OpDelete, nil
-				recs := rowRecords(&del, topic, key, value, tombstones)
+				recs, err := rowRecords(&del, topic, key, value, tombstones)
+				if err != nil {
+					return nil, err
+				}
 				ins := *ch
 				ins.Op, ins.Before = source.OpCreate, nil
 				// The create is the transaction's next event.
 				ins.Tx.Order++
 				ins.Tx.TableOrder++
-				return append(recs, Record{Topic: topic, Key: newKey, Value: value(&ins)})
+				v, err := value(&ins)
+				if err != nil {
+					return nil, err
+				}
+				return append(recs, Record{Topic: topic, Key: newKey, Value: v}), nil
 			}
 		}
-		return []Record{{Topic: topic, Key: newKey, Value: value(ch)}}
+		v, err := value(ch)
+		if err != nil {
+			return nil, err
+		}
+		return []Record{{Topic: topic, Key: newKey, Value: v}}, nil
 	case source.OpMessage:
 		var k []byte
 		if ch.Message != nil {
 			k = appendString(nil, ch.Message.Prefix)
 		}
-		return []Record{{Topic: topic, Key: k, Value: value(ch)}}
+		v, err := value(ch)
+		if err != nil {
+			return nil, err
+		}
+		return []Record{{Topic: topic, Key: k, Value: v}}, nil
 	default:
-		return []Record{{Topic: topic, Key: key(ch.After), Value: value(ch)}}
+		k, err := key(ch.After)
+		if err != nil {
+			return nil, err
+		}
+		v, err := value(ch)
+		if err != nil {
+			return nil, err
+		}
+		return []Record{{Topic: topic, Key: k, Value: v}}, nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -180,7 +181,7 @@ func (r *Router) Route(ch *source.Change) ([]Record, error) {
 
 func (r *Router) route(ch *source.Change) ([]Record, error) {
 	if ch.Err != nil {
-		return r.def.records(ch), nil
+		return r.def.records(ch)
 	}
 	if ch.Op == source.OpMessage {
 		if ch.Message != nil {
@@ -188,17 +189,17 @@ func (r *Router) route(ch *source.Change) ([]Record, error) {
 				return r.message(m, ch)
 			}
 		}
-		return r.def.records(ch), nil
+		return r.def.records(ch)
 	}
 	if ch.Table == nil {
-		return r.def.records(ch), nil
+		return r.def.records(ch)
 	}
 	tr, err := r.routeOf(ch.Table)
 	switch {
 	case err != nil:
 		return nil, err
 	case tr == nil:
-		return r.def.records(ch), nil
+		return r.def.records(ch)
 	}
 	b, err := r.bind(tr, ch.Table)
 	if err != nil {
@@ -284,6 +285,7 @@ type binding struct {
 	masks  []*Mask       // per column of the full row; nil entries unmasked
 	keep   []int         // columns kept in events; nil: all
 	table  *schema.Table // the table as events show it (kept columns)
+	masked *schema.Table // the full table, masked columns typed as their masks write them
 
 	// Outbox routes.
 	id, aggType, aggID, version, eventType, payload int // version -1: none
@@ -364,6 +366,8 @@ func bindTable(tr *tableRoute, t *schema.Table) (*binding, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	b.masked = maskedTable(t, b.masks)
+	b.table = b.masked
 	for _, i := range b.keyIdx {
 		if drop[i] {
 			return nil, fmt.Errorf("key column %q is excluded from the events; list other key columns with key: [...] or mask it instead", t.Columns[i].Name)
@@ -371,7 +375,7 @@ func bindTable(tr *tableRoute, t *schema.Table) (*binding, error) {
 	}
 	if len(tr.Include) > 0 || len(tr.Exclude) > 0 {
 		proj := &schema.Table{Namespace: t.Namespace, Name: t.Name, Version: t.Version}
-		for i, c := range t.Columns {
+		for i, c := range b.masked.Columns {
 			if !drop[i] {
 				b.keep = append(b.keep, i)
 				proj.Columns = append(proj.Columns, c)
@@ -380,6 +384,33 @@ func bindTable(tr *tableRoute, t *schema.Table) (*binding, error) {
 		b.table = proj
 	}
 	return b, nil
+}
+
+// maskedTable is t with each masked column typed as its mask writes it:
+// a hash is text, a truncated number its text, a nulled column nullable.
+// t itself when nothing is masked.
+func maskedTable(t *schema.Table, masks []*Mask) *schema.Table {
+	var out *schema.Table
+	for i, m := range masks {
+		if m == nil {
+			continue
+		}
+		if out == nil {
+			cp := *t
+			cp.Columns = slices.Clone(t.Columns)
+			out = &cp
+		}
+		c := &out.Columns[i]
+		switch {
+		case m.Kind == MaskHash, m.Kind == MaskTruncate && c.Kind != schema.KindString && c.Kind != schema.KindBytes:
+			c.Type, c.Kind, c.TypeID, c.Values = "text", schema.KindString, 0, nil
+		}
+		c.Nullable = c.Nullable || (m.Kind != MaskHash && m.Kind != MaskTruncate)
+	}
+	if out == nil {
+		return t
+	}
+	return out
 }
 
 func bindOutbox(o *outboxRoute, t *schema.Table) (*binding, error) {
@@ -471,15 +502,15 @@ func (r *Router) tableRow(tr *tableRoute, b *binding, ch *source.Change) ([]Reco
 	if err := CheckTopic(topic); err != nil {
 		return nil, fmt.Errorf("%s: %w", tr.Name, err)
 	}
-	key := func(row []any) []byte { return tr.key(b, ch.Table, row) }
-	value := func(c *source.Change) []byte {
+	key := func(row []any) ([]byte, error) { return tr.key(r.def.Envelope, b, row) }
+	value := func(c *source.Change) ([]byte, error) {
 		out := *c
 		out.Table = b.table
 		out.Before = tr.row(b, c.Before)
 		out.After = tr.row(b, c.After)
-		return r.def.Envelope.Value(&out)
+		return r.def.Envelope.Event(&out)
 	}
-	return rowRecords(ch, topic, key, value, tr.Tombstones), nil
+	return rowRecords(ch, topic, key, value, tr.Tombstones)
 }
 
 // row masks and projects a row.
@@ -507,24 +538,22 @@ func (tr *tableRoute) row(b *binding, row []any) []any {
 	return out
 }
 
-// key encodes the (masked) key columns of row as a JSON object.
-func (tr *tableRoute) key(b *binding, t *schema.Table, row []any) []byte {
+// key encodes the (masked) key columns of row.
+func (tr *tableRoute) key(env Envelope, b *binding, row []any) ([]byte, error) {
 	if row == nil || len(b.keyIdx) == 0 {
-		return nil
+		return nil, nil
 	}
-	k := make([]byte, 0, 32)
-	k = append(k, '{')
-	for n, i := range b.keyIdx {
-		if n > 0 {
-			k = append(k, ',')
+	masked := row
+	for _, i := range b.keyIdx {
+		if b.masks[i] != nil {
+			masked = slices.Clone(row)
+			for _, i := range b.keyIdx {
+				if m := b.masks[i]; m != nil {
+					masked[i] = m.Apply(row[i], tr.Salt)
+				}
+			}
+			break
 		}
-		k = appendString(k, t.Columns[i].Name)
-		k = append(k, ':')
-		v := row[i]
-		if m := b.masks[i]; m != nil {
-			v = m.Apply(v, tr.Salt)
-		}
-		k = appendValue(k, v)
 	}
-	return append(k, '}')
+	return env.EventKey(b.masked, b.keyIdx, masked)
 }

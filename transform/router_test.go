@@ -158,7 +158,7 @@ func TestTableRouteDefaultsAndUnrouted(t *testing.T) {
 	// Unrouted tables take the default route, byte for byte.
 	ch := change(source.OpCreate, nil, []any{int64(1), "new", nil, nil, nil, nil})
 	got, _ := r.Route(ch)
-	want := testRouter().records(ch)
+	want := testRouter().recs(ch)
 	if len(got) != 1 || string(got[0].Value) != string(want[0].Value) || got[0].Topic != want[0].Topic {
 		t.Errorf("default route differs:\n got %+v\nwant %+v", got, want)
 	}

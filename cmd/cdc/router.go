@@ -24,11 +24,14 @@ func newRouter(cfg *config.Config, connector string, log *slog.Logger) (*transfo
 	env := transform.Envelope{Connector: connector, Name: cfg.Kafka.TopicPrefix, Version: buildVersion(), SchemaInPayload: cfg.Kafka.SchemaInPayload}
 	rc := cfg.RouterConfig()
 	rc.Envelope = env
+	rc.Envelope.Debezium = cfg.Events.Debezium()
 	rc.Notify = noticeLogger(log.With("component", "router"), 10*time.Second)
 	router, err := transform.NewRouter(rc)
 	if err != nil {
 		return nil, nil, err
 	}
+	// Dead-lettered changes keep cdc's own, lossless form whatever
+	// events.format says, so that `cdc dlt replay` can read them back.
 	fallback := &transform.Tables{Envelope: env, Prefix: cfg.Kafka.TopicPrefix, Tombstones: true}
 	return router, fallback, nil
 }
