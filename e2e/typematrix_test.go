@@ -115,6 +115,10 @@ var matrixModes = []valueMode{
 	{name: "cdc", value: cdcValue},
 }
 
+// TestTypeMatrix runs each database's matrix in each mode, all in
+// parallel: every type family of docs/types.md, every edge row, through
+// the snapshot, the stream, updates and deletes, against the database's
+// own read-back. CDC_MATRIX_VERBOSE=1 logs every value compared.
 func TestTypeMatrix(t *testing.T) {
 	t.Parallel()
 	for _, mode := range matrixModes {
