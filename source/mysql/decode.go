@@ -97,7 +97,7 @@ func describe(tm *replication.TableMapEvent, cs *charsets, ext map[string]string
 			Name:     names[i],
 			TypeID:   uint32(c.typ),
 			Nullable: nullable || len(tm.NullBitmap) == 0,
-			Values:   c.values,
+			Values:   c.labels(),
 		}
 		col.Type, col.Kind = nativeType(c, tm.ColumnMeta[i], unsigned[i], cs, geoms[i])
 		t.schema.Columns[i] = col
@@ -200,9 +200,9 @@ func nativeType(c *column, meta uint16, unsigned bool, cs *charsets, geom uint64
 	case gomysql.MYSQL_TYPE_JSON:
 		return "json", schema.KindJSON
 	case gomysql.MYSQL_TYPE_ENUM:
-		return "enum(" + quoteList(c.values) + ")", schema.KindEnum
+		return "enum(" + quoteList(c.labels()) + ")", schema.KindEnum
 	case gomysql.MYSQL_TYPE_SET:
-		return "set(" + quoteList(c.values) + ")", schema.KindSet
+		return "set(" + quoteList(c.labels()) + ")", schema.KindSet
 	case gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING:
 		if binary {
 			return fmt.Sprintf("varbinary(%d)", c.length), schema.KindBytes
@@ -233,6 +233,43 @@ func nativeType(c *column, meta uint16, unsigned bool, cs *charsets, geom uint64
 		return "vector", schema.KindBytes
 	}
 	return fmt.Sprintf("type%d", c.typ), schema.KindUnknown
+}
+
+// label returns enum or set member i in UTF-8. The table map has the
+// members in the column's charset (a latin1 'é' is the byte 0xe9), and a
+// snapshot's unconverted SELECT matches its values against those bytes, so
+// they are converted here, as the column's text would be.
+func (c *column) label(i int) (string, error) {
+	m := c.values[i]
+	if c.cs == nil || isASCII(m) {
+		return m, nil
+	}
+	v, err := c.cs.decodeText(c.charset, []byte(m))
+	if err != nil {
+		return "", fmt.Errorf("member %d: %w", i+1, err)
+	}
+	if b, ok := v.([]byte); ok { // CHARACTER SET binary
+		return string(b), nil
+	}
+	return v.(string), nil
+}
+
+// labels are all members in UTF-8, for the schema; a member that does not
+// convert keeps its bytes there (a value that is that member is reported
+// when it occurs).
+func (c *column) labels() []string {
+	if c.values == nil {
+		return nil
+	}
+	out := make([]string, len(c.values))
+	for i := range c.values {
+		l, err := c.label(i)
+		if err != nil {
+			l = c.values[i]
+		}
+		out[i] = l
+	}
+	return out
 }
 
 func quoteList(vs []string) string {
@@ -381,7 +418,7 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 			case n == 0:
 				return "", nil // the "invalid value" member MySQL stores for bad input
 			case n > 0 && int(n) <= len(c.values):
-				return c.values[n-1], nil
+				return c.label(int(n - 1))
 			}
 			return nil, fmt.Errorf("enum index %d outside its %d members", n, len(c.values))
 		}
@@ -395,7 +432,11 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 				if b >= len(c.values) {
 					return nil, fmt.Errorf("set bit %d outside its %d members", b, len(c.values))
 				}
-				members = append(members, c.values[b])
+				m, err := c.label(b)
+				if err != nil {
+					return nil, err
+				}
+				members = append(members, m)
 			}
 			return members, nil
 		}

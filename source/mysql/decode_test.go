@@ -76,6 +76,20 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+// A latin1 enum's members arrive in latin1: the schema has them in UTF-8.
+func TestDescribeLatin1Members(t *testing.T) {
+	tm := orderTableMap()
+	tm.EnumSetColumnCharset = []uint64{8, 45} // status latin1, tags utf8mb4
+	tm.EnumStrValue = [][][]byte{{[]byte("new"), []byte("pa\xefd")}}
+	tb, err := describe(tm, newCharsets(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := tb.schema.Columns[1]; c.Type != "enum('new','païd')" || !reflect.DeepEqual(c.Values, []string{"new", "païd"}) {
+		t.Errorf("status: type %s, values %q", c.Type, c.Values)
+	}
+}
+
 // Without binlog_row_metadata=FULL a table map has no column names: the
 // error must say how to fix the server.
 func TestDescribeWithoutColumnNames(t *testing.T) {
@@ -152,6 +166,10 @@ func TestConvert(t *testing.T) {
 		{"enum empty member", column{values: []string{"a"}}, schema.KindEnum, int64(0), "", false},
 		{"empty set", column{values: []string{"a"}}, schema.KindSet, int64(0), []string{}, false},
 		{"set bit without member", column{values: []string{"a"}}, schema.KindSet, int64(2), nil, true},
+		// The table map has a latin1 column's members in latin1.
+		{"latin1 enum member", column{values: []string{"x", "\xe9", "\x80"}, charset: "latin1", cs: newCharsets()}, schema.KindEnum, int64(3), "€", false},
+		{"latin1 set members", column{values: []string{"x", "\xe9", "\x80"}, charset: "latin1", cs: newCharsets()}, schema.KindSet, int64(6), []string{"é", "€"}, false},
+		{"enum member not in its charset", column{values: []string{"\xff"}, charset: "utf8mb4", cs: newCharsets()}, schema.KindEnum, int64(1), nil, true},
 		{"json", column{}, schema.KindJSON, `{"a":[1,2.5]}`, json.RawMessage(`{"a":[1,2.5]}`), false},
 		{"empty json document", column{}, schema.KindJSON, []byte{}, json.RawMessage("null"), false},
 		{"partial json", column{}, schema.KindJSON, &replication.JsonDiff{}, nil, true},
