@@ -12,6 +12,7 @@ type connectSchema struct {
 	Name     string // logical name, such as io.debezium.time.Date; "" for none
 	Version  int    // 0: none
 	Params   [][2]string
+	Default  string         // JSON of the default value; "" for none
 	Items    *connectSchema // array element
 	Fields   []connectField // struct fields
 }
@@ -67,6 +68,10 @@ func (s *connectSchema) appendJSON(b []byte, field string) []byte {
 			b = appendString(b, p[1])
 		}
 		b = append(b, '}')
+	}
+	if s.Default != "" {
+		b = append(b, `,"default":`...)
+		b = append(b, s.Default...)
 	}
 	if field != "" {
 		b = append(b, `,"field":`...)

@@ -171,7 +171,7 @@ type dbzSourceField struct {
 }
 
 var snapshotSchema = &connectSchema{Type: "string", Optional: true, Name: "io.debezium.data.Enum", Version: 1,
-	Params: [][2]string{{"allowed", "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"}}}
+	Params: [][2]string{{"allowed", "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"}}, Default: `"false"`}
 
 func metaField(name string) func(*Envelope, *source.Change) any {
 	return func(_ *Envelope, ch *source.Change) any { return ch.Meta[name] }
@@ -204,6 +204,8 @@ var dbzPostgresSource = append(append([]dbzSourceField(nil), dbzCommonHead...),
 	dbzSourceField{"txId", optInt64, metaField("txId")},
 	dbzSourceField{"lsn", optInt64, metaField("lsn")},
 	dbzSourceField{"xmin", optInt64, nil},
+	dbzSourceField{"origin", optString, nil},
+	dbzSourceField{"origin_lsn", optInt64, nil},
 )
 
 var dbzMySQLSource = append(append([]dbzSourceField(nil), dbzCommonHead...),

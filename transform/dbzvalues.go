@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"strconv"
@@ -243,23 +244,31 @@ func encBit1(b []byte, v any) ([]byte, error) {
 }
 
 // encBits writes a bit string ("0101", most significant bit first) as
-// io.debezium.data.Bits: little-endian bytes, bit 0 the last character.
-func encBits(b []byte, v any) ([]byte, error) {
-	s, ok := v.(string)
-	if !ok {
-		return b, &errUnrepresentable{v, "not a bit string"}
-	}
-	out := make([]byte, (len(s)+7)/8)
-	for i := range len(s) {
-		switch s[len(s)-1-i] {
-		case '1':
-			out[i/8] |= 1 << (i % 8)
-		case '0':
-		default:
+// io.debezium.data.Bits: little-endian bytes, bit 0 the last character;
+// minimal drops the zero bytes at the high end.
+func encBits(minimal bool) func([]byte, any) ([]byte, error) {
+	return func(b []byte, v any) ([]byte, error) {
+		s, ok := v.(string)
+		if !ok {
 			return b, &errUnrepresentable{v, "not a bit string"}
 		}
+		out := make([]byte, (len(s)+7)/8)
+		for i := range len(s) {
+			switch s[len(s)-1-i] {
+			case '1':
+				out[i/8] |= 1 << (i % 8)
+			case '0':
+			default:
+				return b, &errUnrepresentable{v, "not a bit string"}
+			}
+		}
+		if minimal {
+			for len(out) > 0 && out[len(out)-1] == 0 {
+				out = out[:len(out)-1]
+			}
+		}
+		return appendBase64(b, out), nil
 	}
-	return appendBase64(b, out), nil
 }
 
 // civil is a proleptic Gregorian date and time of day as cdc writes them.
@@ -380,6 +389,19 @@ func encTimeUnit(div int64) func([]byte, any) ([]byte, error) {
 			return b, &errUnrepresentable{v, "not a time without zone"}
 		}
 		return strconv.AppendInt(b, floorDiv(micros, div), 10), nil
+	}
+}
+
+// encTimeInDay restricts a TIME encoder to the times of a day, 00:00:00
+// to 24:00:00, which Connect's Time type is limited to.
+func encTimeInDay(enc func([]byte, any) ([]byte, error)) func([]byte, any) ([]byte, error) {
+	return func(b []byte, v any) ([]byte, error) {
+		if s, ok := v.(string); ok {
+			if micros, _, ok := parseClock(s); ok && (micros < 0 || micros > 86_400_000_000) {
+				return b, &errUnrepresentable{v, "outside a day, which time_precision_mode: connect cannot hold; use adaptive_time_microseconds"}
+			}
+		}
+		return enc(b, v)
 	}
 }
 
@@ -590,7 +612,16 @@ func encInterval(b []byte, v any) ([]byte, error) {
 	micros := math.Round((seconds - whole) * 1e6)
 	numberOfDays := float64(years*12+months)*(365.25/12) + float64(days)
 	numberOfSeconds := ((numberOfDays*24+float64(hours))*60+float64(minutes))*60 + whole
-	return strconv.AppendInt(b, int64(numberOfSeconds*1e6+micros), 10), nil
+	total := numberOfSeconds*1e6 + micros
+	// Java's long cast saturates, and so does Debezium's duration; Go's
+	// conversion of an out-of-range float is undefined, so clamp first.
+	switch {
+	case total >= math.MaxInt64:
+		return strconv.AppendInt(b, math.MaxInt64, 10), nil
+	case total <= math.MinInt64:
+		return strconv.AppendInt(b, math.MinInt64, 10), nil
+	}
+	return strconv.AppendInt(b, int64(total), 10), nil
 }
 
 // appendWKBPoint writes the little-endian WKB of a point as base64.
@@ -650,7 +681,7 @@ func encMyGeometry(b []byte, v any) ([]byte, error) {
 	b = append(b, `{"wkb":`...)
 	b = appendBase64(b, g.WKB)
 	b = append(b, `,"srid":`...)
-	if g.SRID == nil {
+	if g.SRID == nil || *g.SRID == 0 { // SRID 0: none, null as Debezium writes it
 		b = append(b, "null"...)
 	} else {
 		b = strconv.AppendInt(b, *g.SRID, 10)
@@ -675,6 +706,9 @@ func encMyPoint(b []byte, v any) ([]byte, error) {
 	}
 	x := math.Float64frombits(order.Uint64(g.WKB[5:]))
 	y := math.Float64frombits(order.Uint64(g.WKB[13:]))
+	if g.SRID != nil && *g.SRID == 0 {
+		g.SRID = nil
+	}
 	return appendPoint(b, x, y, g.WKB, g.SRID), nil
 }
 
@@ -749,4 +783,75 @@ func elementValue(raw json.RawMessage, kind schema.Kind) (any, error) {
 		return base64.StdEncoding.DecodeString(s)
 	}
 	return s, nil
+}
+
+// encRange writes a range (cdc's object form, source/postgres rangetype.go)
+// as Postgres's own text, which is what Debezium sends: "[1,10)",
+// "empty", timestamps quoted in Postgres's output form.
+func encRange(b []byte, v any) ([]byte, error) {
+	raw, ok := v.(json.RawMessage)
+	var r struct {
+		Empty          bool            `json:"empty"`
+		Lower          json.RawMessage `json:"lower"`
+		Upper          json.RawMessage `json:"upper"`
+		LowerInclusive bool            `json:"lower_inclusive"`
+		UpperInclusive bool            `json:"upper_inclusive"`
+	}
+	if !ok || json.Unmarshal(raw, &r) != nil {
+		if s, isText := v.(string); isText {
+			return appendString(b, s), nil
+		}
+		return b, &errUnrepresentable{v, "not a range"}
+	}
+	if r.Empty {
+		return appendString(b, "empty"), nil
+	}
+	var t strings.Builder
+	t.WriteByte("(["[boolIndex(r.LowerInclusive)])
+	t.WriteString(rangeBound(r.Lower))
+	t.WriteByte(',')
+	t.WriteString(rangeBound(r.Upper))
+	t.WriteByte(")]"[boolIndex(r.UpperInclusive)])
+	return appendString(b, t.String()), nil
+}
+
+func boolIndex(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// rangeBound is one bound's Postgres text: empty when unbounded, a
+// number's digits, a date or timestamp in Postgres's ISO output form
+// (quoted when it has a space).
+func rangeBound(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return string(raw) // a number
+	}
+	if c, rest, ok := parseISODate(s); ok && strings.HasPrefix(rest, "T") {
+		clock := rest[1:]
+		zone := ""
+		if z, ok := strings.CutSuffix(clock, "Z"); ok {
+			clock, zone = z, "+00"
+		}
+		return `"` + pgDate(c) + " " + clock + zone + `"`
+	} else if ok && rest == "" {
+		return pgDate(c)
+	}
+	return s
+}
+
+// pgDate writes a date as Postgres's ISO output does: "0044-03-15 BC"
+// for astronomical year -43.
+func pgDate(c civil) string {
+	y, era := c.year, ""
+	if y <= 0 {
+		y, era = 1-y, " BC"
+	}
+	return fmt.Sprintf("%04d-%02d-%02d%s", y, c.month, c.day, era)
 }

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,7 +224,7 @@ func (d *Debezium) pgColumn(c *schema.Column) *dbzColumn {
 		return d.timestamp(arg(args, 0, 6))
 	case "timestamp with time zone":
 		s := named("string", "io.debezium.time.ZonedTimestamp")
-		return &dbzColumn{schema: &s, enc: encZonedTimestamp(arg(args, 0, -1))}
+		return &dbzColumn{schema: &s, enc: encZonedTimestamp(arg(args, 0, 6))}
 	case "interval":
 		s := named("int64", "io.debezium.time.MicroDuration")
 		return &dbzColumn{schema: &s, enc: encInterval}
@@ -232,11 +233,16 @@ func (d *Debezium) pgColumn(c *schema.Column) *dbzColumn {
 		if n == 1 {
 			return &dbzColumn{schema: &schemaBool, enc: encBit1}
 		}
-		return bits(n)
+		return bits(n, true)
 	case "bit varying":
-		return bits(arg(args, 0, 0))
+		return bits(arg(args, 0, math.MaxInt32), true)
 	case "point":
 		return &dbzColumn{schema: pointSchema(), enc: encPGPoint}
+	case "tsvector":
+		s := named("string", "io.debezium.data.Tsvector")
+		return &dbzColumn{schema: &s, enc: encString}
+	case "int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange":
+		return &dbzColumn{schema: &schemaString, enc: encRange}
 	}
 	return nil
 }
@@ -279,14 +285,20 @@ func (d *Debezium) myColumn(c *schema.Column) *dbzColumn {
 		if n == 1 {
 			return &dbzColumn{schema: &schemaBool, enc: encBit1}
 		}
-		return bits(n)
+		return bits(n, false)
 	case "date":
 		return d.myZero(c, d.date())
 	case "time":
+		col := d.timeOfDay(6)
 		if d.TimePrecision == TimeAdaptive {
-			return d.timeOfDay(arg(args, 0, 0))
+			col = d.timeOfDay(arg(args, 0, 0))
 		}
-		return d.timeOfDay(6)
+		if col.schema.Type == "int32" {
+			// Kafka Connect's Time (and Debezium's) is a time of day;
+			// MySQL's TIME may be negative or past 24 hours.
+			col.enc = encTimeInDay(col.enc)
+		}
+		return col
 	case "datetime":
 		return d.myZero(c, d.timestamp(arg(args, 0, 0)))
 	case "timestamp":
@@ -359,7 +371,7 @@ func (d *Debezium) kindColumn(connector string, c *schema.Column) *dbzColumn {
 		s := named("string", "io.debezium.data.EnumSet")
 		return &dbzColumn{schema: &s, enc: encSet}
 	case schema.KindBits:
-		return bits(0)
+		return bits(math.MaxInt32, connector == "postgresql")
 	}
 	return &dbzColumn{schema: &schemaString, enc: encString}
 }
@@ -477,12 +489,12 @@ func (d *Debezium) myZero(c *schema.Column, col *dbzColumn) *dbzColumn {
 	return col
 }
 
-func bits(n int) *dbzColumn {
-	s := named("bytes", "io.debezium.data.Bits")
-	if n > 0 {
-		s.Params = [][2]string{{"length", strconv.Itoa(n)}}
-	}
-	return &dbzColumn{schema: &s, enc: encBits}
+// bits is BIT(n) for n > 1 and Postgres's bit varying: Debezium's Bits,
+// little-endian bytes. Postgres's are as short as the value allows (no
+// high zero bytes), MySQL's always ⌈n/8⌉ bytes, as Debezium writes them.
+func bits(n int, minimal bool) *dbzColumn {
+	s := named("bytes", "io.debezium.data.Bits", [2]string{"length", strconv.Itoa(n)})
+	return &dbzColumn{schema: &s, enc: encBits(minimal)}
 }
 
 func pointSchema() *connectSchema {
