@@ -52,11 +52,23 @@ func encBool(b []byte, v any) ([]byte, error) {
 // encFloat writes a number; NaN and ±Infinity as the strings Connect's
 // JsonConverter writes for them.
 func encFloat(b []byte, v any) ([]byte, error) {
-	switch v.(type) {
-	case float64, string:
-		return appendValue(b, v), nil
+	f, ok := v.(float64)
+	if s, isText := v.(string); isText {
+		var err error
+		f, err = strconv.ParseFloat(s, 64)
+		ok = err == nil
 	}
-	return b, &errUnrepresentable{v, "not a float"}
+	switch {
+	case !ok:
+		return b, &errUnrepresentable{v, "not a float"}
+	case math.IsNaN(f):
+		return appendString(b, "NaN"), nil
+	case math.IsInf(f, 1):
+		return appendString(b, "Infinity"), nil
+	case math.IsInf(f, -1):
+		return appendString(b, "-Infinity"), nil
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64), nil
 }
 
 // encString writes any value as a JSON string: its text, the JSON text of
@@ -464,8 +476,8 @@ func javaYear(b []byte, y int64) []byte {
 }
 
 // encZonedTimestamp writes an instant as io.debezium.time.ZonedTimestamp:
-// ISO 8601 in UTC with java.time's years. precision, when 0 or more, pads
-// the fraction to the column's declared digits.
+// ISO 8601 in UTC with java.time's years. precision, when above 0, pads
+// the fraction to the column's declared digits, as Debezium does.
 func encZonedTimestamp(precision int) func([]byte, any) ([]byte, error) {
 	return func(b []byte, v any) ([]byte, error) {
 		s, ok := v.(string)
@@ -476,32 +488,36 @@ func encZonedTimestamp(precision int) func([]byte, any) ([]byte, error) {
 			return appendString(b, s), nil
 		}
 		c, rest, ok := parseISODate(s)
-		if !ok || !strings.HasPrefix(rest, "T") {
+		if !ok || !strings.HasPrefix(rest, "T") || c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 {
+			return b, &errUnrepresentable{v, "not a timestamp"}
+		}
+		micros, rest, ok := parseClock(rest[1:])
+		if !ok || (rest != "" && rest != "Z") || micros < 0 || micros >= 86_400_000_000 {
 			return b, &errUnrepresentable{v, "not a timestamp"}
 		}
 		b = append(b, '"')
 		b = javaYear(b, c.year)
-		b = append(b, s[len(s)-len(rest)-6:len(s)-len(rest)]...) // "-MM-DD"
-		clock := strings.TrimSuffix(rest, "Z")
-		b = append(b, clock...)
-		b = padFraction(b, clock, precision)
+		b = append(b, '-', byte('0'+c.month/10), byte('0'+c.month%10), '-', byte('0'+c.day/10), byte('0'+c.day%10), 'T')
+		b = appendClockPrecision(b, micros, precision)
 		return append(b, `Z"`...), nil
 	}
 }
 
-// padFraction appends the zeros that bring clock's fraction to precision
-// digits (none when precision is negative).
-func padFraction(b []byte, clock string, precision int) []byte {
+// appendClockPrecision writes microseconds of a day as HH:MM:SS and a
+// fraction without trailing zeros, padded to precision digits.
+func appendClockPrecision(b []byte, micros int64, precision int) []byte {
+	n := len(b)
+	b = appendClock(b, micros)
 	if precision <= 0 {
 		return b
 	}
-	frac := ""
-	if _, f, ok := strings.Cut(clock, "."); ok {
-		frac = f
+	digits := 0
+	if dot := strings.IndexByte(string(b[n:]), '.'); dot >= 0 {
+		digits = len(b) - n - dot - 1
 	} else {
 		b = append(b, '.')
 	}
-	for i := len(frac); i < precision; i++ {
+	for ; digits < precision; digits++ {
 		b = append(b, '0')
 	}
 	return b
