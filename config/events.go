@@ -96,7 +96,7 @@ func (e *Events) defaults(src SourceType) {
 }
 
 func (e *Events) validate(v *checker) {
-	if e.Format == FormatDebezium || e.Format == "" {
+	if e.Format == FormatDebezium {
 		return
 	}
 	for key, set := range map[string]bool{

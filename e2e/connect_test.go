@@ -33,7 +33,7 @@ import (
 // with Debezium's connectors and Debezium's JDBC sink; these helpers start it
 // from a test, wait for its connectors and stop it at cleanup. A JVM takes
 // seconds to start and the first run resolves ~150 MB of jars, so tests that
-// use it are opt-in: CDC_E2E_CONNECT=1.
+// use it run when CDC_E2E_CONNECT=1, which scripts/test sets by default.
 
 // connectHTTP talks to the worker's REST API; a request never hangs a test.
 var connectHTTP = &http.Client{Timeout: 10 * time.Second}
@@ -42,7 +42,7 @@ var connectHTTP = &http.Client{Timeout: 10 * time.Second}
 func requireConnect(t *testing.T) {
 	t.Helper()
 	if os.Getenv("CDC_E2E_CONNECT") != "1" {
-		t.Skip("Kafka Connect tests are opt-in (a JVM and ~150 MB of Maven jars): set CDC_E2E_CONNECT=1; see e2e/README.md")
+		t.Skip("Kafka Connect tests need CDC_E2E_CONNECT=1 (a JVM and ~150 MB of Maven jars; scripts/test sets it): see e2e/README.md")
 	}
 }
 
@@ -470,6 +470,7 @@ func pgRows(t *testing.T, conn *pgx.Conn, q string) [][]string {
 // sink at cdc's Debezium-mode topics.)
 func TestConnectHarnessDebeziumToJDBCSink(t *testing.T) {
 	requireConnect(t)
+	t.Parallel()
 	conn := pgConnect(t)
 	name := uniq("dbzh")
 	src, dst := name+"_src", name+"_dst" // schemas
@@ -595,6 +596,7 @@ func TestConnectHarnessDebeziumToJDBCSink(t *testing.T) {
 // MariaDB table to Kafka with Connect schemas on keys and values.
 func TestConnectHarnessDebeziumMariaDB(t *testing.T) {
 	requireConnect(t)
+	t.Parallel()
 	db := myConnect(t)
 	name := uniq("dbzm")
 	myDatabase(t, db, name)

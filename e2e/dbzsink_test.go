@@ -241,6 +241,7 @@ events:
 
 func TestDebeziumModeJDBCSink(t *testing.T) {
 	requireConnect(t)
+	t.Parallel()
 	pgc := pgConnect(t)
 	mydb := myConnect(t)
 

@@ -565,3 +565,12 @@ type errUnrepresentable struct {
 func (e *errUnrepresentable) Error() string {
 	return fmt.Sprintf("value %v cannot be written in events.format: debezium (%s)", e.value, e.what)
 }
+
+// ColumnJSON is one value of column c in Debezium's form, and the column's
+// Connect schema, as an event of connector ("postgresql", "mariadb",
+// "mysql") carries them; for documentation and tests.
+func (d *Debezium) ColumnJSON(connector string, c *schema.Column, v any) (value, connectSchema []byte, err error) {
+	col := d.column(connector, c)
+	value, err = col.append(nil, v)
+	return value, col.schema.appendJSON(nil, ""), err
+}
