@@ -398,7 +398,7 @@ func TestDebeziumEnvelope(t *testing.T) {
 func TestDebeziumMaskedKey(t *testing.T) {
 	r, err := NewRouter(RouterConfig{Prefix: "shop", Tombstones: true,
 		Envelope: Envelope{Connector: "postgresql", Name: "shop", SchemaInPayload: true, Debezium: defaultDebezium("postgresql")},
-		Routes: []Route{{Name: "r", Table: "public.orders", Tombstones: true, Mask: map[string]string{"id": "hash", "amount": "null"}, Salt: "s"}}})
+		Routes:   []Route{{Name: "r", Table: "public.orders", Tombstones: true, Mask: map[string]string{"id": "hash", "amount": "null"}, Salt: "s"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
