@@ -556,3 +556,30 @@ func FuzzDebeziumEncoders(f *testing.F) {
 		checkAgainstSchema(t, dc.schema, out)
 	})
 }
+
+// A key change is a delete and its tombstone with the new key in a
+// header, and a create with the old key in one, as Debezium writes them.
+func TestDebeziumKeyChangeHeaders(t *testing.T) {
+	tb := &schema.Table{Namespace: "public", Name: "t", Columns: []schema.Column{
+		{Name: "id", Type: "integer", Kind: schema.KindInt, Key: true},
+		{Name: "v", Type: "text", Kind: schema.KindString, Nullable: true},
+	}}
+	r := &Tables{Prefix: "shop", Tombstones: true,
+		Envelope: Envelope{Connector: "postgresql", Name: "shop", SchemaInPayload: true, Debezium: defaultDebezium("postgresql")}}
+	recs := r.recs(&source.Change{Op: source.OpUpdate, Table: tb, Before: []any{int64(1), "a"}, After: []any{int64(2), "a"}, Meta: map[string]any{"db": "d"}})
+	if len(recs) != 3 || recs[1].Value != nil {
+		t.Fatalf("records %+v", recs)
+	}
+	for i, want := range []Header{{headerNewKey, []byte(`{"id":2}`)}, {headerNewKey, []byte(`{"id":2}`)}, {headerOldKey, []byte(`{"id":1}`)}} {
+		if len(recs[i].Headers) != 1 || recs[i].Headers[0].Key != want.Key || string(recs[i].Headers[0].Value) != string(want.Value) {
+			t.Errorf("record %d headers %q, want %s=%s", i, recs[i].Headers, want.Key, want.Value)
+		}
+	}
+	// cdc's own format adds none.
+	r.Envelope.Debezium = nil
+	for _, rec := range r.recs(&source.Change{Op: source.OpUpdate, Table: tb, Before: []any{int64(1), "a"}, After: []any{int64(2), "a"}, Meta: map[string]any{"db": "d"}}) {
+		if len(rec.Headers) != 0 {
+			t.Errorf("cdc format: headers %q", rec.Headers)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/cdc-go/cdc/source"
 )
@@ -38,8 +39,22 @@ func (r *Tables) records(ch *source.Change) ([]Record, error) {
 		idx = ch.Table.KeyColumns()
 	}
 	key := func(row []any) ([]byte, error) { return r.Envelope.EventKey(ch.Table, idx, row) }
-	return rowRecords(ch, r.Topic(ch), key, r.Envelope.Event, r.Tombstones)
+	var keyHeader func([]any) ([]byte, error)
+	if r.Envelope.Debezium != nil {
+		plain := r.Envelope
+		plain.SchemaInPayload = false
+		keyHeader = func(row []any) ([]byte, error) { return plain.EventKey(ch.Table, idx, row) }
+	}
+	return rowRecords(ch, r.Topic(ch), key, r.Envelope.Event, r.Tombstones, keyHeader)
 }
+
+// Debezium's headers on the records of a key change: the delete and its
+// tombstone name the new key, the create the old one (the key payloads,
+// without schemas).
+const (
+	headerNewKey = "__debezium.newkey"
+	headerOldKey = "__debezium.oldkey"
+)
 
 // rowRecords returns the records of one change on topic, with key giving
 // the key of a row image and value the encoded event: usually one record; a
@@ -47,7 +62,9 @@ func (r *Tables) records(ch *source.Change) ([]Record, error) {
 // delete of the old key (and its tombstone) followed by a create under the
 // new key, so that each key's history stays on its own partition in order.
 // An error of key or value is the change's: it goes to the dead-letter topic.
-func rowRecords(ch *source.Change, topic string, key func(row []any) ([]byte, error), value func(*source.Change) ([]byte, error), tombstones bool) ([]Record, error) {
+// keyHeader, when set (Debezium mode), gives the key-change records
+// Debezium's old and new key headers.
+func rowRecords(ch *source.Change, topic string, key func(row []any) ([]byte, error), value func(*source.Change) ([]byte, error), tombstones bool, keyHeader func([]any) ([]byte, error)) ([]Record, error) {
 	switch ch.Op {
 	case source.OpDelete:
 		k, err := key(ch.Before)
@@ -76,7 +93,7 @@ func rowRecords(ch *source.Change, topic string, key func(row []any) ([]byte, er
 			if oldKey != nil && !bytes.Equal(oldKey, newKey) {
 				del := *ch
 				del.Op, del.After = source.OpDelete, nil
-				recs, err := rowRecords(&del, topic, key, value, tombstones)
+				recs, err := rowRecords(&del, topic, key, value, tombstones, nil)
 				if err != nil {
 					return nil, err
 				}
@@ -89,7 +106,19 @@ func rowRecords(ch *source.Change, topic string, key func(row []any) ([]byte, er
 				if err != nil {
 					return nil, err
 				}
-				return append(recs, Record{Topic: topic, Key: newKey, Value: v}), nil
+				create := Record{Topic: topic, Key: newKey, Value: v}
+				if keyHeader != nil {
+					oldPlain, err1 := keyHeader(ch.Before)
+					newPlain, err2 := keyHeader(ch.After)
+					if err := errors.Join(err1, err2); err != nil {
+						return nil, err
+					}
+					for i := range recs {
+						recs[i].Headers = append(recs[i].Headers, Header{Key: headerNewKey, Value: newPlain})
+					}
+					create.Headers = append(create.Headers, Header{Key: headerOldKey, Value: oldPlain})
+				}
+				return append(recs, create), nil
 			}
 		}
 		v, err := value(ch)

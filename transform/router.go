@@ -510,7 +510,13 @@ func (r *Router) tableRow(tr *tableRoute, b *binding, ch *source.Change) ([]Reco
 		out.After = tr.row(b, c.After)
 		return r.def.Envelope.Event(&out)
 	}
-	return rowRecords(ch, topic, key, value, tr.Tombstones)
+	var keyHeader func([]any) ([]byte, error)
+	if r.def.Envelope.Debezium != nil {
+		plain := r.def.Envelope
+		plain.SchemaInPayload = false
+		keyHeader = func(row []any) ([]byte, error) { return tr.key(plain, b, row) }
+	}
+	return rowRecords(ch, topic, key, value, tr.Tombstones, keyHeader)
 }
 
 // row masks and projects a row.
