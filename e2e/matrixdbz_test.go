@@ -216,8 +216,17 @@ func javaBytes(n *big.Int) []byte {
 
 // dbzBits is io.debezium.data.Bits: the bit string as an unsigned number in
 // little-endian bytes; Postgres's without the zero bytes at the high end,
-// MySQL's always ceil(n/8) bytes of BIT(n).
+// MySQL's always ceil(n/8) bytes of BIT(n). BIT(1) is a boolean.
 func dbzBits(c matrixColumn, s string) (any, error) {
+	if typmod(c.typ, 0, 0) == 1 && strings.HasPrefix(c.typ, "bit") { // bit(1) is a boolean
+		switch s {
+		case "0":
+			return false, nil
+		case "1":
+			return true, nil
+		}
+		return nil, fmt.Errorf("not one bit: %q", s)
+	}
 	n, ok := new(big.Int).SetString("0"+s, 2)
 	if !ok {
 		return nil, fmt.Errorf("not bits: %q", s)
