@@ -77,6 +77,12 @@ var pgTypes = typeMatrix{
 			"neg": "'12:00:00-05:30'", "prec": "'13:14:15.5+02'"}},
 		{name: "iv", typ: "interval", kind: kindInterval, vals: lits{"min": "'-178000000 years'", "max": "'178000000 years'", "zero": "'0'",
 			"neg": "'-1 day -00:00:00.000001'", "prec": "'1 year 2 mons 3 days 04:05:06.789'", "uni": "'-1 mon +1 day'"}},
+		// Debezium's adaptive mode: milliseconds for time(p<=3); a fraction
+		// padded to 3 digits; bit(1) a boolean.
+		{name: "tm3", typ: "time(3)", kind: kindTime, vals: lits{"max": "'24:00:00'", "zero": "'00:00:00.001'", "prec": "'13:14:15.1234'"}},
+		{name: "tz3", typ: "timestamptz(3)", kind: kindInstant, vals: lits{"zero": "'1970-01-01 00:00:00+00'", "prec": "'2024-02-29 13:14:15.12+02'",
+			"neg": "'0044-03-15 12:00:00.123+00 BC'", "uni": "'12345-06-07 08:09:10+00'"}},
+		{name: "b1", typ: "bit(1)", kind: kindBits, vals: lits{"min": "B'0'", "max": "B'1'"}},
 		{name: "bt", typ: "bit(4)", kind: kindBits, vals: lits{"min": "B'0000'", "max": "B'1111'", "prec": "B'0101'"}},
 		{name: "vb", typ: "varbit(16)", kind: kindBits, vals: lits{"min": "B'0'", "max": "B'1111111111111111'", "prec": "B'1010'", "empty": "B''"}},
 		{name: "ia", typ: "int8[]", kind: kindArray, elem: kindInt, vals: lits{"min": "'{-9223372036854775808}'", "max": "'{9223372036854775807}'",
@@ -177,6 +183,7 @@ var myTypes = typeMatrix{
 		{name: "vb", typ: "varbinary(10)", kind: kindBytes, vals: lits{"max": "x'ffffffffffffffffffff'", "zero": "x'00'", "prec": "x'00ff00'", "empty": "''"}},
 		{name: "b255", typ: "binary(255)", kind: kindBytes, vals: lits{"min": "x'01'", "max": "REPEAT(x'ff', 255)", "empty": "''"}},
 		{name: "bl", typ: "blob", kind: kindBytes, vals: lits{"prec": "x'deadbeef'", "uni": "'é'", "empty": "''"}},
+		{name: "b1", typ: "bit(1)", kind: kindBits, read: "BIN(%s)", vals: lits{"min": "b'0'", "max": "b'1'"}},
 		{name: "b5", typ: "bit(5)", kind: kindBits, read: "LPAD(BIN(%s), 5, '0')", vals: lits{"min": "b'00000'", "max": "b'11111'", "prec": "b'00101'", "zero": "b'0'"}},
 		{name: "b64", typ: "bit(64)", kind: kindBits, read: "LPAD(BIN(%s), 64, '0')", vals: lits{"min": "b'1'", "max": "x'ffffffffffffffff'", "prec": "x'8000000000000001'"}},
 		{name: "e", typ: "enum('a','b','é 😀') CHARACTER SET utf8mb4", kind: kindEnum, vals: lits{"min": "'a'", "max": "'b'", "prec": "'b'", "mb4": "'é 😀'"}},

@@ -290,7 +290,8 @@ type civil struct {
 }
 
 // parseISODate reads "2024-02-29", "-000043-03-15" or "+010000-01-01" at
-// the start of s and returns the rest.
+// the start of s and returns the rest. A signed year has at least six
+// digits, more past year 999999 (Postgres dates reach 5874897).
 func parseISODate(s string) (c civil, rest string, ok bool) {
 	sign := int64(1)
 	width := 4
@@ -298,7 +299,10 @@ func parseISODate(s string) (c civil, rest string, ok bool) {
 		if s[0] == '-' {
 			sign = -1
 		}
-		s, width = s[1:], 6
+		s = s[1:]
+		if width = strings.IndexByte(s, '-'); width < 6 {
+			return c, "", false
+		}
 	}
 	if len(s) < width+6 || s[width] != '-' || s[width+3] != '-' {
 		return c, "", false
