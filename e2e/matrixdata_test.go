@@ -12,7 +12,10 @@ package e2e
 
 var pgTypes = typeMatrix{
 	prefix: "tmpg",
-	rows:   []string{"null", "min", "max", "zero", "neg", "prec", "uni", "empty", "nan", "inf"},
+	// dead1..dead3 hold the values events.format: debezium cannot write
+	// (its changes go to the dead-letter topic), apart from the other
+	// rows, so that those are compared in full in both formats.
+	rows: []string{"null", "min", "max", "zero", "neg", "prec", "uni", "empty", "nan", "inf", "dead1", "dead2", "dead3"},
 	setup: []string{
 		"CREATE DOMAIN {ns}.posint AS int CHECK (VALUE > 0)",
 		"CREATE DOMAIN {ns}.price AS numeric(10,2)",
@@ -36,7 +39,7 @@ var pgTypes = typeMatrix{
 			"max":  "repeat('9', 1000)::numeric",
 			"zero": "0", "neg": "'-0.000000000000000000000000000001'",
 			"prec": "'12345678901234567890123456789012345678901234567890.123456789012345678901234567890'",
-			"uni":  "'1.10'", "empty": "'-Infinity'", "nan": "'NaN'", "inf": "'Infinity'"}},
+			"uni":  "'1.10'", "dead1": "'-Infinity'", "dead2": "'NaN'", "dead3": "'Infinity'"}},
 		{name: "n52", typ: "numeric(5,2)", kind: kindDecimal, vals: lits{"min": "-999.99", "max": "999.99", "zero": "0", "neg": "-0.01", "prec": "1.5"}},
 		{name: "m", typ: "money", kind: kindMoney, vals: lits{"min": "'-92233720368547758.08'", "max": "'92233720368547758.07'", "zero": "0", "neg": "'-0.01'", "prec": "'1234.5'"}},
 		// max: incompressible and out of line (TOAST), in the full before images too.
@@ -63,10 +66,10 @@ var pgTypes = typeMatrix{
 		{name: "u", typ: "uuid", kind: kindUUID, vals: lits{"min": "'00000000-0000-0000-0000-000000000000'", "max": "'ffffffff-ffff-ffff-ffff-ffffffffffff'",
 			"uni": "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", "prec": "'{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}'"}},
 		{name: "d", typ: "date", kind: kindDate, vals: lits{"min": "'4713-01-01 BC'", "max": "'5874897-12-31'", "zero": "'0001-01-01 BC'",
-			"neg": "'0044-03-15 BC'", "prec": "'2024-02-29'", "uni": "'10000-01-01'", "empty": "'9999-12-31'", "nan": "'-infinity'", "inf": "'infinity'"}},
-		{name: "ts", typ: "timestamp(6)", kind: kindWall, vals: lits{"min": "'4713-01-01 00:00:00 BC'", "max": "'294276-12-31 23:59:59.999999'",
+			"neg": "'0044-03-15 BC'", "prec": "'2024-02-29'", "uni": "'10000-01-01'", "empty": "'9999-12-31'", "dead1": "'-infinity'", "dead2": "'infinity'"}},
+		{name: "ts", typ: "timestamp(6)", kind: kindWall, vals: lits{"min": "'4713-01-01 00:00:00 BC'", "max": "'294246-12-31 23:59:59.999999'", "dead3": "'294276-12-31 23:59:59.999999'",
 			"zero": "'1970-01-01 00:00:00'", "neg": "'0001-12-31 23:59:59.999999 BC'", "prec": "'2024-02-29 13:14:15.123456'",
-			"uni": "'10000-01-01 00:00:00'", "empty": "'9999-12-31 23:59:59.5'", "nan": "'-infinity'", "inf": "'infinity'"}},
+			"uni": "'10000-01-01 00:00:00'", "empty": "'9999-12-31 23:59:59.5'", "dead1": "'-infinity'", "dead2": "'infinity'"}},
 		{name: "ts0", typ: "timestamp(0)", kind: kindWall, vals: lits{"prec": "'2024-02-29 13:14:15.5'", "neg": "'0044-03-15 12:00:00 BC'"}},
 		{name: "tz", typ: "timestamptz(6)", kind: kindInstant, vals: lits{"min": "'4713-01-01 00:00:00+00 BC'", "max": "'294276-12-31 23:59:59.999999+00'",
 			"zero": "'1970-01-01 00:00:00+00'", "neg": "'1969-12-31 23:59:59.999999+00'", "prec": "'2024-02-29 13:14:15.123456+05:30'",
@@ -86,14 +89,14 @@ var pgTypes = typeMatrix{
 		{name: "bt", typ: "bit(4)", kind: kindBits, vals: lits{"min": "B'0000'", "max": "B'1111'", "prec": "B'0101'"}},
 		{name: "vb", typ: "varbit(16)", kind: kindBits, vals: lits{"min": "B'0'", "max": "B'1111111111111111'", "prec": "B'1010'", "empty": "B''"}},
 		{name: "ia", typ: "int8[]", kind: kindArray, elem: kindInt, vals: lits{"min": "'{-9223372036854775808}'", "max": "'{9223372036854775807}'",
-			"zero": "'{0}'", "neg": "'{{{-1}}}'", "prec": "'{{1,NULL},{3,4}}'", "empty": "'{}'", "nan": "'{NULL}'", "inf": "'[0:1]={5,6}'"}},
+			"zero": "'{0}'", "neg": "'{-1,NULL}'", "dead1": "'{{{-1}}}'", "dead2": "'{{1,NULL},{3,4}}'", "empty": "'{}'", "nan": "'{NULL}'", "inf": "'[0:1]={5,6}'"}},
 		{name: "ta", typ: "text[]", kind: kindArray, elem: kindText, vals: lits{"prec": `'{"a b","c,d"}'`, "empty": "'{}'",
 			"uni": `ARRAY['é', NULL, 'q"uote', 'back\slash', 'NULL', '', '{,}']`}},
-		{name: "na", typ: "numeric[]", kind: kindArray, elem: kindDecimal, vals: lits{"prec": "'{1.10,NaN,-0.000001,123456789012345678901234567890.5}'",
-			"inf": "'{Infinity,-Infinity}'"}},
+		{name: "na", typ: "numeric[]", kind: kindArray, elem: kindDecimal, vals: lits{"prec": "'{1.10,-0.000001,123456789012345678901234567890.5}'",
+			"dead1": "'{1.10,NaN}'", "dead2": "'{Infinity,-Infinity}'"}},
 		{name: "fa", typ: "float8[]", kind: kindArray, elem: kindFloat64, vals: lits{"prec": "'{0.1,-0,5e-324}'", "nan": "'{NaN,Infinity,-Infinity}'"}},
 		{name: "ba", typ: "bool[]", kind: kindArray, elem: kindBool, vals: lits{"prec": "'{t,f,NULL}'"}},
-		{name: "da", typ: "date[]", kind: kindArray, elem: kindDate, vals: lits{"neg": `'{"0044-03-15 BC",infinity,2024-02-29}'`, "uni": "'{10000-01-01}'"}},
+		{name: "da", typ: "date[]", kind: kindArray, elem: kindDate, vals: lits{"neg": `'{"0044-03-15 BC",2024-02-29}'`, "dead3": `'{"0044-03-15 BC",infinity}'`, "uni": "'{10000-01-01}'"}},
 		{name: "tza", typ: "timestamptz[]", kind: kindArray, elem: kindInstant, vals: lits{"prec": `'{"2024-02-29 13:14:15.5+02",NULL}'`, "inf": "'{infinity}'"}},
 		{name: "ma", typ: "money[]", kind: kindArray, elem: kindMoney, read: "to_jsonb(%s::numeric[]::text[])::text",
 			vals: lits{"prec": "'{1234.5,-0.01,NULL}'", "min": "'{-92233720368547758.08}'"}},
@@ -103,7 +106,7 @@ var pgTypes = typeMatrix{
 		{name: "ipa", typ: "inet[]", kind: kindArray, elem: kindNet, read: "to_jsonb(%s)::text", vals: lits{"prec": "'{192.168.0.1,10.0.0.0/8,::1/128}'"}},
 		{name: "iva", typ: "interval[]", kind: kindArray, elem: kindInterval, vals: lits{"prec": "'{\"1 day\",\"-00:00:01\"}'"}},
 		{name: "ua", typ: "uuid[]", kind: kindArray, elem: kindUUID, vals: lits{"prec": "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'"}},
-		{name: "tsa", typ: "timestamp[]", kind: kindArray, elem: kindWall, vals: lits{"neg": `'{"0044-03-15 12:00:00.5 BC","-infinity"}'`}},
+		{name: "tsa", typ: "timestamp[]", kind: kindArray, elem: kindWall, vals: lits{"neg": `'{"0044-03-15 12:00:00.5 BC"}'`, "dead1": `'{"0044-03-15 12:00:00.5 BC","-infinity"}'`}},
 		{name: "tta", typ: "timetz[]", kind: kindArray, elem: kindTimeTZ, vals: lits{"prec": `'{"13:14:15.5+02"}'`}},
 		{name: "bta", typ: "varbit[]", kind: kindArray, elem: kindBits, vals: lits{"prec": "'{0101,\"\"}'"}},
 		{name: "pt", typ: "point", kind: kindPoint, vals: lits{"min": "'(-1.7976931348623157e308,5e-324)'", "zero": "'(0,0)'", "prec": "'(1.5,-2)'", "neg": "'(-0,-0.1)'",
@@ -138,7 +141,7 @@ var myTypes = typeMatrix{
 	prefix: "tmmy",
 	// mb4 (odd: read by the snapshot) holds the enum and set members with
 	// 4-byte characters, apart from the other rows (see known).
-	rows: []string{"null", "min", "max", "zero", "neg", "prec", "uni", "empty", "mb4"},
+	rows: []string{"null", "min", "max", "zero", "neg", "prec", "uni", "empty", "mb4", "dead1", "dead2"}, // dead1, dead2: see pgTypes
 	columns: []matrixColumn{
 		{name: "ti", typ: "tinyint", kind: kindInt, vals: lits{"min": "-128", "max": "127", "zero": "0", "neg": "-1"}},
 		{name: "t1", typ: "tinyint(1)", kind: kindInt, vals: lits{"min": "-128", "max": "127", "zero": "0", "prec": "1"}},
@@ -150,7 +153,7 @@ var myTypes = typeMatrix{
 		{name: "i", typ: "int", kind: kindInt, vals: lits{"min": "-2147483648", "max": "2147483647", "zero": "0", "neg": "-1"}},
 		{name: "iu", typ: "int unsigned", kind: kindInt, vals: lits{"min": "0", "max": "4294967295", "prec": "2147483648"}},
 		{name: "bi", typ: "bigint", kind: kindInt, vals: lits{"min": "-9223372036854775808", "max": "9223372036854775807", "zero": "0", "neg": "-1"}},
-		{name: "bu", typ: "bigint unsigned", kind: kindInt, vals: lits{"min": "0", "max": "18446744073709551615", "prec": "9223372036854775808"}},
+		{name: "bu", typ: "bigint unsigned", kind: kindInt, vals: lits{"min": "0", "max": "9223372036854775807", "prec": "9223372036854775806", "dead1": "18446744073709551615", "dead2": "9223372036854775808"}},
 		{name: "f", typ: "float", kind: kindFloat32, vals: lits{"min": "-3.40282e38", "max": "3.40282e38", "zero": "0", "neg": "-0e0",
 			"prec": "1.17549e-38", "uni": "0.1", "empty": "16777217"}},
 		{name: "db", typ: "double", kind: kindFloat64, vals: lits{"min": "-1.7976931348623157e308", "max": "1.7976931348623157e308", "zero": "0",

@@ -526,8 +526,16 @@ func dbzPoint(s string) (any, error) {
 	}
 	wkb := []byte{1}
 	wkb = binary.LittleEndian.AppendUint32(wkb, 1)
-	wkb = binary.LittleEndian.AppendUint64(wkb, math.Float64bits(x))
-	wkb = binary.LittleEndian.AppendUint64(wkb, math.Float64bits(y))
+	// Java writes every NaN as Double.NaN, 0x7ff8000000000000 (Go's
+	// math.NaN has another payload).
+	bits := func(f float64) uint64 {
+		if math.IsNaN(f) {
+			return 0x7ff8000000000000
+		}
+		return math.Float64bits(f)
+	}
+	wkb = binary.LittleEndian.AppendUint64(wkb, bits(x))
+	wkb = binary.LittleEndian.AppendUint64(wkb, bits(y))
 	fx, err := cdcFloat(xs, 64)
 	if err != nil {
 		return nil, err

@@ -649,16 +649,25 @@ func appendWKBPoint(b []byte, x, y float64) []byte {
 	wkb := make([]byte, 21)
 	wkb[0] = 1
 	binary.LittleEndian.PutUint32(wkb[1:], 1)
-	binary.LittleEndian.PutUint64(wkb[5:], math.Float64bits(x))
-	binary.LittleEndian.PutUint64(wkb[13:], math.Float64bits(y))
+	binary.LittleEndian.PutUint64(wkb[5:], javaDoubleBits(x))
+	binary.LittleEndian.PutUint64(wkb[13:], javaDoubleBits(y))
 	return appendBase64(b, wkb)
+}
+
+// javaDoubleBits is Java's Double.doubleToLongBits: every NaN is the one
+// canonical NaN (Go's math.NaN has another payload).
+func javaDoubleBits(f float64) uint64 {
+	if math.IsNaN(f) {
+		return 0x7ff8000000000000
+	}
+	return math.Float64bits(f)
 }
 
 func appendPoint(b []byte, x, y float64, wkb []byte, srid *int64) []byte {
 	b = append(b, `{"x":`...)
-	b = appendValue(b, x)
+	b, _ = encFloat(b, x)
 	b = append(b, `,"y":`...)
-	b = appendValue(b, y)
+	b, _ = encFloat(b, y)
 	b = append(b, `,"wkb":`...)
 	if wkb == nil {
 		b = appendWKBPoint(b, x, y)
@@ -674,15 +683,33 @@ func appendPoint(b []byte, x, y float64, wkb []byte, srid *int64) []byte {
 	return append(b, '}')
 }
 
-// encPGPoint writes a Postgres point ({"x":..,"y":..}) as
-// io.debezium.data.geometry.Point, with its WKB and no SRID.
+// encPGPoint writes a Postgres point ({"x":..,"y":..}; NaN and the
+// infinities as strings) as io.debezium.data.geometry.Point, with its WKB
+// and no SRID.
 func encPGPoint(b []byte, v any) ([]byte, error) {
 	raw, ok := v.(json.RawMessage)
-	var p struct{ X, Y float64 }
+	var p struct{ X, Y json.RawMessage }
 	if !ok || json.Unmarshal(raw, &p) != nil {
 		return b, &errUnrepresentable{v, "not a point"}
 	}
-	return appendPoint(b, p.X, p.Y, nil, nil), nil
+	x, okX := jsonFloat(p.X)
+	y, okY := jsonFloat(p.Y)
+	if !okX || !okY {
+		return b, &errUnrepresentable{v, "not a point"}
+	}
+	return appendPoint(b, x, y, nil, nil), nil
+}
+
+// jsonFloat reads a float written as a JSON number or as "NaN",
+// "Infinity", "-Infinity".
+func jsonFloat(raw json.RawMessage) (float64, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil
 }
 
 type myGeometry struct {
@@ -842,9 +869,10 @@ func boolIndex(v bool) int {
 	return 0
 }
 
-// rangeBound is one bound's Postgres text: empty when unbounded, a
-// number's digits, a date or timestamp in Postgres's ISO output form
-// (quoted when it has a space).
+// rangeBound is one bound's Postgres text, as range_out writes it:
+// empty when unbounded, a number's digits, a date or timestamp in
+// Postgres's ISO output form ("0044-03-15 12:00:00 BC"), quoted when it
+// holds a space or one of range_out's special characters.
 func rangeBound(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
@@ -854,24 +882,28 @@ func rangeBound(raw json.RawMessage) string {
 		return string(raw) // a number
 	}
 	if c, rest, ok := parseISODate(s); ok && strings.HasPrefix(rest, "T") {
-		clock := rest[1:]
-		zone := ""
+		clock, zone := rest[1:], ""
 		if z, ok := strings.CutSuffix(clock, "Z"); ok {
 			clock, zone = z, "+00"
 		}
-		return `"` + pgDate(c) + " " + clock + zone + `"`
+		date, era := pgDate(c)
+		s = date + " " + clock + zone + era
 	} else if ok && rest == "" {
-		return pgDate(c)
+		date, era := pgDate(c)
+		s = date + era
+	}
+	if s == "" || strings.ContainsAny(s, " \t\n\"\\,()[]") {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 	}
 	return s
 }
 
-// pgDate writes a date as Postgres's ISO output does: "0044-03-15 BC"
-// for astronomical year -43.
-func pgDate(c civil) string {
+// pgDate writes a date as Postgres's ISO output does, and its era: year
+// -43 (astronomical) is "0044-03-15" and " BC".
+func pgDate(c civil) (string, string) {
 	y, era := c.year, ""
 	if y <= 0 {
 		y, era = 1-y, " BC"
 	}
-	return fmt.Sprintf("%04d-%02d-%02d%s", y, c.month, c.day, era)
+	return fmt.Sprintf("%04d-%02d-%02d", y, c.month, c.day), era
 }

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -563,7 +564,14 @@ type errUnrepresentable struct {
 }
 
 func (e *errUnrepresentable) Error() string {
-	return fmt.Sprintf("value %v cannot be written in events.format: debezium (%s)", e.value, e.what)
+	v := e.value
+	switch x := v.(type) {
+	case json.RawMessage:
+		v = string(x)
+	case []byte:
+		v = fmt.Sprintf("0x%x", x)
+	}
+	return fmt.Sprintf("value %v cannot be written in events.format: debezium (%s)", v, e.what)
 }
 
 // ColumnJSON is one value of column c in Debezium's form, and the column's

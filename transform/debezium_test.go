@@ -121,6 +121,10 @@ var dbzCases = []dbzCase{
 	{"postgresql", "tstzrange", schema.KindJSON, json.RawMessage(`{"lower":"2024-01-01T00:00:00Z","upper":null,"lower_inclusive":true,"upper_inclusive":false}`), `"[\"2024-01-01 00:00:00+00\",)"`, ""},
 	{"postgresql", "daterange", schema.KindJSON, json.RawMessage(`{"lower":"-infinity","upper":"infinity","lower_inclusive":false,"upper_inclusive":false}`), `"(-infinity,infinity)"`, ""},
 	{"postgresql", "numrange", schema.KindJSON, json.RawMessage(`{"lower":null,"upper":"Infinity","lower_inclusive":false,"upper_inclusive":false}`), `"(,Infinity)"`, ""},
+	// Bounds as range_out writes them: BC after the time, quoted with a space.
+	{"postgresql", "daterange", schema.KindJSON, json.RawMessage(`{"lower":"-000043-03-15","upper":"2024-01-01","lower_inclusive":true,"upper_inclusive":false}`), `"[\"0044-03-15 BC\",2024-01-01)"`, ""},
+	{"postgresql", "tsrange", schema.KindJSON, json.RawMessage(`{"lower":null,"upper":"-000043-03-15T12:00:00","lower_inclusive":false,"upper_inclusive":true}`), `"(,\"0044-03-15 12:00:00 BC\"]"`, ""},
+	{"postgresql", "point", schema.KindJSON, json.RawMessage(`{"x":"NaN","y":"-Infinity"}`), `{"x":"NaN","y":"-Infinity","wkb":"AQEAAAAAAAAAAAD4fwAAAAAAAPD/","srid":null}`, ""},
 	{"postgresql", "tsvector", schema.KindUnknown, "'a' 'cat':3", `"'a' 'cat':3"`, ""},
 	{"postgresql", "posint", schema.KindInt, int64(42), `42`, ""}, // a domain: its base kind
 
