@@ -350,3 +350,63 @@ func diffRows(want, got [][]string) string {
 	}
 	return b.String()
 }
+
+// In Debezium mode the Connect schemas carry what Debezium's carry: a
+// user enum's logical name, a decimal's scale and precision, a NOT NULL
+// column required, the key as a struct of the key columns. (A Postgres
+// enum's labels, Debezium's "allowed", are not read: pgoutput sends no new
+// relation message when ALTER TYPE adds one, so they would go stale.)
+func TestDebeziumModeSchemas(t *testing.T) {
+	t.Parallel()
+	name := uniq("dbzschema")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TYPE "+name+".mood AS ENUM ('sad', 'ok', 'happy')",
+		"CREATE TABLE "+name+".t (id int PRIMARY KEY, m "+name+".mood, n numeric(12,3), d date NOT NULL)",
+		"INSERT INTO "+name+".t VALUES (1, 'ok', 1.5, '2024-02-29')")
+	dropSlotAtEnd(t, db, name, name)
+	p, _ := pgStartCDC(t, name, debeziumMode)
+	es := newConsumer(t, "^"+name+`\.`+name+`\.t$`).atLeast(1, 60*time.Second)
+	var value struct {
+		Schema struct {
+			Fields []struct {
+				Field  string `json:"field"`
+				Fields []struct {
+					Field      string            `json:"field"`
+					Type       string            `json:"type"`
+					Optional   bool              `json:"optional"`
+					Name       string            `json:"name"`
+					Parameters map[string]string `json:"parameters"`
+				} `json:"fields"`
+			} `json:"fields"`
+		} `json:"schema"`
+		Payload struct {
+			After map[string]any `json:"after"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(es[0].Value, &value); err != nil {
+		t.Fatalf("%v: %s", err, es[0].Value)
+	}
+	after := value.Schema.Fields[1]
+	got := map[string]string{}
+	for _, f := range after.Fields {
+		got[f.Field] = fmt.Sprintf("%s %s %v optional=%v", f.Type, f.Name, f.Parameters, f.Optional)
+	}
+	want := map[string]string{
+		"id": "int32  map[] optional=false",
+		"m":  "string io.debezium.data.Enum map[] optional=true",
+		"n":  "bytes org.apache.kafka.connect.data.Decimal map[connect.decimal.precision:12 scale:3] optional=true",
+		"d":  "int32 io.debezium.time.Date map[] optional=false",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("column %s: schema %q, want %q", k, got[k], w)
+		}
+	}
+	if a := value.Payload.After; a["m"] != "ok" || a["n"] != "Bdw=" || a["d"] != 19782.0 {
+		t.Errorf("after %v", a)
+	}
+	if want := `{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"` + name + `.` + name + `.t.Key"},"payload":{"id":1}}`; es[0].Key != want {
+		t.Errorf("key %s\nwant %s", es[0].Key, want)
+	}
+	p.stopOK()
+}

@@ -10,9 +10,30 @@ import (
 )
 
 // BenchmarkTablesRoute measures encoding one typical row change (key and
-// Debezium envelope) on the default table route.
+// Debezium envelope) on the default table route, in each format:
+//
+//	go test ./transform/ -run XXX -bench TablesRoute -benchmem
 func BenchmarkTablesRoute(b *testing.B) {
-	r := testRouter()
+	b.Run("cdc", func(b *testing.B) { benchRoute(b, testRouter()) })
+	b.Run("cdc+schema", func(b *testing.B) {
+		r := testRouter()
+		r.Envelope.SchemaInPayload = true
+		benchRoute(b, r)
+	})
+	b.Run("debezium", func(b *testing.B) {
+		r := testRouter()
+		r.Envelope.Debezium = defaultDebezium("postgresql")
+		benchRoute(b, r)
+	})
+	b.Run("debezium+schema", func(b *testing.B) {
+		r := testRouter()
+		r.Envelope.Debezium = defaultDebezium("postgresql")
+		r.Envelope.SchemaInPayload = true
+		benchRoute(b, r)
+	})
+}
+
+func benchRoute(b *testing.B, r *Tables) {
 	ch := &source.Change{
 		Op: source.OpUpdate, Table: orders,
 		Before: []any{int64(1), "new", "12.50", json.RawMessage(`{"tags":["a","b"]}`), []byte("0123456789"), "a note"},

@@ -122,7 +122,7 @@ func (e *Envelope) debeziumValue(ch *source.Change) ([]byte, error) {
 	b := make([]byte, 0, 512)
 	if e.SchemaInPayload {
 		b = append(b, `{"schema":`...)
-		b = e.appendDebeziumSchema(b, ch, dt)
+		b = e.appendCachedSchema(b, ch, dt)
 		b = append(b, `,"payload":`...)
 	}
 	var err error
@@ -309,6 +309,30 @@ func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change) []byte {
 		b = appendValue(b, ch.Meta[k])
 	}
 	return append(b, '}')
+}
+
+// appendCachedSchema appends the envelope schema of ch, made once per
+// table and set of extra source fields.
+func (e *Envelope) appendCachedSchema(b []byte, ch *source.Change, dt *dbzTable) []byte {
+	if dt == nil {
+		return e.appendDebeziumSchema(b, ch, dt)
+	}
+	var key []byte
+	for _, k := range dbzExtra(ch) {
+		key = append(key, k...)
+		switch ch.Meta[k].(type) {
+		case int64, uint64, int:
+			key = append(key, ":i,"...)
+		default:
+			key = append(key, ":s,"...)
+		}
+	}
+	if c := dt.schema.Load(); c != nil && c.extras == string(key) {
+		return append(b, c.json...)
+	}
+	js := e.appendDebeziumSchema(nil, ch, dt)
+	dt.schema.Store(&dbzSchema{extras: string(key), json: js})
+	return append(b, js...)
 }
 
 func (e *Envelope) appendDebeziumSchema(b []byte, ch *source.Change, dt *dbzTable) []byte {

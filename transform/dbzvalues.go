@@ -155,12 +155,57 @@ func encDecimal(scale int) func([]byte, any) ([]byte, error) {
 		if !ok {
 			return b, &errUnrepresentable{v, "not a decimal"}
 		}
-		n, err := decimalUnscaled(s, scale)
-		if err != nil {
-			return b, err
-		}
-		return appendBase64(b, twosComplement(n)), nil
+		return appendUnscaled(b, s, scale)
 	}
+}
+
+// appendUnscaled writes the base64 of s's unscaled value at scale; values
+// of up to 18 digits without math/big.
+func appendUnscaled(b []byte, s string, scale int) ([]byte, error) {
+	if n, ok := smallUnscaled(s, scale); ok {
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], uint64(n))
+		i := 0 // drop the leading bytes that only repeat the sign
+		for i < 7 && (buf[i] == 0 && buf[i+1]&0x80 == 0 || buf[i] == 0xff && buf[i+1]&0x80 != 0) {
+			i++
+		}
+		return appendBase64(b, buf[i:]), nil
+	}
+	n, err := decimalUnscaled(s, scale)
+	if err != nil {
+		return b, err
+	}
+	return appendBase64(b, twosComplement(n)), nil
+}
+
+// smallUnscaled is s's unscaled value at scale when it has at most 18
+// digits and no more fraction digits than scale.
+func smallUnscaled(s string, scale int) (int64, bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" && frac == "" || len(frac) > scale || len(whole)+scale > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, part := range []string{whole, frac} {
+		for i := range len(part) {
+			c := part[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+	}
+	for range scale - len(frac) {
+		n *= 10
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func decimalText(v any) (string, bool) {
@@ -186,14 +231,13 @@ func encVariableDecimal(b []byte, v any) ([]byte, error) {
 	if _, frac, ok := strings.Cut(s, "."); ok {
 		scale = len(frac)
 	}
-	n, err := decimalUnscaled(s, scale)
-	if err != nil {
-		return b, err
-	}
 	b = append(b, `{"scale":`...)
 	b = strconv.AppendInt(b, int64(scale), 10)
 	b = append(b, `,"value":`...)
-	b = appendBase64(b, twosComplement(n))
+	b, err := appendUnscaled(b, s, scale)
+	if err != nil {
+		return b, err
+	}
 	return append(b, '}'), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cdc-go/cdc/schema"
 )
@@ -78,6 +79,15 @@ const (
 // *schema.Table (which is immutable).
 type dbzTable struct {
 	cols []*dbzColumn
+	// schema caches the envelope's Connect schema, which depends on the
+	// table and on the source fields beyond Debezium's (their names and
+	// types), for schema_in_payload.
+	schema atomic.Pointer[dbzSchema]
+}
+
+type dbzSchema struct {
+	extras string
+	json   []byte
 }
 
 // dbzColumn converts one column's values (package schema's value types) to

@@ -587,3 +587,20 @@ func TestDebeziumKeyChangeHeaders(t *testing.T) {
 		}
 	}
 }
+
+// The small-number path writes what math/big does.
+func TestUnscaledFastPath(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "-1", "127", "128", "-128", "-129", "255", "256", "-32768", "32767", "32768",
+		"999999999999999999", "-999999999999999999", "0.5", "-0.001", "12.50", "123456789.123", "-92233720368547758.08"} {
+		for _, scale := range []int{0, 2, 3, 6} {
+			big, err1 := decimalUnscaled(s, scale)
+			fast, err2 := appendUnscaled(nil, s, scale)
+			if (err1 == nil) != (err2 == nil) {
+				t.Fatalf("%s scale %d: errors %v, %v", s, scale, err1, err2)
+			}
+			if err1 == nil && string(fast) != string(appendBase64(nil, twosComplement(big))) {
+				t.Errorf("%s scale %d: %s, math/big %s", s, scale, fast, appendBase64(nil, twosComplement(big)))
+			}
+		}
+	}
+}
