@@ -906,6 +906,35 @@ func encRange(b []byte, v any) ([]byte, error) {
 	return appendString(b, t.String()), nil
 }
 
+// encMultirange writes a multirange (cdc's array of range objects) as
+// Postgres's text: "{[1,3),[5,7)}".
+func encMultirange(b []byte, v any) ([]byte, error) {
+	raw, ok := v.(json.RawMessage)
+	var ranges []json.RawMessage
+	if !ok || json.Unmarshal(raw, &ranges) != nil {
+		if s, isText := v.(string); isText {
+			return appendString(b, s), nil
+		}
+		return b, &errUnrepresentable{v, "not a multirange"}
+	}
+	var t strings.Builder
+	t.WriteByte('{')
+	for i, r := range ranges {
+		if i > 0 {
+			t.WriteByte(',')
+		}
+		one, err := encRange(nil, r)
+		if err != nil {
+			return b, err
+		}
+		var s string
+		json.Unmarshal(one, &s)
+		t.WriteString(s)
+	}
+	t.WriteByte('}')
+	return appendString(b, t.String()), nil
+}
+
 func boolIndex(v bool) int {
 	if v {
 		return 1

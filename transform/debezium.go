@@ -254,6 +254,8 @@ func (d *Debezium) pgColumn(c *schema.Column) *dbzColumn {
 		return &dbzColumn{schema: &s, enc: encString}
 	case "int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange":
 		return &dbzColumn{schema: &schemaString, enc: encRange}
+	case "int4multirange", "int8multirange", "nummultirange", "datemultirange", "tsmultirange", "tstzmultirange":
+		return &dbzColumn{schema: &schemaString, enc: encMultirange}
 	}
 	return nil
 }

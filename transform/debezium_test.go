@@ -125,6 +125,8 @@ var dbzCases = []dbzCase{
 	{"postgresql", "daterange", schema.KindJSON, json.RawMessage(`{"lower":"-000043-03-15","upper":"2024-01-01","lower_inclusive":true,"upper_inclusive":false}`), `"[\"0044-03-15 BC\",2024-01-01)"`, ""},
 	{"postgresql", "tsrange", schema.KindJSON, json.RawMessage(`{"lower":null,"upper":"-000043-03-15T12:00:00","lower_inclusive":false,"upper_inclusive":true}`), `"(,\"0044-03-15 12:00:00 BC\"]"`, ""},
 	{"postgresql", "point", schema.KindJSON, json.RawMessage(`{"x":"NaN","y":"-Infinity"}`), `{"x":"NaN","y":"-Infinity","wkb":"AQEAAAAAAAAAAAD4fwAAAAAAAPD/","srid":null}`, ""},
+	{"postgresql", "int4multirange", schema.KindJSON, json.RawMessage(`[{"lower":1,"upper":3,"lower_inclusive":true,"upper_inclusive":false},{"lower":5,"upper":null,"lower_inclusive":false,"upper_inclusive":false}]`), `"{[1,3),(5,)}"`, ""},
+	{"postgresql", "datemultirange", schema.KindJSON, json.RawMessage(`[]`), `"{}"`, ""},
 	{"postgresql", "tsvector", schema.KindUnknown, "'a' 'cat':3", `"'a' 'cat':3"`, ""},
 	{"postgresql", "posint", schema.KindInt, int64(42), `42`, ""}, // a domain: its base kind
 

@@ -54,6 +54,7 @@ func pgDebeziumDocs() []dbzDoc {
 		{"point", oidPoint, "(1.5,-2)", "with its WKB"},
 		{"int8range", 3926, "[1,10)", "ranges: the server's text"},
 		{"tstzrange", 3910, `["2024-01-01 00:00:00+00",)`, ""},
+		{"int4multirange", 4451, "{[1,3),[5,7)}", "multiranges: the server's text (Debezium leaves the column out)"},
 	}
 }
 

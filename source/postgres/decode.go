@@ -90,6 +90,9 @@ func kindOf(oid uint32) schema.Kind {
 	if _, ok := rangeElem[oid]; ok {
 		return schema.KindJSON
 	}
+	if _, ok := multirangeOf[oid]; ok {
+		return schema.KindJSON
+	}
 	return schema.KindUnknown
 }
 
@@ -149,6 +152,12 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 	case schema.KindJSON:
 		if _, ok := rangeElem[col.TypeID]; ok {
 			if v, err := decodeRange(col, s); err == nil {
+				return v, nil
+			}
+			break
+		}
+		if _, ok := multirangeOf[col.TypeID]; ok {
+			if v, err := decodeMultirange(col, s); err == nil {
 				return v, nil
 			}
 			break

@@ -229,3 +229,36 @@ func TestDecodeRange(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeMultirange(t *testing.T) {
+	for _, c := range []struct {
+		oid        uint32
+		text, want string
+	}{
+		{4451, "{}", `[]`},
+		{4451, "{[1,3),[5,7)}", `[{"lower":1,"upper":3,"lower_inclusive":true,"upper_inclusive":false},{"lower":5,"upper":7,"lower_inclusive":true,"upper_inclusive":false}]`},
+		{4536, "{(,5]}", `[{"lower":null,"upper":5,"lower_inclusive":false,"upper_inclusive":true}]`},
+		{4534, `{["2024-01-01 00:00:00+00","2024-02-01 12:00:00.5+00"),["2025-01-01 00:00:00+00",)}`,
+			`[{"lower":"2024-01-01T00:00:00Z","upper":"2024-02-01T12:00:00.5Z","lower_inclusive":true,"upper_inclusive":false},{"lower":"2025-01-01T00:00:00Z","upper":null,"lower_inclusive":true,"upper_inclusive":false}]`},
+		{4535, "{[2024-01-01,infinity)}", `[{"lower":"2024-01-01","upper":"infinity","lower_inclusive":true,"upper_inclusive":false}]`},
+		{4532, "{[1.5,2.25]}", `[{"lower":"1.5","upper":"2.25","lower_inclusive":true,"upper_inclusive":true}]`},
+	} {
+		col := &schema.Column{Name: "r", TypeID: c.oid, Kind: kindOf(c.oid)}
+		got, err := decodeText(col, []byte(c.text))
+		if err != nil {
+			t.Errorf("%q: %v", c.text, err)
+			continue
+		}
+		if raw, ok := got.(json.RawMessage); !ok || string(raw) != c.want {
+			t.Errorf("%q: got %v, want %s", c.text, got, c.want)
+		}
+	}
+	// Text that is not a multirange keeps its text (and the change goes
+	// to the dead-letter topic with the reason, as for any value).
+	for _, bad := range []string{"{[1,3)", "[1,3)", "{[1,3)[5,7)}", `{["1,3)}`} {
+		col := &schema.Column{Name: "r", TypeID: 4451, Kind: schema.KindJSON}
+		if v, err := decodeText(col, []byte(bad)); err == nil {
+			t.Errorf("%q: want an error, got %s", bad, v)
+		}
+	}
+}

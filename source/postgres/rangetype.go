@@ -12,12 +12,69 @@ import (
 // Ranges of built-in types are JSON objects: {"lower": L, "upper": U,
 // "lower_inclusive": bool, "upper_inclusive": bool}, the bounds typed as
 // their element type's columns would be, null when unbounded; an empty
-// range is {"empty": true}. Multiranges and ranges of other types stay
+// range is {"empty": true}. A multirange of built-in ranges is a JSON
+// array of its ranges, in Postgres's order. Ranges of other types stay
 // Postgres's text.
 
 // rangeElem maps built-in range type OIDs to their element type OIDs.
 var rangeElem = map[uint32]uint32{
 	3904: oidInt4, 3926: oidInt8, 3906: oidNumeric, 3908: oidTimestamp, 3910: oidTimestampTZ, 3912: oidDate,
+}
+
+// multirangeOf maps built-in multirange type OIDs (PostgreSQL 14+) to
+// their range type OIDs.
+var multirangeOf = map[uint32]uint32{
+	4451: 3904, 4536: 3926, 4532: 3906, 4533: 3908, 4534: 3910, 4535: 3912,
+}
+
+// decodeMultirange decodes a multirange's text, "{[1,3),[5,7)}", into a
+// JSON array of its ranges.
+func decodeMultirange(col *schema.Column, s string) (json.RawMessage, error) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, errors.New("multirange text is not {...}")
+	}
+	rng := &schema.Column{Name: col.Name, TypeID: multirangeOf[col.TypeID], Kind: schema.KindJSON}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	inner := s[1 : len(s)-1]
+	for n := 0; inner != ""; n++ {
+		if n > 0 {
+			if inner[0] != ',' {
+				return nil, errors.New("multirange text has no ',' between its ranges")
+			}
+			inner = inner[1:]
+			b.WriteByte(',')
+		}
+		end, err := rangeEnd(inner)
+		if err != nil {
+			return nil, err
+		}
+		r, err := decodeRange(rng, inner[:end])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(r)
+		inner = inner[end:]
+	}
+	b.WriteByte(']')
+	return b.Bytes(), nil
+}
+
+// rangeEnd is the length of the range at the start of s: up to its closing
+// ']' or ')' outside double quotes.
+func rangeEnd(s string) (int, error) {
+	quoted := false
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == ']' || c == ')'):
+			return i + 1, nil
+		}
+	}
+	return 0, errors.New("multirange text ends inside a range")
 }
 
 // decodeRange decodes a range's text.

@@ -57,7 +57,8 @@ func pgTypeDocs() []typeDoc {
 		{"domains", oidInt4, "", k(oidInt4), "42", "42", "as their base type (read from pg_type); over money or an array: text"},
 		{"user enums", 16500, "", schema.KindEnum, "shipped", `"shipped"`, "the label"},
 		{"int4range, int8range, numrange, daterange, tsrange, tstzrange", 3910, "", k(3910), `["2024-01-01 00:00:00+00",)`, `{"lower":"2024-01-01T00:00:00Z","upper":null,"lower_inclusive":true,"upper_inclusive":false}`, `bounds typed as the element type, null when unbounded; an empty range is {"empty":true}`},
-		{"anything else (multiranges, composites, line, box, tsvector, ...)", 628, "", k(628), "{1,-1,0}", `"{1,-1,0}"`, "the server's text form, and one warning per column in the log"},
+		{"int4multirange ... tstzmultirange", 4451, "", k(4451), "{[1,3),[5,7)}", `[{"lower":1,"upper":3,"lower_inclusive":true,"upper_inclusive":false},{"lower":5,"upper":7,"lower_inclusive":true,"upper_inclusive":false}]`, "JSON array of its ranges, as above"},
+		{"anything else (composites, line, box, tsvector, ...)", 628, "", k(628), "{1,-1,0}", `"{1,-1,0}"`, "the server's text form, and one warning per column in the log"},
 	}
 }
 
