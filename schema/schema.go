@@ -70,6 +70,10 @@ type Column struct {
 	Key bool
 	// Values lists the allowed members of enum and set columns, when known.
 	Values []string
+	// Fields are the attributes of a composite (row) type, in order, each
+	// with its name, type and kind; values of the column are then JSON
+	// objects of them. Nil for other types.
+	Fields []Column
 }
 
 // Table is the schema of one captured table at one point in the stream.

@@ -168,6 +168,13 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 			}
 			break
 		}
+		if len(col.Fields) > 0 {
+			v, err := decodeComposite(col, s)
+			if err != nil {
+				return nil, fmt.Errorf("column %q of type %s: %w: %q", col.Name, col.Type, err, truncate(s, 64))
+			}
+			return v, nil
+		}
 		if col.Type == "hstore" {
 			if v, err := decodeHstore(s); err == nil {
 				return v, nil

@@ -262,3 +262,35 @@ func TestDecodeMultirange(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeComposite(t *testing.T) {
+	inner := schema.Column{Name: "p", Type: "pair", Kind: schema.KindJSON, Fields: []schema.Column{
+		{Name: "a", TypeID: oidInt4, Kind: schema.KindInt}, {Name: "b", TypeID: oidText, Kind: schema.KindString},
+	}}
+	col := &schema.Column{Name: "c", Type: "item", Kind: schema.KindJSON, Fields: []schema.Column{
+		{Name: "n", TypeID: oidInt4, Kind: schema.KindInt},
+		{Name: "s", TypeID: oidText, Kind: schema.KindString},
+		{Name: "at", TypeID: oidTimestampTZ, Kind: schema.KindTimestampTZ},
+		{Name: "tags", TypeID: 1009, Kind: schema.KindArray, Type: "text[]"},
+		inner,
+	}}
+	for _, c := range []struct{ text, want string }{
+		{`(1,"a b","2024-02-29 13:14:15.5+00","{x,""y z""}","(2,q)")`, `{"n":1,"s":"a b","at":"2024-02-29T13:14:15.5Z","tags":["x","y z"],"p":{"a":2,"b":"q"}}`},
+		{`(,"",,,)`, `{"n":null,"s":"","at":null,"tags":null,"p":null}`},
+		{`(-1,"q\"u""o\\te, (x)",,{},"(,)")`, `{"n":-1,"s":"q\"u\"o\\te, (x)","at":null,"tags":[],"p":{"a":null,"b":null}}`},
+	} {
+		got, err := decodeText(col, []byte(c.text))
+		if err != nil {
+			t.Errorf("%s: %v", c.text, err)
+			continue
+		}
+		if raw, ok := got.(json.RawMessage); !ok || string(raw) != c.want {
+			t.Errorf("%s:\n got %v\nwant %s", c.text, got, c.want)
+		}
+	}
+	for _, bad := range []string{"(1,a)", "(1,a,,,,,)", `(1,"a`, "1,a,,,", "(x,a,,,)"} {
+		if v, err := decodeText(col, []byte(bad)); err == nil {
+			t.Errorf("%q: want an error, got %s", bad, v)
+		}
+	}
+}

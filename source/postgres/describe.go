@@ -46,11 +46,11 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 	}
 	for i := range t.Columns {
 		if col := &t.Columns[i]; col.Kind == schema.KindUnknown {
-			kind, err := s.kindOfType(ctx, col.TypeID)
+			kind, fields, err := s.kindOfType(ctx, col.TypeID, 0)
 			if err != nil {
 				return nil, fmt.Errorf("describing table %s.%s: %w", m.Namespace, m.RelationName, err)
 			}
-			col.Kind = kind
+			col.Kind, col.Fields = kind, fields
 			if kind == schema.KindUnknown {
 				s.warnUnmapped(t, col)
 			}
@@ -108,35 +108,79 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 
 // kindOfType resolves the kind of a type kindOf does not know from the
 // catalog: a domain has its base type's kind (domains over domains too),
-// a user enum is KindEnum, hstore is KindJSON (decoded to a JSON object).
-// Domains over money or arrays, composites, ranges and other extension
-// types stay KindUnknown: their text form.
-func (s *Source) kindOfType(ctx context.Context, oid uint32) (schema.Kind, error) {
+// a user enum is KindEnum, hstore is KindJSON (decoded to a JSON object),
+// a composite type KindJSON with its attributes as fields (decoded to a
+// JSON object of them). Domains over money or arrays, ranges of other
+// types and other extension types stay KindUnknown: their text form.
+// depth bounds composites nested in composites.
+func (s *Source) kindOfType(ctx context.Context, oid uint32, depth int) (schema.Kind, []schema.Column, error) {
 	for range 10 { // domain chains are short; a cycle cannot exist
 		var typtype, typname string
-		var base uint32
-		err := s.sql.QueryRow(ctx, "SELECT typtype::text, typbasetype, typname::text FROM pg_type WHERE oid = $1", oid).Scan(&typtype, &base, &typname)
+		var base, relid uint32
+		err := s.sql.QueryRow(ctx, "SELECT typtype::text, typbasetype, typname::text, typrelid FROM pg_type WHERE oid = $1", oid).Scan(&typtype, &base, &typname, &relid)
 		if err != nil {
-			return schema.KindUnknown, fmt.Errorf("reading type %d: %w", oid, err)
+			return schema.KindUnknown, nil, fmt.Errorf("reading type %d: %w", oid, err)
 		}
 		switch {
 		case typtype == "d":
 			if k := kindOf(base); k != schema.KindUnknown {
 				if base == oidMoney || k == schema.KindArray {
-					return schema.KindUnknown, nil // decoded by their own OID
+					return schema.KindUnknown, nil, nil // decoded by their own OID
 				}
-				return k, nil
+				return k, nil, nil
 			}
 			oid = base
 			continue
 		case typtype == "e":
-			return schema.KindEnum, nil
+			return schema.KindEnum, nil, nil
 		case typtype == "b" && typname == "hstore":
-			return schema.KindJSON, nil
+			return schema.KindJSON, nil, nil
+		case typtype == "c" && depth < maxCompositeDepth:
+			fields, err := s.compositeFields(ctx, relid, depth+1)
+			if err != nil {
+				return schema.KindUnknown, nil, fmt.Errorf("reading composite type %s: %w", typname, err)
+			}
+			return schema.KindJSON, fields, nil
 		}
-		return schema.KindUnknown, nil
+		return schema.KindUnknown, nil, nil
 	}
-	return schema.KindUnknown, nil
+	return schema.KindUnknown, nil, nil
+}
+
+// maxCompositeDepth bounds composite types nested in composite types;
+// deeper ones keep their text.
+const maxCompositeDepth = 8
+
+// compositeFields lists a composite type's attributes (its pg_class
+// relid's columns), each typed as a table column of that type would be.
+func (s *Source) compositeFields(ctx context.Context, relid uint32, depth int) ([]schema.Column, error) {
+	rows, err := s.sql.Query(ctx, `SELECT attname::text, atttypid, format_type(atttypid, atttypmod)
+		FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, relid)
+	if err != nil {
+		return nil, err
+	}
+	var fields []schema.Column
+	for rows.Next() {
+		var f schema.Column
+		if err := rows.Scan(&f.Name, &f.TypeID, &f.Type); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		f.Kind, f.Nullable = kindOf(f.TypeID), true
+		fields = append(fields, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range fields {
+		if f := &fields[i]; f.Kind == schema.KindUnknown {
+			if f.Kind, f.Fields, err = s.kindOfType(ctx, f.TypeID, depth); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return fields, nil
 }
 
 // warnUnmapped logs, once per column and process, that a column's type has
