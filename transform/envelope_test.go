@@ -63,36 +63,50 @@ func TestRouteGolden(t *testing.T) {
 		{"message", &source.Change{Op: source.OpMessage, Tx: source.Tx{ID: "572", Order: 1, CommitTime: time.UnixMilli(1700000000000)},
 			Message: &source.LogicalMessage{Prefix: "outbox", Content: []byte(`{"x":1}`)}, Meta: map[string]any{"db": "shop"}}},
 	}
-	r := testRouter()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var got bytes.Buffer
-			for _, rec := range r.recs(c.ch) {
-				got.WriteString("topic: " + rec.Topic + "\nkey: " + string(rec.Key) + "\nvalue: ")
-				if rec.Value == nil {
-					got.WriteString("<tombstone>")
-				} else {
-					if !json.Valid(rec.Value) {
-						t.Errorf("value is not valid JSON: %s", rec.Value)
-					}
-					got.Write(rec.Value)
-				}
-				got.WriteString("\n\n")
+	dbz := testRouter()
+	dbz.Envelope.Debezium = defaultDebezium("postgresql")
+	dbz.Envelope.SchemaInPayload = true
+	for _, format := range []struct {
+		prefix string
+		r      *Tables
+	}{{"", testRouter()}, {"debezium_", dbz}} {
+		for _, c := range cases {
+			t.Run(format.prefix+c.name, func(t *testing.T) { checkGolden(t, format.r, format.prefix+c.name, c.ch) })
+		}
+	}
+}
+
+// checkGolden compares the records r makes of ch with testdata/name.golden.
+func checkGolden(t *testing.T, r *Tables, name string, ch *source.Change) {
+	var got bytes.Buffer
+	for _, rec := range r.recs(ch) {
+		got.WriteString("topic: " + rec.Topic + "\nkey: " + string(rec.Key) + "\n")
+		for _, h := range rec.Headers {
+			got.WriteString("header: " + h.Key + "=" + string(h.Value) + "\n")
+		}
+		got.WriteString("value: ")
+		if rec.Value == nil {
+			got.WriteString("<tombstone>")
+		} else {
+			if !json.Valid(rec.Value) {
+				t.Errorf("value is not valid JSON: %s", rec.Value)
 			}
-			path := filepath.Join("testdata", c.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./transform -update to create)", err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Errorf("records changed:\n got:\n%s\nwant:\n%s", got.Bytes(), want)
-			}
-		})
+			got.Write(rec.Value)
+		}
+		got.WriteString("\n\n")
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./transform -update to create)", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("records changed:\n got:\n%s\nwant:\n%s", got.Bytes(), want)
 	}
 }
 
