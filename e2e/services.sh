@@ -226,6 +226,17 @@ mariadbd_bin() {
 	return 0
 }
 
+# install_postgis adds PostGIS for the server's major version (Debian's
+# postgresql-<major>-postgis-3), for TestPostgresPostGIS; best effort:
+# without it that test skips. CDC_POSTGIS=0 leaves it out.
+install_postgis() {
+	[[ ${CDC_POSTGIS:-1} == 1 ]] || return 0
+	local major
+	major=$(basename "$(dirname "$(pg_bindir)")")
+	[[ -f /usr/share/postgresql/$major/extension/postgis.control ]] && return 0
+	(apt_install "postgresql-$major-postgis-3") || log "pg: PostGIS not installed (postgresql-$major-postgis-3); TestPostgresPostGIS will skip"
+}
+
 install_missing() {
 	local want=("$@") pkgs=() s
 	for s in "${want[@]}"; do
@@ -256,7 +267,10 @@ install_missing() {
 	fi
 	for s in "${want[@]}"; do
 		case $s in
-		pg) [[ -n $(pg_bindir) ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin" ;;
+		pg)
+			[[ -n $(pg_bindir) ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
+			install_postgis
+			;;
 		mariadb) [[ -n $(mariadbd_bin) ]] || die "mariadbd not found" ;;
 		kafka) kafka_fetch ;;
 		esac

@@ -305,6 +305,55 @@ func TestPostgresComposites(t *testing.T) {
 	p.stopOK()
 }
 
+// PostGIS geometries and geographies are {"srid", "wkb"}, as MariaDB's:
+// equal to what PostGIS's own ST_SRID and ST_AsBinary say of the row. It
+// needs the postgis extension (Debian's postgresql-15-postgis-3) and skips
+// without it.
+func TestPostgresPostGIS(t *testing.T) {
+	db := pgConnect(t)
+	var available bool
+	if err := db.QueryRow(context.Background(), "SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'postgis'").Scan(&available); err != nil {
+		t.Fatal(err)
+	}
+	if !available {
+		t.Skip("the postgis extension is not installed (Debian: postgresql-15-postgis-3)")
+	}
+	name := uniq("pggis")
+	pgExec(t, db, "CREATE EXTENSION IF NOT EXISTS postgis", "CREATE SCHEMA "+name,
+		"CREATE TABLE "+name+".t (id int PRIMARY KEY, g geometry, p geometry(Point,4326), gg geography(Point,4326))")
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (1, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 3857), ST_SetSRID(ST_MakePoint(1.5, -2.5), 4326), 'SRID=4326;POINT(13.4 52.5)')")
+	dropSlotAtEnd(t, db, name, name)
+	p, _ := pgStartCDC(t, name, "")
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (2, ST_GeomFromText('LINESTRING(0 0, 1 1, 2 5)'), ST_SetSRID(ST_MakePoint(1e300, 1e-300), 4326), NULL)")
+	es := newConsumer(t, "^"+name+`\.`).atLeast(2, 60*time.Second)
+	for _, e := range es {
+		after := e.env(t).After
+		id := int(after["id"].(float64))
+		for _, col := range []string{"g", "p", "gg"} {
+			var srid *float64
+			var wkb *string
+			if err := db.QueryRow(context.Background(), fmt.Sprintf("SELECT NULLIF(ST_SRID(%[1]s), 0)::float8, replace(encode(ST_AsBinary(%[1]s), 'base64'), E'\n', '') FROM %[2]s.t WHERE id = $1", col, name), id).Scan(&srid, &wkb); err != nil {
+				t.Fatal(err)
+			}
+			var want any
+			if wkb != nil {
+				w := map[string]any{"srid": nil, "wkb": *wkb}
+				if srid != nil {
+					w["srid"] = *srid
+				}
+				want = w
+			}
+			if !reflect.DeepEqual(after[col], want) {
+				t.Errorf("row %d %s: event %v, postgis %v", id, col, after[col], want)
+			}
+		}
+	}
+	if strings.Contains(p.Log(), "column type has no mapping") {
+		t.Errorf("a PostGIS column was logged as unmapped:\n%s", p.Log())
+	}
+	p.stopOK()
+}
+
 // MariaDB geometry is {"srid", "wkb"}: equal to what the server's own
 // ST_SRID and ST_AsBinary say of the row.
 func TestMySQLGeometry(t *testing.T) {

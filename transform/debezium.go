@@ -249,6 +249,8 @@ func (d *Debezium) pgColumn(c *schema.Column) *dbzColumn {
 		return bits(arg(args, 0, math.MaxInt32), true)
 	case "point":
 		return &dbzColumn{schema: pointSchema(), enc: encPGPoint}
+	case "geometry", "geography": // PostGIS, {"srid", "wkb"} as MySQL's
+		return &dbzColumn{schema: geometrySchema(), enc: encMyGeometry}
 	case "tsvector":
 		s := named("string", "io.debezium.data.Tsvector")
 		return &dbzColumn{schema: &s, enc: encString}

@@ -78,6 +78,7 @@ func TestRouteGolden(t *testing.T) {
 
 // checkGolden compares the records r makes of ch with testdata/name.golden.
 func checkGolden(t *testing.T, r *Tables, name string, ch *source.Change) {
+	t.Helper()
 	var got bytes.Buffer
 	for _, rec := range r.recs(ch) {
 		got.WriteString("topic: " + rec.Topic + "\nkey: " + string(rec.Key) + "\n")

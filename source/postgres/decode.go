@@ -175,6 +175,12 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 			}
 			return v, nil
 		}
+		if isPostGIS(col.Type) {
+			if v, err := decodeEWKB(s); err == nil {
+				return v, nil
+			}
+			break
+		}
 		if col.Type == "hstore" {
 			if v, err := decodeHstore(s); err == nil {
 				return v, nil

@@ -294,3 +294,29 @@ func TestDecodeComposite(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeEWKB(t *testing.T) {
+	for _, c := range []struct{ typ, text, want string }{
+		// POINT(1 2) with SRID 4326, as ST_AsEWKB writes it.
+		{"geometry(Point,4326)", "0101000020E6100000000000000000F03F0000000000000040", `{"srid":4326,"wkb":"AQEAAAAAAAAAAADwPwAAAAAAAABA"}`},
+		// The same point without an SRID.
+		{"geometry", "0101000000000000000000F03F0000000000000040", `{"srid":null,"wkb":"AQEAAAAAAAAAAADwPwAAAAAAAABA"}`},
+		// Big-endian, SRID 4326.
+		{"geography", "0020000001000010E63FF00000000000004000000000000000", `{"srid":4326,"wkb":"AAAAAAE/8AAAAAAAAEAAAAAAAAAA"}`},
+	} {
+		col := &schema.Column{Name: "g", Type: c.typ, Kind: schema.KindJSON}
+		got, err := decodeText(col, []byte(c.text))
+		if err != nil {
+			t.Errorf("%s: %v", c.text, err)
+			continue
+		}
+		if raw, ok := got.(json.RawMessage); !ok || string(raw) != c.want {
+			t.Errorf("%s:\n got %v\nwant %s", c.text, got, c.want)
+		}
+	}
+	for _, bad := range []string{"zz", "01", "0101000020E6"} {
+		if v, err := decodeText(&schema.Column{Name: "g", Type: "geometry", Kind: schema.KindJSON}, []byte(bad)); err == nil {
+			t.Errorf("%q: want an error, got %s", bad, v)
+		}
+	}
+}

@@ -109,6 +109,7 @@ func (s *Source) describe(ctx context.Context, m *pglogrepl.RelationMessage) (*s
 // kindOfType resolves the kind of a type kindOf does not know from the
 // catalog: a domain has its base type's kind (domains over domains too),
 // a user enum is KindEnum, hstore is KindJSON (decoded to a JSON object),
+// PostGIS's geometry and geography KindJSON ({"srid", "wkb"}),
 // a composite type KindJSON with its attributes as fields (decoded to a
 // JSON object of them). Domains over money or arrays, ranges of other
 // types and other extension types stay KindUnknown: their text form.
@@ -133,7 +134,7 @@ func (s *Source) kindOfType(ctx context.Context, oid uint32, depth int) (schema.
 			continue
 		case typtype == "e":
 			return schema.KindEnum, nil, nil
-		case typtype == "b" && typname == "hstore":
+		case typtype == "b" && (typname == "hstore" || typname == "geometry" || typname == "geography"):
 			return schema.KindJSON, nil, nil
 		case typtype == "c" && depth < maxCompositeDepth:
 			fields, err := s.compositeFields(ctx, relid, depth+1)

@@ -58,6 +58,7 @@ func pgTypeDocs() []typeDoc {
 		{"user enums", 16500, "", schema.KindEnum, "shipped", `"shipped"`, "the label"},
 		{"int4range, int8range, numrange, daterange, tsrange, tstzrange", 3910, "", k(3910), `["2024-01-01 00:00:00+00",)`, `{"lower":"2024-01-01T00:00:00Z","upper":null,"lower_inclusive":true,"upper_inclusive":false}`, `bounds typed as the element type, null when unbounded; an empty range is {"empty":true}`},
 		{"int4multirange ... tstzmultirange", 4451, "", k(4451), "{[1,3),[5,7)}", `[{"lower":1,"upper":3,"lower_inclusive":true,"upper_inclusive":false},{"lower":5,"upper":7,"lower_inclusive":true,"upper_inclusive":false}]`, "JSON array of its ranges, as above"},
+		{"PostGIS geometry, geography", 17100, "geometry(Point,4326)", schema.KindJSON, "0101000020E6100000000000000000F03F0000000000000040", `{"srid":4326,"wkb":"AQEAAAAAAAAAAADwPwAAAAAAAABA"}`, "POINT(1 2) with SRID 4326 (pgoutput sends hex EWKB): the SRID (null when none) and the WKB, as for MySQL"},
 		{"composite types", 16600, "", schema.KindJSON, `(1,"a b",)`, `{"n":1,"s":"a b","t":null}`, "JSON object of the attributes (read from the catalog), each typed as above"},
 		{"anything else (line, box, tsvector, ...)", 628, "", k(628), "{1,-1,0}", `"{1,-1,0}"`, "the server's text form, and one warning per column in the log"},
 	}
