@@ -629,6 +629,10 @@ func TestConnectHarnessDebeziumMariaDB(t *testing.T) {
 		"schema.history.internal.kafka.topic": history,
 		"schema.history.internal.kafka.bootstrap.servers":        brokers,
 		"schema.history.internal.store.only.captured.tables.ddl": "true",
+		// Other tests on the shared server write DDL that Debezium's
+		// parser rejects (MariaDB's inet6, ...); it parses every
+		// statement in the binlog, captured or not.
+		"schema.history.internal.skip.unparseable.ddl": "true",
 	}}
 	w := startConnect(t, []connectorConfig{source})
 	w.waitRunning(2*time.Minute, source.Name)
