@@ -115,12 +115,12 @@ func TestCaptureDebezium(t *testing.T) {
 			"schema.history.internal.kafka.topic":                    "dbzcap-" + name + "-history",
 			"schema.history.internal.kafka.bootstrap.servers":        brokers,
 			"schema.history.internal.store.only.captured.tables.ddl": "true",
-		// Other tests on the shared server write DDL that Debezium's
-		// parser rejects (MariaDB's inet6, ...); it parses every
-		// statement in the binlog, captured or not.
-		"schema.history.internal.skip.unparseable.ddl": "true",
-			"topic.creation.default.partitions":                      "1",
-			"topic.creation.default.replication.factor":              "1",
+			// Other tests on the shared server write DDL that Debezium's
+			// parser rejects (MariaDB's inet6, ...); it parses every
+			// statement in the binlog, captured or not.
+			"schema.history.internal.skip.unparseable.ddl": "true",
+			"topic.creation.default.partitions":            "1",
+			"topic.creation.default.replication.factor":    "1",
 		}
 		for k, v := range extra {
 			props[k] = v
