@@ -518,19 +518,7 @@ func TestConnectHarnessDebeziumToJDBCSink(t *testing.T) {
 		// them to <prefix>.message, a topic nobody created, and block.
 		"message.prefix.exclude.list": ".*",
 	}}
-	sink := connectorConfig{Name: name + "-sink", Props: map[string]string{
-		"connector.class":        "io.debezium.connector.jdbc.JdbcSinkConnector",
-		"tasks.max":              "1",
-		"topics":                 topic,
-		"connection.url":         pg.jdbcURL(),
-		"connection.username":    pg.User,
-		"connection.password":    pg.Password,
-		"insert.mode":            "upsert",
-		"primary.key.mode":       "record_key",
-		"delete.enabled":         "true",
-		"schema.evolution":       "none",
-		"collection.name.format": dst + ".items",
-	}}
+	sink := jdbcSink(name+"-sink", topic, dst+".items", pg)
 	w := startConnect(t, []connectorConfig{source, sink})
 	// All three plugins load (the MariaDB connector is not run here).
 	loaded := strings.Join(w.plugins(), " ")

@@ -218,6 +218,8 @@ func myRows(t *testing.T, db *sql.DB, q string) [][]string {
 	return out
 }
 
+// jdbcSink is Debezium's JDBC sink applying topic to the Postgres table
+// target: upserts and deletes by the record key, no schema evolution.
 func jdbcSink(name, topic, target string, pg pgConnParts) connectorConfig {
 	return connectorConfig{Name: name, Props: map[string]string{
 		"connector.class":        "io.debezium.connector.jdbc.JdbcSinkConnector",

@@ -28,17 +28,7 @@ func (e *Envelope) EventKey(t *schema.Table, idx []int, row []any) ([]byte, erro
 		return nil, nil
 	}
 	if e.Debezium == nil {
-		b := make([]byte, 0, 32)
-		b = append(b, '{')
-		for n, i := range idx {
-			if n > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, t.Columns[i].Name)
-			b = append(b, ':')
-			b = appendValue(b, row[i])
-		}
-		return append(b, '}'), nil
+		return plainKey(t, idx, row), nil
 	}
 	dt := e.Debezium.table(e.Connector, t)
 	b := make([]byte, 0, 64)
@@ -54,19 +44,10 @@ func (e *Envelope) EventKey(t *schema.Table, idx []int, row []any) ([]byte, erro
 		b = appendString(b, e.Name+"."+t.Namespace+"."+t.Name+".Key")
 		b = append(b, `},"payload":`...)
 	}
-	b = append(b, '{')
-	for n, i := range idx {
-		if n > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, t.Columns[i].Name)
-		b = append(b, ':')
-		var err error
-		if b, err = dt.cols[i].append(b, row[i]); err != nil {
-			return nil, fmt.Errorf("key column %s (%s): %w", t.Columns[i].Name, t.Columns[i].Type, err)
-		}
+	b, err := dt.appendColumns(b, t, idx, row, "key column")
+	if err != nil {
+		return nil, err
 	}
-	b = append(b, '}')
 	if e.SchemaInPayload {
 		b = append(b, '}')
 	}
@@ -99,16 +80,30 @@ func (dt *dbzTable) appendRow(b []byte, t *schema.Table, row []any) ([]byte, err
 	if row == nil || t == nil {
 		return append(b, "null"...), nil
 	}
+	return dt.appendColumns(b, t, nil, row, "column")
+}
+
+// appendColumns writes the columns idx of row (every column when idx is
+// nil) as a JSON object; an error names the column, as what.
+func (dt *dbzTable) appendColumns(b []byte, t *schema.Table, idx []int, row []any, what string) ([]byte, error) {
 	b = append(b, '{')
-	for i := range t.Columns {
-		if i > 0 {
+	n := len(idx)
+	if idx == nil {
+		n = len(t.Columns)
+	}
+	for k := range n {
+		i := k
+		if idx != nil {
+			i = idx[k]
+		}
+		if k > 0 {
 			b = append(b, ',')
 		}
 		b = appendString(b, t.Columns[i].Name)
 		b = append(b, ':')
 		var err error
 		if b, err = dt.cols[i].append(b, row[i]); err != nil {
-			return nil, fmt.Errorf("column %s (%s): %w", t.Columns[i].Name, t.Columns[i].Type, err)
+			return nil, fmt.Errorf("%s %s (%s): %w", what, t.Columns[i].Name, t.Columns[i].Type, err)
 		}
 	}
 	return append(b, '}'), nil

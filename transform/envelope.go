@@ -173,7 +173,12 @@ func Key(t *schema.Table, row []any) []byte {
 	if t == nil || row == nil {
 		return nil
 	}
-	idx := t.KeyColumns()
+	return plainKey(t, t.KeyColumns(), row)
+}
+
+// plainKey writes the columns idx of row as a JSON object in cdc's
+// format; nil without key columns.
+func plainKey(t *schema.Table, idx []int, row []any) []byte {
 	if len(idx) == 0 {
 		return nil
 	}
