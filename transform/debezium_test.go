@@ -606,3 +606,31 @@ func TestUnscaledFastPath(t *testing.T) {
 		}
 	}
 }
+
+// A change the source could not convert is dead-lettered in cdc's own
+// format in Debezium mode too, so that cdc dlt replay can read it back.
+func TestDebeziumConversionErrorsStayCDC(t *testing.T) {
+	r, err := NewRouter(RouterConfig{Prefix: "shop", Tombstones: true,
+		Envelope: Envelope{Connector: "postgresql", Name: "shop", SchemaInPayload: true, Debezium: defaultDebezium("postgresql")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &schema.Table{Namespace: "public", Name: "t", Columns: []schema.Column{
+		{Name: "id", Type: "integer", Kind: schema.KindInt, Key: true},
+		{Name: "d", Type: "date", Kind: schema.KindDate, Nullable: true},
+	}}
+	ch := &source.Change{Op: source.OpCreate, Table: tb, After: []any{int64(1), "2024-02-29"}, Meta: map[string]any{"db": "d"}}
+	recs, err := r.Route(ch)
+	if err != nil || !strings.Contains(string(recs[0].Value), `"d":19782`) {
+		t.Fatalf("debezium form: %v %s", err, recs[0].Value)
+	}
+	ch.Err = errors.New("column x: cannot decode")
+	recs, err = r.Route(ch)
+	if err != nil || !strings.Contains(string(recs[0].Value), `"d":"2024-02-29"`) {
+		t.Errorf("a conversion error's records: %v %s", err, recs[0].Value)
+	}
+	// It reads back, schema_in_payload's wrapper and all.
+	if back, err := DecodeEnvelope(recs[0].Key, recs[0].Value, ""); err != nil || back.After[1] != "2024-02-29" || !back.Table.Columns[0].Key {
+		t.Errorf("read back: %v %+v", err, back)
+	}
+}

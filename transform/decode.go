@@ -41,6 +41,7 @@ func DecodeEnvelope(key, value []byte, pos string) (*source.Change, error) {
 	if value == nil {
 		return nil, errors.New("a tombstone holds no event")
 	}
+	key, value = unwrapConnect(key), unwrapConnect(value)
 	var env struct {
 		Before  json.RawMessage            `json:"before"`
 		After   json.RawMessage            `json:"after"`
@@ -172,6 +173,22 @@ func (r *decodedRow) align(t *schema.Table, what string) ([]any, error) {
 		row[i] = f.value
 	}
 	return row, nil
+}
+
+// unwrapConnect returns the payload of a record written with
+// schema_in_payload ({"schema": ..., "payload": ...}), else b itself.
+func unwrapConnect(b []byte) []byte {
+	if len(b) == 0 || b[0] != '{' || !bytes.HasPrefix(b, []byte(`{"schema":`)) {
+		return b
+	}
+	var w struct {
+		Schema  json.RawMessage `json:"schema"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if json.Unmarshal(b, &w) != nil || len(w.Schema) == 0 || len(w.Payload) == 0 {
+		return b
+	}
+	return w.Payload
 }
 
 // decodeRow reads a JSON object keeping its key order; null gives nil.

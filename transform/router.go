@@ -181,7 +181,12 @@ func (r *Router) Route(ch *source.Change) ([]Record, error) {
 
 func (r *Router) route(ch *source.Change) ([]Record, error) {
 	if ch.Err != nil {
-		return r.def.records(ch)
+		// A change the source could not convert goes to the dead-letter
+		// topic in cdc's own format whatever the events' format, so that
+		// `cdc dlt replay` reads it back (its values are partly raw text).
+		plain := r.def
+		plain.Envelope.Debezium = nil
+		return plain.records(ch)
 	}
 	if ch.Op == source.OpMessage {
 		if ch.Message != nil {
