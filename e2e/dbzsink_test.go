@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -411,4 +412,61 @@ func TestDebeziumModeSchemas(t *testing.T) {
 		t.Errorf("key %s\nwant %s", es[0].Key, want)
 	}
 	p.stopOK()
+}
+
+// A value Debezium's form cannot hold sends its change to the dead-letter
+// topic, with a reason naming the column and the setting that keeps it,
+// in cdc's own format; the stream goes on. With the setting changed,
+// `cdc dlt replay` sends it to the table's topic in Debezium's form.
+func TestDebeziumModeDLTReplay(t *testing.T) {
+	t.Parallel()
+	name := uniq("dbzdlt")
+	db := pgConnect(t)
+	pgExec(t, db, "CREATE SCHEMA "+name, "CREATE TABLE "+name+".t (id int PRIMARY KEY, n numeric(10,2))")
+	dropSlotAtEnd(t, db, name, name)
+	p, _ := pgStartCDC(t, name, debeziumMode)
+	pgExec(t, db, "INSERT INTO "+name+".t VALUES (1, 1.50)", "INSERT INTO "+name+".t VALUES (2, 'NaN')", "INSERT INTO "+name+".t VALUES (3, 2.25)")
+	topic := name + "." + name + ".t"
+	c := newConsumer(t, "^"+regexp.QuoteMeta(topic)+`(\.DLT)?$`)
+	es := c.until(60*time.Second, func(es []event) bool { return len(es) >= 3 })
+	payload := func(e event) map[string]any {
+		var v struct {
+			Payload struct {
+				After map[string]any `json:"after"`
+			} `json:"payload"`
+		}
+		if err := json.Unmarshal(e.Value, &v); err != nil {
+			t.Fatalf("%v: %s", err, e.Value)
+		}
+		return v.Payload.After
+	}
+	got := map[string]string{}
+	for _, e := range es {
+		a := payload(e)
+		got[e.Topic+" "+fmt.Sprint(a["id"])] = fmt.Sprint(a["n"])
+		if e.Topic == topic+".DLT" && !strings.Contains(e.Headers["cdc.dlt.reason"], "column n (numeric(10,2))") ||
+			e.Topic == topic+".DLT" && !strings.Contains(e.Headers["cdc.dlt.reason"], "decimal_handling_mode: string") {
+			t.Errorf("dead letter reason %q", e.Headers["cdc.dlt.reason"])
+		}
+	}
+	want := map[string]string{topic + " 1": "AJY=", topic + " 3": "AOE=", topic + ".DLT 2": "NaN"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	p.stopOK()
+
+	fixed := writeConfig(t, pgConfig(name, debeziumMode+"  decimal_handling_mode: string\n"))
+	code, stdout, stderr := runCDC(t, 90*time.Second, nil, "dlt", "replay", "-c", fixed)
+	if code != 0 || !strings.Contains(stdout, "replayed 1 dead-lettered rows as 1 records") {
+		t.Fatalf("replay: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	es = c.until(30*time.Second, func(es []event) bool { return len(byKey(es, topic)) >= 3 })
+	for _, e := range byKey(es, topic) {
+		if a := payload(e[len(e)-1]); a["id"] == 2.0 && a["n"] != "NaN" {
+			t.Errorf("replayed row 2: n %v, want the string NaN (decimal_handling_mode: string)", a["n"])
+		}
+	}
+	if len(byKey(es, topic)) != 3 {
+		t.Errorf("keys on the table topic after the replay: %v", byKey(es, topic))
+	}
 }
