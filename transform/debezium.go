@@ -431,15 +431,10 @@ func (d *Debezium) bigintUnsigned() *dbzColumn {
 }
 
 func (d *Debezium) binary() *dbzColumn {
-	switch d.Binary {
-	case BinaryBase64:
-		return &dbzColumn{schema: &schemaString, enc: encBytesAs(d.Binary)}
-	case BinaryBase64URLSafe:
-		return &dbzColumn{schema: &schemaString, enc: encBytesAs(d.Binary)}
-	case BinaryHex:
-		return &dbzColumn{schema: &schemaString, enc: encBytesAs(d.Binary)}
+	if d.Binary == "" || d.Binary == BinaryBytes {
+		return &dbzColumn{schema: &connectSchema{Type: "bytes"}, enc: encBytesAs(BinaryBytes)}
 	}
-	return &dbzColumn{schema: &connectSchema{Type: "bytes"}, enc: encBytesAs(BinaryBytes)}
+	return &dbzColumn{schema: &schemaString, enc: encBytesAs(d.Binary)} // base64, base64-url-safe, hex
 }
 
 func (d *Debezium) date() *dbzColumn {
