@@ -13,6 +13,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/cdc-go/cdc/schema"
+	"github.com/cdc-go/cdc/transform"
 )
 
 // orderTableMap is a table map as MariaDB writes it with
@@ -258,4 +259,62 @@ func TestConvertTimeFraction(t *testing.T) {
 			t.Errorf("time(%d) %q: got %v, %v; want %q", tc.fsp, tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzConvert: no binlog value of the type go-mysql gives for a column
+// makes the converter panic; what it accepts encodes to valid JSON, in
+// cdc's format and (when Debezium's form can hold it) in Debezium's.
+func FuzzConvert(f *testing.F) {
+	docs := myTypeDocs()
+	for i, d := range docs {
+		switch v := d.in.(type) {
+		case string:
+			f.Add(i, []byte(v), int64(0))
+		case []byte:
+			f.Add(i, v, int64(0))
+		case int64:
+			f.Add(i, []byte(nil), v)
+		default:
+			f.Add(i, []byte(nil), int64(1))
+		}
+	}
+	f.Fuzz(func(t *testing.T, i int, b []byte, n int64) {
+		if i < 0 || i >= len(docs) {
+			return
+		}
+		d := docs[i]
+		var in any
+		switch d.in.(type) {
+		case string:
+			in = string(b)
+		case []byte:
+			in = b
+		case int64:
+			in = n
+		case uint64:
+			in = uint64(n)
+		case float32:
+			in = float32(n)
+		case float64:
+			in = float64(n) / 3
+		default:
+			return
+		}
+		col := d.col
+		if col.cs == nil {
+			col.cs = newCharsets()
+		}
+		v, err := convert(&col, d.kind, in)
+		if err != nil {
+			return
+		}
+		if out := transform.ValueJSON(v); !json.Valid(out) {
+			t.Fatalf("%s %#v: invalid JSON %s", d.typ, in, out)
+		}
+		dbz := &transform.Debezium{Decimal: transform.DecimalPrecise, Binary: transform.BinaryBytes, TimePrecision: transform.TimeAdaptiveMicros, BigintUnsigned: transform.BigintLong}
+		sc := &schema.Column{Name: "c", Type: strings.Fields(d.typ)[0], Kind: d.kind, Nullable: true, Values: col.values}
+		if out, _, err := dbz.ColumnJSON("mariadb", sc, v); err == nil && !json.Valid(out) {
+			t.Fatalf("%s %#v: invalid Debezium JSON %s", d.typ, in, out)
+		}
+	})
 }

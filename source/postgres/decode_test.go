@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cdc-go/cdc/schema"
+	"github.com/cdc-go/cdc/transform"
 )
 
 func TestDecodeText(t *testing.T) {
@@ -319,4 +320,34 @@ func TestDecodeEWKB(t *testing.T) {
 			t.Errorf("%q: want an error, got %s", bad, v)
 		}
 	}
+}
+
+// FuzzDecodeText: no text makes a decoder panic, whatever the column's
+// type; what a decoder accepts encodes to valid JSON, in cdc's format and
+// (when Debezium's form can hold it) in Debezium's.
+func FuzzDecodeText(f *testing.F) {
+	docs := pgTypeDocs()
+	for i, d := range docs {
+		f.Add(i, d.in)
+	}
+	f.Add(0, "(1,\"a\",)")
+	f.Add(0, "{[1,3),[5,7)}")
+	f.Fuzz(func(t *testing.T, i int, s string) {
+		if i < 0 || i >= len(docs) {
+			return
+		}
+		d := docs[i]
+		col := &schema.Column{Name: "c", Type: d.name, TypeID: d.oid, Kind: d.kind, Fields: docFields[d.typ], Nullable: true}
+		v, err := decodeText(col, []byte(s))
+		if err != nil {
+			return
+		}
+		if out := transform.ValueJSON(v); !json.Valid(out) {
+			t.Fatalf("%s %q: invalid JSON %s", d.typ, s, out)
+		}
+		dbz := &transform.Debezium{Decimal: transform.DecimalPrecise, Binary: transform.BinaryBytes, TimePrecision: transform.TimeAdaptive, BigintUnsigned: transform.BigintLong}
+		if out, _, err := dbz.ColumnJSON("postgresql", col, v); err == nil && !json.Valid(out) {
+			t.Fatalf("%s %q: invalid Debezium JSON %s", d.typ, s, out)
+		}
+	})
 }
