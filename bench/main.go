@@ -40,6 +40,8 @@ type settings struct {
 	partitions                 int
 	backlogRows                int64
 	backlogTxRows              int
+	mixedKeys                  int64
+	mixedTxRows                int
 	rate                       float64
 	steadyTxRows               int
 	warmup, duration           time.Duration
@@ -74,11 +76,13 @@ func run() error {
 	var dbzProps listFlag
 	flag.StringVar(&dbs, "db", "postgres,mariadb", "databases: postgres, mariadb (comma-separated)")
 	flag.StringVar(&conns, "connectors", "cdc", "connectors, in the order each pair runs them: cdc, debezium")
-	flag.StringVar(&wls, "workloads", "backlog,steady", "workloads: backlog, steady")
+	flag.StringVar(&wls, "workloads", "backlog,steady", "workloads: backlog, mixed, steady")
 	flag.IntVar(&s.pairs, "pairs", 1, "pairs of runs (each pair runs every connector once, in -connectors order)")
 	flag.IntVar(&s.partitions, "partitions", 3, "partitions of each run's topic (the harness creates it, for every connector)")
 	flag.Int64Var(&s.backlogRows, "backlog-rows", 100000, "backlog: rows written while the connector is stopped")
 	flag.IntVar(&s.backlogTxRows, "backlog-tx-rows", 100, "backlog: rows per source transaction")
+	flag.Int64Var(&s.mixedKeys, "mixed-keys", 100000, "mixed: key space of the inserts, updates and deletes (the backlog is -backlog-rows changes; at least half as many keys as changes, or inserts run out of keys)")
+	flag.IntVar(&s.mixedTxRows, "mixed-tx-rows", 10, "mixed: rows per source transaction (one statement of one kind)")
 	flag.Float64Var(&s.rate, "rate", 1000, "steady: source transactions per second")
 	flag.IntVar(&s.steadyTxRows, "steady-tx-rows", 1, "steady: rows per transaction")
 	flag.DurationVar(&s.warmup, "warmup", 5*time.Second, "steady: warm-up before measuring")
@@ -220,11 +224,17 @@ func (s settings) validate() error {
 	}
 	for _, w := range s.workloads {
 		if _, ok := summaryMetrics[w]; !ok {
-			errs = append(errs, fmt.Errorf("-workloads %q: want backlog or steady", w))
+			errs = append(errs, fmt.Errorf("-workloads %q: want backlog, mixed or steady", w))
 		}
 	}
-	if s.pairs < 1 || s.partitions < 1 || s.backlogRows < 1 || s.backlogTxRows < 1 || s.rate <= 0 || s.steadyTxRows < 1 || s.duration <= 0 {
-		errs = append(errs, errors.New("-pairs, -partitions, -backlog-rows, -backlog-tx-rows, -rate, -steady-tx-rows and -duration must be positive"))
+	if s.pairs < 1 || s.partitions < 1 || s.backlogRows < 1 || s.backlogTxRows < 1 || s.rate <= 0 || s.steadyTxRows < 1 || s.duration <= 0 || s.mixedKeys < 1 || s.mixedTxRows < 1 {
+		errs = append(errs, errors.New("-pairs, -partitions, -backlog-rows, -backlog-tx-rows, -rate, -steady-tx-rows, -duration, -mixed-keys and -mixed-tx-rows must be positive"))
+	}
+	if contains(s.workloads, "mixed") && s.mixedKeys < 2*int64(s.mixedTxRows) {
+		errs = append(errs, fmt.Errorf("-mixed-keys %d: give at least twice -mixed-tx-rows (%d)", s.mixedKeys, s.mixedTxRows))
+	}
+	if contains(s.workloads, "mixed") && s.mixedKeys*2 < s.backlogRows {
+		errs = append(errs, fmt.Errorf("-mixed-keys %d: a 60/30/10 mix adds half a key per change; give at least %d keys for -backlog-rows %d", s.mixedKeys, (s.backlogRows+1)/2, s.backlogRows))
 	}
 	if !validName(s.prefix) {
 		errs = append(errs, fmt.Errorf("-prefix %q: lowercase letters, digits and _ only", s.prefix))
@@ -240,8 +250,11 @@ func (s settings) database(name string) (database, error) {
 }
 
 func (s settings) workload(name string) workload {
-	if name == "backlog" {
+	switch name {
+	case "backlog":
 		return backlog{Rows: s.backlogRows, TxRows: s.backlogTxRows}
+	case "mixed":
+		return backlog{Rows: s.backlogRows, TxRows: s.mixedTxRows, Mixed: true, Keys: s.mixedKeys}
 	}
 	return steady{Rate: s.rate, TxRows: s.steadyTxRows, Warmup: s.warmup, Duration: s.duration}
 }

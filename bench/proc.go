@@ -93,8 +93,16 @@ func (m *procMonitor) Sample() procStats {
 	s, err := readProc(m.pid)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err == nil {
-		m.last = s
+	if err != nil {
+		return m.last
+	}
+	// An exiting process (a zombie until it is reaped) still has its CPU
+	// times but no memory lines: keep the figures it had, so that a late
+	// sample cannot erase the peak.
+	m.last.CPUSeconds = max(m.last.CPUSeconds, s.CPUSeconds)
+	m.last.PeakRSSMB = max(m.last.PeakRSSMB, s.PeakRSSMB)
+	if s.RSSMB > 0 {
+		m.last.RSSMB = s.RSSMB
 	}
 	return m.last
 }

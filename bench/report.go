@@ -64,6 +64,12 @@ var summaryMetrics = map[string][]metricInfo{
 		{"cpu_s", "connector CPU s", false},
 		{"peak_rss_mb", "connector peak RSS MB", false},
 	},
+	"mixed": {
+		{"events_per_s", "events/s (first to last event)", true},
+		{"start_to_done_s", "s from process start to all visible", false},
+		{"cpu_s", "connector CPU s", false},
+		{"peak_rss_mb", "connector peak RSS MB", false},
+	},
 	"steady": {
 		{"rate_achieved", "events/s achieved", true},
 		{"p50_ms", "p50 ms", false},
@@ -182,7 +188,7 @@ func printRuns(w io.Writer, runs []runResult) {
 func runFigures(r runResult) string {
 	m := r.Metrics
 	switch r.Workload {
-	case "backlog":
+	case "backlog", "mixed":
 		return fmt.Sprintf("%.0f events/s, %.1f s start to done", m["events_per_s"], m["start_to_done_s"])
 	case "steady":
 		return fmt.Sprintf("%.0f/s, p50 %.1f p99 %.1f p99.9 %.1f ms, %.0f CPU µs/event",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -110,12 +111,24 @@ func (r *runCtx) awaitChanges(ctx context.Context, n int64, what string) error {
 // then the time until the restarted connector has made all of them
 // visible. The connector runs first until a probe row is visible, so that
 // its position (slot, binlog offset) is set before the backlog is written.
+//
+// With Mixed it is workload (2): the backlog is N row changes, 60% inserts,
+// 30% updates and 10% deletes (by rows) over Keys keys, so that keys see
+// several changes each and the order per key is put to the test. Each
+// transaction is one statement of one kind over TxRows different keys.
 type backlog struct {
 	Rows   int64
 	TxRows int // rows per source transaction
+	Mixed  bool
+	Keys   int64 // Mixed: the key space
 }
 
-func (b backlog) Name() string { return "backlog" }
+func (b backlog) Name() string {
+	if b.Mixed {
+		return "mixed"
+	}
+	return "backlog"
+}
 
 func (b backlog) Run(ctx context.Context, r *runCtx) error {
 	w, err := r.db.Writer(ctx, r.ns)
@@ -136,22 +149,12 @@ func (b backlog) Run(ctx context.Context, r *runCtx) error {
 	}
 
 	start := time.Now()
-	batch := make([]row, 0, b.TxRows)
-	for i := int64(0); i < b.Rows; {
-		batch = batch[:0]
-		for ; len(batch) < b.TxRows && i < b.Rows; i++ {
-			s := r.nextSeq()
-			batch = append(batch, row{ID: s, Seq: s, TsUs: time.Now().UnixMicro()})
-		}
-		if err := w.Insert(ctx, batch); err != nil {
-			return fmt.Errorf("writing the backlog: %w", err)
-		}
-		for _, x := range batch {
-			r.tr.expect(change{Key: x.ID, Seq: x.Seq, Op: 'c'})
-		}
-		if i%(int64(b.TxRows)*100) == 0 {
-			r.progress("writing the backlog: %d/%d rows", i, b.Rows)
-		}
+	write := b.writeInserts
+	if b.Mixed {
+		write = b.writeMixed
+	}
+	if err := write(ctx, r, w); err != nil {
+		return fmt.Errorf("writing the backlog: %w", err)
 	}
 	r.metric("write_s", time.Since(start).Seconds())
 
@@ -201,6 +204,154 @@ func (b backlog) Run(ctx context.Context, r *runCtx) error {
 	case <-time.After(time.Second):
 	}
 	return nil
+}
+
+func (b backlog) writeInserts(ctx context.Context, r *runCtx, w writer) error {
+	batch := make([]row, 0, b.TxRows)
+	for i := int64(0); i < b.Rows; {
+		batch = batch[:0]
+		for ; len(batch) < b.TxRows && i < b.Rows; i++ {
+			s := r.nextSeq()
+			batch = append(batch, row{ID: s, Seq: s, TsUs: time.Now().UnixMicro()})
+		}
+		if err := w.Insert(ctx, batch); err != nil {
+			return err
+		}
+		for _, x := range batch {
+			r.tr.expect(change{Key: x.ID, Seq: x.Seq, Op: 'c'})
+		}
+		if i%(int64(b.TxRows)*100) == 0 {
+			r.progress("writing the backlog: %d/%d rows", i, b.Rows)
+		}
+	}
+	return nil
+}
+
+func (b backlog) writeMixed(ctx context.Context, r *runCtx, w writer) error {
+	ks := newKeySet(b.Keys)
+	rng := rand.New(rand.NewPCG(uint64(b.Rows), uint64(b.Keys))) // the same ops for every connector
+	cur := map[int64]int64{}                                     // key -> seq of its current row
+	for n := int64(0); n < b.Rows; {
+		size := min(int64(b.TxRows), b.Rows-n)
+		var op byte
+		switch p := rng.IntN(100); {
+		case p < 60:
+			op = 'c'
+		case p < 90:
+			op = 'u'
+		default:
+			op = 'd'
+		}
+		// A statement needs keys of the right kind: inserts absent ones,
+		// updates and deletes present ones.
+		if op == 'c' && int64(ks.absentLen()) < size {
+			op = 'u'
+		}
+		if op != 'c' && int64(ks.presentLen()) < size {
+			op = 'c'
+		}
+		now := time.Now().UnixMicro()
+		var changes []change
+		switch op {
+		case 'c', 'u':
+			rows := make([]row, size)
+			for i := range rows {
+				var k int64
+				if op == 'c' {
+					k = ks.takeAbsent(rng)
+				} else {
+					k = ks.pickPresent(rng, rows[:i])
+				}
+				rows[i] = row{ID: k, Seq: r.nextSeq(), TsUs: now}
+				changes = append(changes, change{Key: k, Seq: rows[i].Seq, Op: op})
+			}
+			var err error
+			if op == 'c' {
+				err = w.Insert(ctx, rows)
+			} else {
+				err = w.Update(ctx, rows)
+			}
+			if err != nil {
+				return err
+			}
+			for _, x := range rows {
+				cur[x.ID] = x.Seq
+			}
+		case 'd':
+			ids := make([]int64, size)
+			for i := range ids {
+				ids[i] = ks.takePresent(rng)
+				changes = append(changes, change{Key: ids[i], Seq: cur[ids[i]], Op: 'd'})
+			}
+			if err := w.Delete(ctx, ids); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				delete(cur, id)
+			}
+		}
+		for _, c := range changes {
+			r.tr.expect(c)
+		}
+		n += size
+		if n%(int64(b.TxRows)*100) < size {
+			r.progress("writing the mixed backlog: %d/%d changes", n, b.Rows)
+		}
+	}
+	return nil
+}
+
+// keySet tracks which keys of 1..n exist, with O(1) random picks.
+type keySet struct {
+	present, absent []int64
+	pos             map[int64]int // index in present or absent
+}
+
+func newKeySet(n int64) *keySet {
+	ks := &keySet{pos: make(map[int64]int, n)}
+	for k := int64(1); k <= n; k++ {
+		ks.pos[k] = len(ks.absent)
+		ks.absent = append(ks.absent, k)
+	}
+	return ks
+}
+
+func (ks *keySet) presentLen() int { return len(ks.present) }
+func (ks *keySet) absentLen() int  { return len(ks.absent) }
+
+// move takes list[i] out of from and appends it to to.
+func (ks *keySet) move(from, to *[]int64, i int) int64 {
+	k := (*from)[i]
+	last := len(*from) - 1
+	(*from)[i] = (*from)[last]
+	ks.pos[(*from)[i]] = i
+	*from = (*from)[:last]
+	ks.pos[k] = len(*to)
+	*to = append(*to, k)
+	return k
+}
+
+func (ks *keySet) takeAbsent(rng *rand.Rand) int64 {
+	return ks.move(&ks.absent, &ks.present, rng.IntN(len(ks.absent)))
+}
+
+func (ks *keySet) takePresent(rng *rand.Rand) int64 {
+	return ks.move(&ks.present, &ks.absent, rng.IntN(len(ks.present)))
+}
+
+// pickPresent returns a present key not among taken (one statement
+// updates each key once).
+func (ks *keySet) pickPresent(rng *rand.Rand, taken []row) int64 {
+	for {
+		k := ks.present[rng.IntN(len(ks.present))]
+		dup := false
+		for _, t := range taken {
+			dup = dup || t.ID == k
+		}
+		if !dup {
+			return k
+		}
+	}
 }
 
 // steady is workload (4): after the connector streams, single-row (or
@@ -291,6 +442,10 @@ func (s steady) Run(ctx context.Context, r *runCtx) error {
 		r.metric("cpu_us_per_event", (cpuTo-cpuFrom)/float64(inWindow)*1e6)
 	}
 	lw, ls := r.tr.latencies()
+	if r.db.Kind() == "mariadb" {
+		// The binlog's event timestamps are whole seconds.
+		ls.Basis += "; MariaDB's binlog timestamps are whole seconds, so this basis is coarse there"
+	}
 	r.res.Latency, r.res.LatencySource = &lw, &ls
 	r.metric("p50_ms", lw.P50Ms)
 	r.metric("p99_ms", lw.P99Ms)

@@ -72,7 +72,8 @@ type benchReport struct {
 	}
 }
 
-// TestBenchSmoke runs the harness's backlog (2,000 rows) and steady-state
+// TestBenchSmoke runs the harness's backlog (2,000 rows), mixed (2,000
+// inserts, updates and deletes over 1,000 keys) and steady-state
 // (50 transactions/s for 5 s after a 1 s warm-up) workloads against cdc on
 // each database and checks the report: every run ok and correct, every
 // figure the doc lists present.
@@ -86,7 +87,7 @@ func TestBenchSmoke(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "-db", db, "-connectors", "cdc", "-cdc-bin", cdcBin,
-				"-workloads", "backlog,steady", "-pairs", "1", "-backlog-rows", "2000",
+				"-workloads", "backlog,mixed,steady", "-pairs", "1", "-backlog-rows", "2000", "-mixed-keys", "1000",
 				"-rate", "50", "-warmup", "1s", "-duration", "5s", "-timeout", "60s",
 				"-prefix", strings.ReplaceAll(uniq("smoke"+db[:2]), "-", "_"), "-out", out)
 			cmd.Env = os.Environ()
@@ -104,8 +105,8 @@ func TestBenchSmoke(t *testing.T) {
 			if err := json.Unmarshal(b, &rep); err != nil {
 				t.Fatalf("decoding the report: %v\n%s", err, b)
 			}
-			if !rep.OK || len(rep.Runs) != 2 {
-				t.Fatalf("report ok=%v with %d runs, want ok with 2:\n%s", rep.OK, len(rep.Runs), stdout)
+			if !rep.OK || len(rep.Runs) != 3 {
+				t.Fatalf("report ok=%v with %d runs, want ok with 3:\n%s", rep.OK, len(rep.Runs), stdout)
 			}
 			if rep.Delivery["cdc"] != "exactly-once" || !strings.Contains(rep.Note, "at-least-once") || !strings.Contains(string(stdout), "cdc is exactly-once") {
 				t.Errorf("the report and the tables must say cdc is exactly-once and Debezium at-least-once: %q %v", rep.Note, rep.Delivery)
@@ -120,9 +121,9 @@ func TestBenchSmoke(t *testing.T) {
 				}
 				want := []string{"cpu_s", "peak_rss_mb"}
 				switch r.Workload {
-				case "backlog":
+				case "backlog", "mixed":
 					if c.Expected != 2000 {
-						t.Errorf("backlog: %d changes expected, want 2000", c.Expected)
+						t.Errorf("%s: %d changes expected, want 2000", r.Workload, c.Expected)
 					}
 					want = append(want, "events_per_s", "start_to_done_s", "events_per_s_from_start")
 				case "steady":
