@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDecodeValue(t *testing.T) {
 	tests := []struct {
@@ -53,6 +56,44 @@ func TestDecodeValue(t *testing.T) {
 			if err == nil && got != tt.want {
 				t.Errorf("decodeValue = %+v, want %+v", got, tt.want)
 			}
+			// The fast path takes every plain envelope here.
+			if _, ok := scanValue([]byte(tt.value)); ok == (tt.wantErr || tt.value == "" || strings.HasPrefix(tt.value, `{"schema"`)) {
+				t.Errorf("scanValue ok = %v", ok)
+			}
 		})
 	}
+}
+
+// BenchmarkDecodeValue is the consumer's cost per event: it shares the
+// machine with the connector, so it must stay far below a connector's.
+func BenchmarkDecodeValue(b *testing.B) {
+	v := []byte(`{"before":null,"after":{"id":123456,"seq":123456,"ts_us":1764652000000000,"amount":"3456.56","note":"` + noteText + `"},"source":{"version":"0.1.0","connector":"postgresql","name":"bench_po_1","ts_ms":1764652000001,"ts_us":1764652000001000,"ts_ns":1764652000001000000,"snapshot":"false","db":"cdc","sequence":"[null,\"23456789\"]","schema":"bench_po_1","table":"t","txId":1234,"lsn":23456789,"xmin":null},"op":"c","ts_ms":1764652000002,"ts_us":1764652000002000,"ts_ns":1764652000002000000,"transaction":null}`)
+	b.SetBytes(int64(len(v)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeValue(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzScanValue holds the scanner to encoding/json: whatever it accepts,
+// encoding/json decodes to the same event.
+func FuzzScanValue(f *testing.F) {
+	f.Add([]byte(`{"before":null,"after":{"id":7,"seq":7,"ts_us":1,"note":"a\"b\\u00e9"},"source":{"ts_ms":2,"x":[1,2.5e3,{"y":null}]},"op":"c"}`))
+	f.Add([]byte(`{"before":{"id":"3","seq":"9","ts_us":5},"after":null,"source":{"ts_ms":8},"op":"d","ts_ms":-0.5}`))
+	f.Add([]byte(`{"Before":null,"after":{"ID":1,"seq":1},"op":"u","source":{}}`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		fast, ok := scanValue(v)
+		if !ok {
+			return
+		}
+		slow, err := decodeValueJSON(v)
+		if err != nil {
+			t.Fatalf("scanner accepted what encoding/json rejects (%v): %q", err, v)
+		}
+		if fast != slow {
+			t.Fatalf("scanner %+v, encoding/json %+v: %q", fast, slow, v)
+		}
+	})
 }

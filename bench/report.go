@@ -154,6 +154,19 @@ func summarise(runs []runResult) []summaryRow {
 	return out
 }
 
+// num prints a figure with about three significant digits, never in
+// exponent form.
+func num(v float64) string {
+	switch a := max(v, -v); {
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
 func median(vs []float64) float64 {
 	if len(vs) == 0 {
 		return 0
@@ -210,7 +223,7 @@ func printSummary(w io.Writer, rows []summaryRow) {
 				}
 				return "-"
 			}
-			s := fmt.Sprintf("%.4g (n=%d)", r.Median[c], r.OKRuns[c])
+			s := fmt.Sprintf("%s (n=%d)", num(r.Median[c]), r.OKRuns[c])
 			if r.Failed[c] > 0 {
 				s += fmt.Sprintf(" +%d FAILED", r.Failed[c])
 			}
