@@ -233,7 +233,9 @@ install_postgis() {
 	[[ ${CDC_POSTGIS:-1} == 1 ]] || return 0
 	local major
 	major=$(basename "$(dirname "$(pg_bindir)")")
-	[[ -f /usr/share/postgresql/$major/extension/postgis.control ]] && return 0
+	# Both halves: the extension's scripts and its library (a removed
+	# postgresql-<major>-postgis-3 leaves the scripts package behind).
+	[[ -f /usr/share/postgresql/$major/extension/postgis.control && -f /usr/lib/postgresql/$major/lib/postgis-3.so ]] && return 0
 	(apt_install "postgresql-$major-postgis-3") || log "pg: PostGIS not installed (postgresql-$major-postgis-3); TestPostgresPostGIS will skip"
 }
 
