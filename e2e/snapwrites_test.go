@@ -365,7 +365,13 @@ func testSnapshotKill(t *testing.T, l snapLoad, name string) {
 	kills := 0
 	for kills < 10 {
 		p := l.startRaw(t, name, extra)
-		time.Sleep(time.Duration(300+rand.IntN(1200)) * time.Millisecond)
+		// Kill while the snapshot runs: counted from the start of
+		// streaming, not of the process, whose start-up (joining the
+		// presence group after a kill) takes a varying few seconds.
+		for start := time.Now(); !strings.Contains(p.Log(), "replication started") && time.Since(start) < 30*time.Second && !p.exited(); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(100+rand.IntN(600)) * time.Millisecond)
 		if strings.Contains(p.Log(), "snapshot done") {
 			p.stopOK()
 			break
