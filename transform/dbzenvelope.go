@@ -114,10 +114,11 @@ func (e *Envelope) debeziumValue(ch *source.Change) ([]byte, error) {
 	if ch.Table != nil {
 		dt = e.Debezium.table(e.Connector, ch.Table)
 	}
+	extra := dbzExtra(ch) // the source fields beyond Debezium's, in the payload and the schema
 	b := make([]byte, 0, 512)
 	if e.SchemaInPayload {
 		b = append(b, `{"schema":`...)
-		b = e.appendCachedSchema(b, ch, dt)
+		b = e.appendCachedSchema(b, ch, dt, extra)
 		b = append(b, `,"payload":`...)
 	}
 	var err error
@@ -130,7 +131,7 @@ func (e *Envelope) debeziumValue(ch *source.Change) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"source":`...)
-	b = e.appendDebeziumSource(b, ch)
+	b = e.appendDebeziumSource(b, ch, extra)
 	b = append(b, `,"transaction":{"id":`...)
 	b = appendString(b, ch.Tx.ID)
 	b = append(b, `,"total_order":`...)
@@ -279,7 +280,7 @@ func dbzExtra(ch *source.Change) []string {
 	return keys
 }
 
-func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change) []byte {
+func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change, extra []string) []byte {
 	b = append(b, '{')
 	for i, f := range e.dbzSource() {
 		if i > 0 {
@@ -297,7 +298,7 @@ func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change) []byte {
 		b = append(b, `,"schema_version":`...)
 		b = strconv.AppendInt(b, int64(ch.Table.Version), 10)
 	}
-	for _, k := range dbzExtra(ch) {
+	for _, k := range extra {
 		b = append(b, ',')
 		b = appendString(b, k)
 		b = append(b, ':')
@@ -308,12 +309,12 @@ func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change) []byte {
 
 // appendCachedSchema appends the envelope schema of ch, made once per
 // table and set of extra source fields.
-func (e *Envelope) appendCachedSchema(b []byte, ch *source.Change, dt *dbzTable) []byte {
+func (e *Envelope) appendCachedSchema(b []byte, ch *source.Change, dt *dbzTable, extra []string) []byte {
 	if dt == nil {
-		return e.appendDebeziumSchema(b, ch, dt)
+		return e.appendDebeziumSchema(b, ch, dt, extra)
 	}
 	var key []byte
-	for _, k := range dbzExtra(ch) {
+	for _, k := range extra {
 		key = append(key, k...)
 		switch ch.Meta[k].(type) {
 		case int64, uint64, int:
@@ -325,12 +326,12 @@ func (e *Envelope) appendCachedSchema(b []byte, ch *source.Change, dt *dbzTable)
 	if c := dt.schema.Load(); c != nil && c.extras == string(key) {
 		return append(b, c.json...)
 	}
-	js := e.appendDebeziumSchema(nil, ch, dt)
+	js := e.appendDebeziumSchema(nil, ch, dt, extra)
 	dt.schema.Store(&dbzSchema{extras: string(key), json: js})
 	return append(b, js...)
 }
 
-func (e *Envelope) appendDebeziumSchema(b []byte, ch *source.Change, dt *dbzTable) []byte {
+func (e *Envelope) appendDebeziumSchema(b []byte, ch *source.Change, dt *dbzTable, extra []string) []byte {
 	table := "message"
 	if ch.Table != nil {
 		table = ch.Table.Namespace + "." + ch.Table.Name
@@ -370,7 +371,7 @@ func (e *Envelope) appendDebeziumSchema(b []byte, ch *source.Change, dt *dbzTabl
 		b = append(b, ',')
 		b = optInt64.appendJSON(b, "schema_version")
 	}
-	for _, k := range dbzExtra(ch) {
+	for _, k := range extra {
 		s := optString
 		switch ch.Meta[k].(type) {
 		case int64, uint64, int:

@@ -85,9 +85,6 @@ func encString(b []byte, v any) ([]byte, error) {
 	return appendString(b, string(appendValue(nil, v))), nil
 }
 
-// encJSONText writes a JSON value as its text (io.debezium.data.Json).
-func encJSONText(b []byte, v any) ([]byte, error) { return encString(b, v) }
-
 func encSet(b []byte, v any) ([]byte, error) {
 	if s, ok := v.([]string); ok {
 		return appendString(b, strings.Join(s, ",")), nil
@@ -786,14 +783,14 @@ func encMyPoint(b []byte, v any) ([]byte, error) {
 	raw, ok := v.(json.RawMessage)
 	var g myGeometry
 	if !ok || json.Unmarshal(raw, &g) != nil || len(g.WKB) != 21 || g.WKB[0] > 1 {
-		return encMyGeometryAsPointErr(b, v)
+		return b, &errUnrepresentable{v, "not a point"}
 	}
 	var order binary.ByteOrder = binary.BigEndian
 	if g.WKB[0] == 1 {
 		order = binary.LittleEndian
 	}
 	if order.Uint32(g.WKB[1:]) != 1 {
-		return encMyGeometryAsPointErr(b, v)
+		return b, &errUnrepresentable{v, "not a point"}
 	}
 	x := math.Float64frombits(order.Uint64(g.WKB[5:]))
 	y := math.Float64frombits(order.Uint64(g.WKB[13:]))
@@ -801,10 +798,6 @@ func encMyPoint(b []byte, v any) ([]byte, error) {
 		g.SRID = nil
 	}
 	return appendPoint(b, x, y, g.WKB, g.SRID), nil
-}
-
-func encMyGeometryAsPointErr(b []byte, v any) ([]byte, error) {
-	return b, &errUnrepresentable{v, "not a point"}
 }
 
 // encArray writes a JSON array of elements (cdc's form of a Postgres

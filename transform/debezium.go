@@ -217,7 +217,7 @@ func (d *Debezium) pgColumn(c *schema.Column) *dbzColumn {
 		return d.binary()
 	case "json", "jsonb", "hstore":
 		s := named("string", "io.debezium.data.Json")
-		return &dbzColumn{schema: &s, enc: encJSONText}
+		return &dbzColumn{schema: &s, enc: encString}
 	case "xml":
 		s := named("string", "io.debezium.data.Xml")
 		return &dbzColumn{schema: &s, enc: encString}
@@ -321,7 +321,7 @@ func (d *Debezium) myColumn(c *schema.Column) *dbzColumn {
 		return d.myZero(c, &dbzColumn{schema: &s, enc: encZonedTimestamp(arg(args, 0, 0))})
 	case "json":
 		s := named("string", "io.debezium.data.Json")
-		return &dbzColumn{schema: &s, enc: encJSONText}
+		return &dbzColumn{schema: &s, enc: encString}
 	case "enum":
 		s := named("string", "io.debezium.data.Enum", [2]string{"allowed", strings.Join(c.Values, ",")})
 		return &dbzColumn{schema: &s, enc: encString}
@@ -360,7 +360,7 @@ func (d *Debezium) kindColumn(connector string, c *schema.Column) *dbzColumn {
 		return d.binary()
 	case schema.KindJSON, schema.KindArray:
 		s := named("string", "io.debezium.data.Json")
-		return &dbzColumn{schema: &s, enc: encJSONText}
+		return &dbzColumn{schema: &s, enc: encString}
 	case schema.KindUUID:
 		s := named("string", "io.debezium.data.Uuid")
 		return &dbzColumn{schema: &s, enc: encString}
