@@ -328,6 +328,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{"shop.yaml:8: shutdown_timeout: must be between 1s and 1h0m0s, got 2h0m0s"},
 		},
 
+		{
+			name: "metrics.pprof without metrics.listen",
+			data: pgBase + "metrics:\n  pprof: true\n",
+			want: []string{"shop.yaml:9: metrics.pprof: needs metrics.listen"},
+		},
 		// Strict decoding: unknown and duplicate keys.
 		{
 			name: "unknown key: did you mean, with the valid keys",

@@ -7,10 +7,17 @@ type Metrics struct {
 	// Listen is the host:port serving /metrics (Prometheus text format) and
 	// /healthz. Empty disables it. Default empty.
 	Listen string `yaml:"listen"`
+	// Pprof also serves Go's profiler at /debug/pprof/ on Listen, for
+	// finding where the time goes (docs/benchmarks.md). Off by default:
+	// a profile costs CPU while it runs and shows the process's internals.
+	Pprof bool `yaml:"pprof"`
 }
 
 func (m *Metrics) validate(v *checker) {
 	if m.Listen == "" {
+		if m.Pprof {
+			v.add("metrics.pprof", "needs metrics.listen: the profiler is served on the metrics endpoint")
+		}
 		return
 	}
 	if _, _, err := net.SplitHostPort(m.Listen); err != nil {

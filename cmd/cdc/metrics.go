@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,7 @@ import (
 // st's /healthz and /readyz, see status) and returns the pipeline's metrics
 // and a function that stops the server. An empty addr serves nothing and
 // returns nil metrics.
-func serveMetrics(addr string, log *slog.Logger, st *status) (*prometheus.Registry, *pipeline.Metrics, func(), error) {
+func serveMetrics(addr string, pprof bool, log *slog.Logger, st *status) (*prometheus.Registry, *pipeline.Metrics, func(), error) {
 	if addr == "" {
 		return nil, nil, func() {}, nil
 	}
@@ -33,6 +34,13 @@ func serveMetrics(addr string, log *slog.Logger, st *status) (*prometheus.Regist
 	st.register(reg)
 	mux.HandleFunc("/healthz", st.serveAlive)
 	mux.HandleFunc("/readyz", st.serveReady)
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("serving metrics on metrics.listen %s: %w", addr, err)

@@ -112,7 +112,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	// ready), and say stopping once a stop is requested.
 	st := newStatus()
 	defer context.AfterFunc(ctx, st.stop)()
-	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, log, st)
+	reg, metrics, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, cfg.Metrics.Pprof, log, st)
 	if err != nil {
 		return err
 	}
