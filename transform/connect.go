@@ -1,8 +1,6 @@
 package transform
 
 import (
-	"sort"
-
 	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/source"
 )
@@ -127,14 +125,8 @@ func (e *Envelope) appendConnectSchema(b []byte, ch *source.Change) []byte {
 			b = appendField(b, "schema_version", "int64", true, "")
 		}
 	}
-	keys := make([]string, 0, len(ch.Meta))
-	for k := range ch.Meta {
-		if k != "db" && k != "ddl" && k != "snapshot" { // as appendSource writes them
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	var arr [16]string
+	for _, k := range sourceKeys(arr[:0], ch.Meta) { // as appendSource writes them
 		typ := "string"
 		switch ch.Meta[k].(type) {
 		case int64, uint64, int:

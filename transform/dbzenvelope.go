@@ -2,7 +2,7 @@ package transform
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -31,7 +31,8 @@ func (e *Envelope) EventKey(t *schema.Table, idx []int, row []any) ([]byte, erro
 		return plainKey(t, idx, row), nil
 	}
 	dt := e.Debezium.table(e.Connector, t)
-	b := make([]byte, 0, 64)
+	p := getScratch()
+	b := *p
 	if e.SchemaInPayload {
 		b = append(b, `{"schema":{"type":"struct","fields":[`...)
 		for n, i := range idx {
@@ -51,7 +52,7 @@ func (e *Envelope) EventKey(t *schema.Table, idx []int, row []any) ([]byte, erro
 	if e.SchemaInPayload {
 		b = append(b, '}')
 	}
-	return b, nil
+	return keep(p, b), nil
 }
 
 // append writes one value; nil is null, and a value the source did not
@@ -114,8 +115,10 @@ func (e *Envelope) debeziumValue(ch *source.Change) ([]byte, error) {
 	if ch.Table != nil {
 		dt = e.Debezium.table(e.Connector, ch.Table)
 	}
-	extra := dbzExtra(ch) // the source fields beyond Debezium's, in the payload and the schema
-	b := make([]byte, 0, 512)
+	var arr [4]string
+	extra := dbzExtra(arr[:0], ch) // the source fields beyond Debezium's, in the payload and the schema
+	p := getScratch()
+	b := *p
 	if e.SchemaInPayload {
 		b = append(b, `{"schema":`...)
 		b = e.appendCachedSchema(b, ch, dt, extra)
@@ -155,22 +158,23 @@ func (e *Envelope) debeziumValue(ch *source.Change) ([]byte, error) {
 	if e.SchemaInPayload {
 		b = append(b, '}')
 	}
-	return b, nil
+	return keep(p, b), nil
 }
 
 // dbzSourceField is one field of Debezium's source block: its name, its
-// Connect schema, and where its value comes from.
+// Connect schema, and how its value is written. Writers append JSON rather
+// than return a value, so that the numbers of each event are not boxed.
 type dbzSourceField struct {
 	name   string
 	schema *connectSchema
-	value  func(e *Envelope, ch *source.Change) any // nil: absent (null)
+	put    func(b []byte, e *Envelope, ch *source.Change) []byte // nil: absent (null)
 }
 
 var snapshotSchema = &connectSchema{Type: "string", Optional: true, Name: "io.debezium.data.Enum", Version: 1,
 	Params: [][2]string{{"allowed", "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"}}, Default: `"false"`}
 
-func metaField(name string) func(*Envelope, *source.Change) any {
-	return func(_ *Envelope, ch *source.Change) any { return ch.Meta[name] }
+func metaField(name string) func([]byte, *Envelope, *source.Change) []byte {
+	return func(b []byte, _ *Envelope, ch *source.Change) []byte { return appendValue(b, ch.Meta[name]) }
 }
 
 var (
@@ -183,20 +187,26 @@ var (
 // dbzCommonHead and the per-connector lists are the source block fields of
 // Debezium's connectors, in their order.
 var dbzCommonHead = []dbzSourceField{
-	{"version", reqString, func(e *Envelope, _ *source.Change) any { return e.Version }},
-	{"connector", reqString, func(e *Envelope, _ *source.Change) any { return e.Connector }},
-	{"name", reqString, func(e *Envelope, _ *source.Change) any { return e.Name }},
-	{"ts_ms", reqInt64, func(_ *Envelope, ch *source.Change) any { return ch.Tx.CommitTime.UnixMilli() }},
-	{"snapshot", snapshotSchema, func(_ *Envelope, ch *source.Change) any { return snapshotValue(ch) }},
+	{"version", reqString, func(b []byte, e *Envelope, _ *source.Change) []byte { return appendString(b, e.Version) }},
+	{"connector", reqString, func(b []byte, e *Envelope, _ *source.Change) []byte { return appendString(b, e.Connector) }},
+	{"name", reqString, func(b []byte, e *Envelope, _ *source.Change) []byte { return appendString(b, e.Name) }},
+	{"ts_ms", reqInt64, func(b []byte, _ *Envelope, ch *source.Change) []byte {
+		return strconv.AppendInt(b, ch.Tx.CommitTime.UnixMilli(), 10)
+	}},
+	{"snapshot", snapshotSchema, func(b []byte, _ *Envelope, ch *source.Change) []byte { return appendString(b, snapshotValue(ch)) }},
 	{"db", reqString, metaField("db")},
-	{"sequence", optString, func(_ *Envelope, ch *source.Change) any { return pgSequence(ch) }},
-	{"ts_us", optInt64, func(_ *Envelope, ch *source.Change) any { return ch.Tx.CommitTime.UnixMicro() }},
-	{"ts_ns", optInt64, func(_ *Envelope, ch *source.Change) any { return ch.Tx.CommitTime.UnixNano() }},
+	{"sequence", optString, appendPGSequence},
+	{"ts_us", optInt64, func(b []byte, _ *Envelope, ch *source.Change) []byte {
+		return strconv.AppendInt(b, ch.Tx.CommitTime.UnixMicro(), 10)
+	}},
+	{"ts_ns", optInt64, func(b []byte, _ *Envelope, ch *source.Change) []byte {
+		return strconv.AppendInt(b, ch.Tx.CommitTime.UnixNano(), 10)
+	}},
 }
 
 var dbzPostgresSource = append(append([]dbzSourceField(nil), dbzCommonHead...),
-	dbzSourceField{"schema", reqString, tableField(func(t *schema.Table) any { return t.Namespace })},
-	dbzSourceField{"table", reqString, tableField(func(t *schema.Table) any { return t.Name })},
+	dbzSourceField{"schema", reqString, tableField(func(t *schema.Table) string { return t.Namespace })},
+	dbzSourceField{"table", reqString, tableField(func(t *schema.Table) string { return t.Name })},
 	dbzSourceField{"txId", optInt64, metaField("txId")},
 	dbzSourceField{"lsn", optInt64, metaField("lsn")},
 	dbzSourceField{"xmin", optInt64, nil},
@@ -205,7 +215,7 @@ var dbzPostgresSource = append(append([]dbzSourceField(nil), dbzCommonHead...),
 )
 
 var dbzMySQLSource = append(append([]dbzSourceField(nil), dbzCommonHead...),
-	dbzSourceField{"table", optString, tableField(func(t *schema.Table) any { return t.Name })},
+	dbzSourceField{"table", optString, tableField(func(t *schema.Table) string { return t.Name })},
 	dbzSourceField{"server_id", reqInt64, metaOr("server_id", int64(0))},
 	dbzSourceField{"gtid", optString, metaField("gtid")},
 	dbzSourceField{"file", reqString, metaOr("file", "")},
@@ -215,33 +225,36 @@ var dbzMySQLSource = append(append([]dbzSourceField(nil), dbzCommonHead...),
 	dbzSourceField{"query", optString, nil},
 )
 
-func metaOr(name string, def any) func(*Envelope, *source.Change) any {
-	return func(_ *Envelope, ch *source.Change) any {
+func metaOr(name string, def any) func([]byte, *Envelope, *source.Change) []byte {
+	return func(b []byte, _ *Envelope, ch *source.Change) []byte {
 		if v, ok := ch.Meta[name]; ok {
-			return v
+			return appendValue(b, v)
 		}
-		return def
+		return appendValue(b, def)
 	}
 }
 
-func tableField(f func(*schema.Table) any) func(*Envelope, *source.Change) any {
-	return func(_ *Envelope, ch *source.Change) any {
+func tableField(f func(*schema.Table) string) func([]byte, *Envelope, *source.Change) []byte {
+	return func(b []byte, _ *Envelope, ch *source.Change) []byte {
 		if ch.Table == nil {
-			return nil
+			return append(b, "null"...)
 		}
-		return f(ch.Table)
+		return appendString(b, f(ch.Table))
 	}
 }
 
-// pgSequence is Debezium's Postgres sequence: the JSON text of [last
-// commit LSN, this change's LSN], both as decimal strings. cdc does not
-// track the previous commit, so the first is null.
-func pgSequence(ch *source.Change) any {
+// appendPGSequence writes Debezium's Postgres sequence: the JSON text of
+// [last commit LSN, this change's LSN], both as decimal strings, as a
+// JSON string. cdc does not track the previous commit, so the first is
+// null.
+func appendPGSequence(b []byte, _ *Envelope, ch *source.Change) []byte {
 	lsn, ok := ch.Meta["lsn"].(uint64)
 	if !ok {
-		return nil
+		return append(b, "null"...)
 	}
-	return `[null,"` + strconv.FormatUint(lsn, 10) + `"]`
+	b = append(b, `"[null,\"`...)
+	b = strconv.AppendUint(b, lsn, 10)
+	return append(b, `\"]"`...)
 }
 
 func snapshotValue(ch *source.Change) string {
@@ -269,15 +282,14 @@ var dbzKnown = map[string]bool{"db": true, "ddl": true, "snapshot": true, "lsn":
 // dbzExtra lists the fields cdc adds after Debezium's own: the table's
 // schema version and source metadata Debezium has no field for (an XA
 // transaction's xid), sorted.
-func dbzExtra(ch *source.Change) []string {
-	var keys []string
+func dbzExtra(dst []string, ch *source.Change) []string {
 	for k := range ch.Meta {
 		if !dbzKnown[k] {
-			keys = append(keys, k)
+			dst = append(dst, k)
 		}
 	}
-	sort.Strings(keys)
-	return keys
+	slices.Sort(dst)
+	return dst
 }
 
 func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change, extra []string) []byte {
@@ -288,11 +300,11 @@ func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change, extra []str
 		}
 		b = appendString(b, f.name)
 		b = append(b, ':')
-		var v any
-		if f.value != nil {
-			v = f.value(e, ch)
+		if f.put == nil {
+			b = append(b, "null"...)
+		} else {
+			b = f.put(b, e, ch)
 		}
-		b = appendValue(b, v)
 	}
 	if ch.Table != nil && ch.Table.Version > 0 {
 		b = append(b, `,"schema_version":`...)

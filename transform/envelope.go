@@ -2,7 +2,7 @@ package transform
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -38,7 +38,11 @@ type Envelope struct {
 //
 // Field order is fixed, so equal changes encode to equal bytes.
 func (e *Envelope) Value(ch *source.Change) []byte {
-	b := make([]byte, 0, 256)
+	p := getScratch()
+	return keep(p, e.appendValue(*p, ch))
+}
+
+func (e *Envelope) appendValue(b []byte, ch *source.Change) []byte {
 	if e.SchemaInPayload {
 		b = append(b, `{"schema":`...)
 		b = e.appendConnectSchema(b, ch)
@@ -125,20 +129,28 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 			b = strconv.AppendInt(b, int64(ch.Table.Version), 10)
 		}
 	}
-	keys := make([]string, 0, len(ch.Meta))
-	for k := range ch.Meta {
-		if k != "db" && k != "ddl" && k != "snapshot" { // the DDL goes to the schema history, not into every event
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	var arr [16]string
+	for _, k := range sourceKeys(arr[:0], ch.Meta) {
 		b = append(b, ',')
 		b = appendString(b, k)
 		b = append(b, ':')
 		b = appendValue(b, ch.Meta[k])
 	}
 	return append(b, '}')
+}
+
+// sourceKeys appends to dst the keys of meta that go into the source block
+// after its fixed fields, sorted: all but db and snapshot (written among
+// the fixed fields) and ddl (which goes to the schema history, not into
+// every event). Callers pass a stack array, so the sort allocates nothing.
+func sourceKeys(dst []string, meta map[string]any) []string {
+	for k := range meta {
+		if k != "db" && k != "ddl" && k != "snapshot" {
+			dst = append(dst, k)
+		}
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // appendRow writes a row as a JSON object in column order, or null.
@@ -182,8 +194,8 @@ func plainKey(t *schema.Table, idx []int, row []any) []byte {
 	if len(idx) == 0 {
 		return nil
 	}
-	b := make([]byte, 0, 32)
-	b = append(b, '{')
+	p := getScratch()
+	b := append(*p, '{')
 	for n, i := range idx {
 		if n > 0 {
 			b = append(b, ',')
@@ -192,5 +204,5 @@ func plainKey(t *schema.Table, idx []int, row []any) []byte {
 		b = append(b, ':')
 		b = appendValue(b, row[i])
 	}
-	return append(b, '}')
+	return keep(p, append(b, '}'))
 }

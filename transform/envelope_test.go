@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,7 +122,9 @@ func TestKeyless(t *testing.T) {
 }
 
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", "q\"b\\s", "\x00\x1f\x7f", "ü€𝄞", "\xff\xfe", "a\u2028b\u2029c", "<&>"} {
+	long := strings.Repeat("plain ascii ", 4) // past plainPrefix's words
+	for _, s := range []string{"", "plain", "q\"b\\s", "\x00\x1f\x7f", "ü€𝄞", "\xff\xfe", "a\u2028b\u2029c", "<&>",
+		long, long + "\"", long + "ü" + long, "12345678\\1234567\n", long + "\xff" + long, long[:15] + "\x7f\x1f"} {
 		var back string
 		if err := json.Unmarshal(appendString(nil, s), &back); err != nil {
 			t.Fatalf("%q: %v", s, err)
@@ -133,8 +136,28 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// plainPrefix must stop at the word holding the first byte that needs
+// escaping or a UTF-8 check, wherever it sits and whatever it is.
+func TestPlainPrefix(t *testing.T) {
+	for c := range 256 {
+		plain := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+		for p := range 24 {
+			b := []byte(strings.Repeat("a", 27))
+			b[p] = byte(c)
+			want := 24
+			if !plain {
+				want = p / 8 * 8
+			}
+			if got := plainPrefix(string(b)); got != want {
+				t.Fatalf("byte %#x at %d: plainPrefix %d, want %d", c, p, got, want)
+			}
+		}
+	}
+}
+
 func FuzzAppendString(f *testing.F) {
 	f.Add("hello")
+	f.Add("a fairly long plain string with \"quotes\" and \\ in it, ü, \x01")
 	f.Add("\xff\x00\"")
 	f.Fuzz(func(t *testing.T, s string) {
 		var back string

@@ -73,9 +73,12 @@ type Writer struct {
 	// batch by batch).
 	fetchBytes int32
 
-	inTxn   bool
-	began   time.Time // when the open transaction began
-	records int       // written in the open transaction
+	inTxn bool
+	began time.Time // when the open transaction began
+	// promise reports a record's failure to async; one per transaction.
+	promise func(*kgo.Record, error)
+	recSlab []kgo.Record // see newRecord
+	records int          // written in the open transaction
 	bytes   int
 	failed  error // why the open transaction can only be aborted
 	fenced  error // permanent
@@ -236,6 +239,12 @@ func (w *Writer) Begin() error {
 	w.inTxn, w.began = true, time.Now()
 	w.records, w.bytes = 0, 0
 	w.async.reset()
+	began, timeout := w.began, w.cfg.TransactionTimeout
+	w.promise = func(r *kgo.Record, err error) {
+		if err != nil {
+			w.async.set(wrapTxn(fmt.Sprintf("producing record to topic %q", r.Topic), err, time.Since(began), timeout))
+		}
+	}
 	return nil
 }
 
@@ -277,7 +286,8 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 			return fmt.Errorf("flushing kafka producer: %w", err)
 		}
 	}
-	rec := &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}
+	rec := w.newRecord()
+	rec.Topic, rec.Key, rec.Value = r.Topic, r.Key, r.Value
 	if len(r.Headers) > 0 {
 		rec.Headers = make([]kgo.RecordHeader, len(r.Headers))
 		for i, h := range r.Headers {
@@ -293,14 +303,27 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 // produce buffers rec. The record's lifetime is detached from ctx: franz-go
 // fails buffered records whose context ends, and a per-call context ending
 // after Write returned must not break the transaction.
-func (w *Writer) produce(ctx context.Context, rec *kgo.Record) {
-	began, timeout := w.began, w.cfg.TransactionTimeout
-	w.cl.Produce(context.WithoutCancel(ctx), rec, func(r *kgo.Record, err error) {
-		if err != nil {
-			w.async.set(wrapTxn(fmt.Sprintf("producing record to topic %q", r.Topic), err, time.Since(began), timeout))
-		}
-	})
+//
+// The promise is the open transaction's (made by Begin), not a closure per
+// record, and records come from a slab: a backlog drain allocated both for
+// every event.
+func (w *Writer) produce(_ context.Context, rec *kgo.Record) {
+	w.cl.Produce(context.Background(), rec, w.promise)
 }
+
+// newRecord returns a zero record carved from a slab of them. A slab is
+// never reused: it is freed when franz-go has let go of its last record.
+func (w *Writer) newRecord() *kgo.Record {
+	if len(w.recSlab) == 0 {
+		w.recSlab = make([]kgo.Record, recordSlab)
+	}
+	r := &w.recSlab[0]
+	w.recSlab = w.recSlab[1:]
+	return r
+}
+
+// recordSlab is the number of records allocated at once.
+const recordSlab = 128
 
 // Commit writes cp to the checkpoint topic in the open transaction (opening
 // one if needed, so a checkpoint can be committed alone), and to the

@@ -104,6 +104,12 @@ func (cs *charsets) decodeText(charset string, b []byte) (any, error) {
 }
 
 func validUTF8(label string, b []byte, max rune) (any, error) {
+	// utf8.Valid checks eight ASCII bytes at a time; the rune loop is
+	// only needed to locate an error, or to find a 4-byte sequence in
+	// utf8mb3 text (a lead byte of 0xF0 or more).
+	if utf8.Valid(b) && (max >= utf8.MaxRune || !hasFourByte(b)) {
+		return string(b), nil
+	}
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n <= 1 || r > max {
@@ -112,6 +118,15 @@ func validUTF8(label string, b []byte, max rune) (any, error) {
 		i += n
 	}
 	return string(b), nil
+}
+
+func hasFourByte(b []byte) bool {
+	for _, c := range b {
+		if c >= 0xF0 {
+			return true
+		}
+	}
+	return false
 }
 
 func decodeBytes(charset string, t *byteTable, b []byte) (any, error) {

@@ -331,18 +331,31 @@ func (r *reader) session(ctx context.Context) error {
 		s.log.Info("replication started", "from", r.reached.String(), "server_id", s.cfg.ServerID, "flavor", s.srv.flavor)
 	}
 	idle := 3 * s.cfg.Heartbeat
+	// One watchdog for the whole session, pushed back after every event,
+	// instead of a context with a timeout per event (which allocated a
+	// context and a timer for each row event of a backlog).
+	wctx, wcancel := context.WithCancelCause(ctx)
+	dog := time.AfterFunc(idle, func() { wcancel(errIdleBinlog) })
+	defer func() { dog.Stop(); wcancel(nil) }()
 	for {
-		ectx, cancel := context.WithTimeout(ctx, idle)
-		ev, err := streamer.GetEvent(ectx)
-		cancel()
+		ev, err := streamer.GetEvent(wctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(context.Cause(wctx), errIdleBinlog) {
 				return transientError{fmt.Errorf("no binlog event or heartbeat from the server for %v (3 x source.heartbeat): the connection is dead", idle)}
 			}
 			return r.classify(ctx, err)
+		}
+		if !dog.Stop() {
+			// The watchdog fired while this event arrived: the
+			// connection is alive after all, so watch it afresh.
+			wcancel(nil)
+			wctx, wcancel = context.WithCancelCause(ctx)
+			dog = time.AfterFunc(idle, func() { wcancel(errIdleBinlog) })
+		} else {
+			dog.Reset(idle)
 		}
 		r.healthy = true
 		if err := r.handle(ctx, ev, false); err != nil {
@@ -356,6 +369,10 @@ func (r *reader) session(ctx context.Context) error {
 		}
 	}
 }
+
+// errIdleBinlog ends a binlog session that went silent for longer than
+// three heartbeats.
+var errIdleBinlog = errors.New("binlog connection idle")
 
 // MySQL error codes the stream distinguishes.
 const (

@@ -69,7 +69,7 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 
 	r := &reader{
 		src: s, conn: conn, out: out, rel: map[uint32]*schema.Table{}, skip: map[uint32]bool{},
-		received: start, heartbeatSent: start,
+		received: start, heartbeatSent: start, dbMeta: s.db,
 	}
 	if from == nil {
 		// No checkpoint yet: offer the start at once, so that the pipeline
@@ -139,12 +139,17 @@ type reader struct {
 	lastStatus    time.Time
 	lastPoll      time.Time
 
-	inTx   bool
-	begun  bool // the open transaction's Begin has been sent
-	xid    uint32
-	commit time.Time
-	final  LSN // the open transaction's commit LSN (its Begin's CommitPos)
-	order  int
+	inTx  bool
+	begun bool // the open transaction's Begin has been sent
+	xid   uint32
+	// The transaction id as text and as a source field value, and the
+	// database name as one, made once rather than for every change.
+	xidText string
+	xidMeta any
+	dbMeta  any
+	commit  time.Time
+	final   LSN // the open transaction's commit LSN (its Begin's CommitPos)
+	order   int
 	// convErr collects conversion errors of the change being decoded.
 	convErr error
 
@@ -166,6 +171,16 @@ type reader struct {
 func (r *reader) run(ctx context.Context) error {
 	interval := r.src.cfg.StatusInterval
 	r.lastPoll = time.Now() // Open has just matched the tables
+	// Reads wait on the connection's own read deadline, not on a context
+	// per message: pgconn arms a watcher goroutine hand-off for every
+	// ReceiveMessage with a cancellable context, which cost a tenth of the
+	// CPU of a backlog drain. Cancellation ends the wait by moving the
+	// deadline to now; the loop checks ctx after every deadline it sets, so
+	// a cancellation between the two is not lost.
+	nc := r.conn.Conn()
+	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Now()) })
+	defer stop()
+	var armed time.Time
 	for {
 		if time.Since(r.lastStatus) >= interval {
 			if err := r.sendStatus(); err != nil {
@@ -195,9 +210,16 @@ func (r *reader) run(ctx context.Context) error {
 			// the stream has something first.
 			deadline = time.Now().Add(time.Millisecond)
 		}
-		rctx, cancel := context.WithDeadline(ctx, deadline)
-		raw, err := r.conn.ReceiveMessage(rctx)
-		cancel()
+		if !deadline.Equal(armed) {
+			if err := nc.SetReadDeadline(deadline); err != nil {
+				return fmt.Errorf("setting the replication read deadline: %w", err)
+			}
+			armed = deadline
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		raw, err := r.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -232,6 +254,11 @@ func (r *reader) sendStatus() error {
 
 // emit sends m, answering the server while the pipeline applies backpressure.
 func (r *reader) emit(ctx context.Context, m source.Message) error {
+	select {
+	case r.out <- m: // the usual case: no backpressure, no ticker
+		return nil
+	default:
+	}
 	tick := time.NewTicker(r.src.cfg.StatusInterval)
 	defer tick.Stop()
 	for {
@@ -314,6 +341,7 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		// transaction that touched only tables source.tables does not match
 		// (published FOR ALL TABLES, say) is no transaction downstream.
 		r.inTx, r.begun, r.xid, r.commit, r.final, r.order = true, false, m.Xid, m.CommitTime, LSN(m.FinalLSN), 0
+		r.xidText, r.xidMeta = strconv.FormatUint(uint64(m.Xid), 10), int64(m.Xid)
 		return nil
 	case *pglogrepl.CommitMessage:
 		end := LSN(m.TransactionEndLSN)
@@ -327,7 +355,7 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 		if r.src.snap != nil {
 			r.noteRecent()
 		}
-		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: strconv.FormatUint(uint64(r.xid), 10), Pos: end, CommitTime: m.CommitTime}})
+		return r.emit(ctx, source.Message{Commit: &source.Commit{TxID: r.xidText, Pos: end, CommitTime: m.CommitTime}})
 	case *pglogrepl.InsertMessage:
 		t, err := r.table(m.RelationID)
 		if err != nil || t == nil {
@@ -410,7 +438,7 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 }
 
 func (r *reader) tx() source.Tx {
-	return source.Tx{ID: strconv.FormatUint(uint64(r.xid), 10), Order: r.order, CommitTime: r.commit}
+	return source.Tx{ID: r.xidText, Order: r.order, CommitTime: r.commit}
 }
 
 // begin sends the open transaction's Begin unless it went out already.
@@ -419,7 +447,7 @@ func (r *reader) begin(ctx context.Context) error {
 		return nil
 	}
 	r.begun = true
-	return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: strconv.FormatUint(uint64(r.xid), 10), CommitTime: r.commit, CommitPos: r.final}})
+	return r.emit(ctx, source.Message{Begin: &source.Begin{TxID: r.xidText, CommitTime: r.commit, CommitPos: r.final}})
 }
 
 func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Table, before, after []any) error {
@@ -432,7 +460,7 @@ func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Tab
 	r.touch(t, op, before, after)
 	return r.emit(ctx, source.Message{Change: &source.Change{
 		Op: op, Table: t, Before: before, After: after, Tx: r.tx(), Pos: at, Err: convErr,
-		Meta: map[string]any{"db": r.src.db, "lsn": uint64(at), "txId": int64(r.xid)},
+		Meta: map[string]any{"db": r.dbMeta, "lsn": uint64(at), "txId": r.xidMeta},
 	}})
 }
 
