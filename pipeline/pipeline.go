@@ -300,17 +300,33 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 				msgs = nil // the source ended: srcDone follows
 				continue
 			}
-			err := p.handle(work, m.m)
-			q.release(m.size)
-			if err != nil {
-				return p.abort(err)
-			}
-			if stop == nil && !p.inTx { // draining and the transaction completed
-				return p.finish(nil)
+			// Take what is queued already without going back to the
+			// select, whose timers cost more than the handling of a small
+			// change; a bounded run, so timers and stops are seen soon.
+			for n := 0; ; n++ {
+				err := p.handle(work, m.m)
+				q.release(m.size)
+				if err != nil {
+					return p.abort(err)
+				}
+				if stop == nil && !p.inTx { // draining and the transaction completed
+					return p.finish(nil)
+				}
+				if n == maxRun || len(msgs) == 0 {
+					break
+				}
+				if m, ok = <-msgs; !ok { // only this goroutine receives: it does not block
+					msgs = nil
+					break
+				}
 			}
 		}
 	}
 }
+
+// maxRun bounds the messages Run handles between two looks at its timers
+// and at ctx.
+const maxRun = 256
 
 type run struct {
 	src    Source

@@ -76,7 +76,7 @@ func (p *run) version(ctx context.Context, ch *source.Change) (*schema.Version, 
 	if ch.Pos != nil {
 		at = ch.Pos.String()
 	}
-	ddl, _ := ch.Meta["ddl"].(string)
+	ddl, _ := ch.Meta.Get("ddl").(string)
 	prev := latest(s.History, ch.Table.ID())
 	v, fresh := s.History.Resolve(ch.Table, at, ddl, time.Now().UTC())
 	if fresh {

@@ -166,7 +166,7 @@ func TestEnvelopeJSONSchemaValidatesEncodedEvents(t *testing.T) {
 	}{
 		{"insert", source.Change{Op: source.OpCreate, Table: tab, After: row, Tx: tx}, true},
 		{"update with unchanged TOAST values", source.Change{Op: source.OpUpdate, Table: tab, Before: row, After: unchanged, Tx: tx}, true},
-		{"delete", source.Change{Op: source.OpDelete, Table: tab, Before: row, Tx: tx, Meta: map[string]any{"lsn": int64(5)}}, true},
+		{"delete", source.Change{Op: source.OpDelete, Table: tab, Before: row, Tx: tx, Meta: source.MetaOf(map[string]any{"lsn": int64(5)})}, true},
 		{"event of another version", source.Change{Op: source.OpCreate, Table: func() *schema.Table { x := v.Shape(); x.Version = 2; return x }(), After: row, Tx: tx}, false},
 		{"row of another shape", source.Change{Op: source.OpCreate, Table: &schema.Table{Namespace: "shop", Name: "every_kind", Version: 3,
 			Columns: v.Columns[:1]}, After: row[:1], Tx: tx}, false},

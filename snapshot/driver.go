@@ -352,7 +352,7 @@ type Chunk struct {
 	Estimate uint64
 	// Meta is the source block of the rows' events ("db" and the like);
 	// "snapshot" is set here.
-	Meta map[string]any
+	Meta source.Meta
 	// OnePass marks a part of the one-pass read of a table without a
 	// primary key: no last key, not reconciled with the stream.
 	OnePass bool
@@ -404,15 +404,12 @@ func (d *Driver) Emit(c Chunk, pos source.Position, at time.Time) ([]source.Mess
 		p.Rows += uint64(c.Read)
 		p.Chunks++
 	}
-	meta := make(map[string]any, len(c.Meta)+1)
-	for k, v := range c.Meta {
-		meta[k] = v
-	}
-	meta["snapshot"] = d.value(p.Snapshot)
+	meta := c.Meta
+	meta.Set("snapshot", d.value(p.Snapshot)) // a copy: c.Meta is the reader's
 	return d.commit(p, c.Table, c.Rows, c.Errs, pos, at, "snapshot:"+string(c.ID), meta)
 }
 
-func (d *Driver) commit(p Progress, t *schema.Table, rows [][]any, errs []error, pos source.Position, at time.Time, txID string, meta map[string]any) ([]source.Message, error) {
+func (d *Driver) commit(p Progress, t *schema.Table, rows [][]any, errs []error, pos source.Position, at time.Time, txID string, meta source.Meta) ([]source.Message, error) {
 	text, err := p.MarshalText()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cdc-go/cdc/schema"
+	"github.com/cdc-go/cdc/source"
 )
 
 var drvTable = &schema.Table{Namespace: "s", Name: "t", Columns: []schema.Column{{Name: "id", Kind: schema.KindInt, Key: true}}}
@@ -27,11 +28,11 @@ func TestDriverProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := []KeyValue{{Column: "id", Kind: schema.KindInt, Text: "2"}}
-	msgs, err := d.Emit(Chunk{ID: d.NextID(), Table: drvTable, Rows: [][]any{{int64(1)}, {int64(2)}}, Read: 2, Last: last, Estimate: 9, Meta: map[string]any{"db": "x"}}, testPos("p1"), time.Now())
+	msgs, err := d.Emit(Chunk{ID: d.NextID(), Table: drvTable, Rows: [][]any{{int64(1)}, {int64(2)}}, Read: 2, Last: last, Estimate: 9, Meta: source.MetaOf(map[string]any{"db": "x"})}, testPos("p1"), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 4 || !msgs[0].Begin.Snapshot || msgs[1].Change.Meta["snapshot"] != "true" || msgs[3].Commit.Snapshot.Open != 2 {
+	if len(msgs) != 4 || !msgs[0].Begin.Snapshot || msgs[1].Change.Meta.Get("snapshot") != "true" || msgs[3].Commit.Snapshot.Open != 2 {
 		t.Fatalf("messages %+v", msgs)
 	}
 	p, err := ParseProgress(msgs[3].Commit.Snapshot.Progress)

@@ -81,7 +81,7 @@ type Change struct {
 	Err error
 	// Meta holds source-specific fields for the envelope's "source" block
 	// (for example "xmin", "gtid", "server_id", "file", "pos").
-	Meta map[string]any
+	Meta Meta
 }
 
 // LogicalMessage is a transactional message written into the log by the

@@ -39,7 +39,7 @@ func benchRoute(b *testing.B, r *Tables) {
 		Before: []any{int64(1), "new", "12.50", json.RawMessage(`{"tags":["a","b"]}`), []byte("0123456789"), "a note"},
 		After:  []any{int64(1), "paid", "12.50", json.RawMessage(`{"tags":["a","b"]}`), []byte("0123456789"), schema.Unavailable{}},
 		Tx:     source.Tx{ID: "571", Order: 1, TableOrder: 1, CommitTime: time.UnixMilli(1700000000000)},
-		Meta:   map[string]any{"db": "shop", "lsn": uint64(23803720), "txId": int64(571)},
+		Meta:   source.Meta{{Key: "db", Value: "shop"}, {Key: "lsn", Value: uint64(23803720)}, {Key: "txId", Value: int64(571)}},
 	}
 	b.ReportAllocs()
 	var n int

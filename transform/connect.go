@@ -105,7 +105,7 @@ func (e *Envelope) appendConnectSchema(b []byte, ch *source.Change) []byte {
 	}
 	b = append(b, ',')
 	b = appendField(b, "snapshot", "string", true, "")
-	if _, ok := ch.Meta["db"]; ok {
+	if _, ok := ch.Meta.Lookup("db"); ok {
 		b = append(b, ',')
 		b = appendField(b, "db", "string", false, "")
 	}
@@ -125,15 +125,15 @@ func (e *Envelope) appendConnectSchema(b []byte, ch *source.Change) []byte {
 			b = appendField(b, "schema_version", "int64", true, "")
 		}
 	}
-	var arr [16]string
-	for _, k := range sourceKeys(arr[:0], ch.Meta) { // as appendSource writes them
+	var arr [16]source.Field
+	for _, f := range sourceFields(arr[:0], ch.Meta) { // as appendSource writes them
 		typ := "string"
-		switch ch.Meta[k].(type) {
+		switch f.Value.(type) {
 		case int64, uint64, int:
 			typ = "int64"
 		}
 		b = append(b, ',')
-		b = appendField(b, k, typ, true, "")
+		b = appendField(b, f.Key, typ, true, "")
 	}
 	b = append(b, "]},"...)
 	b = appendField(b, "op", "string", false, "")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cdc-go/cdc/schema"
@@ -115,7 +116,7 @@ func (e *Envelope) debeziumValue(ch *source.Change) ([]byte, error) {
 	if ch.Table != nil {
 		dt = e.Debezium.table(e.Connector, ch.Table)
 	}
-	var arr [4]string
+	var arr [4]source.Field
 	extra := dbzExtra(arr[:0], ch) // the source fields beyond Debezium's, in the payload and the schema
 	p := getScratch()
 	b := *p
@@ -174,7 +175,7 @@ var snapshotSchema = &connectSchema{Type: "string", Optional: true, Name: "io.de
 	Params: [][2]string{{"allowed", "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"}}, Default: `"false"`}
 
 func metaField(name string) func([]byte, *Envelope, *source.Change) []byte {
-	return func(b []byte, _ *Envelope, ch *source.Change) []byte { return appendValue(b, ch.Meta[name]) }
+	return func(b []byte, _ *Envelope, ch *source.Change) []byte { return appendValue(b, ch.Meta.Get(name)) }
 }
 
 var (
@@ -227,7 +228,7 @@ var dbzMySQLSource = append(append([]dbzSourceField(nil), dbzCommonHead...),
 
 func metaOr(name string, def any) func([]byte, *Envelope, *source.Change) []byte {
 	return func(b []byte, _ *Envelope, ch *source.Change) []byte {
-		if v, ok := ch.Meta[name]; ok {
+		if v, ok := ch.Meta.Lookup(name); ok {
 			return appendValue(b, v)
 		}
 		return appendValue(b, def)
@@ -248,7 +249,7 @@ func tableField(f func(*schema.Table) string) func([]byte, *Envelope, *source.Ch
 // JSON string. cdc does not track the previous commit, so the first is
 // null.
 func appendPGSequence(b []byte, _ *Envelope, ch *source.Change) []byte {
-	lsn, ok := ch.Meta["lsn"].(uint64)
+	lsn, ok := ch.Meta.Get("lsn").(uint64)
 	if !ok {
 		return append(b, "null"...)
 	}
@@ -258,7 +259,7 @@ func appendPGSequence(b []byte, _ *Envelope, ch *source.Change) []byte {
 }
 
 func snapshotValue(ch *source.Change) string {
-	if v, ok := ch.Meta["snapshot"].(string); ok {
+	if v, ok := ch.Meta.Get("snapshot").(string); ok {
 		return v
 	}
 	if ch.Op == source.OpRead {
@@ -282,17 +283,19 @@ var dbzKnown = map[string]bool{"db": true, "ddl": true, "snapshot": true, "lsn":
 // dbzExtra lists the fields cdc adds after Debezium's own: the table's
 // schema version and source metadata Debezium has no field for (an XA
 // transaction's xid), sorted.
-func dbzExtra(dst []string, ch *source.Change) []string {
-	for k := range ch.Meta {
-		if !dbzKnown[k] {
-			dst = append(dst, k)
+func dbzExtra(dst source.Meta, ch *source.Change) source.Meta {
+	for _, f := range ch.Meta {
+		if !dbzKnown[f.Key] {
+			dst = append(dst, f)
 		}
 	}
-	slices.Sort(dst)
+	if !dst.Sorted() {
+		slices.SortFunc(dst, func(a, b source.Field) int { return strings.Compare(a.Key, b.Key) })
+	}
 	return dst
 }
 
-func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change, extra []string) []byte {
+func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change, extra source.Meta) []byte {
 	b = append(b, '{')
 	for i, f := range e.dbzSource() {
 		if i > 0 {
@@ -310,25 +313,25 @@ func (e *Envelope) appendDebeziumSource(b []byte, ch *source.Change, extra []str
 		b = append(b, `,"schema_version":`...)
 		b = strconv.AppendInt(b, int64(ch.Table.Version), 10)
 	}
-	for _, k := range extra {
+	for _, f := range extra {
 		b = append(b, ',')
-		b = appendString(b, k)
+		b = appendString(b, f.Key)
 		b = append(b, ':')
-		b = appendValue(b, ch.Meta[k])
+		b = appendValue(b, f.Value)
 	}
 	return append(b, '}')
 }
 
 // appendCachedSchema appends the envelope schema of ch, made once per
 // table and set of extra source fields.
-func (e *Envelope) appendCachedSchema(b []byte, ch *source.Change, dt *dbzTable, extra []string) []byte {
+func (e *Envelope) appendCachedSchema(b []byte, ch *source.Change, dt *dbzTable, extra source.Meta) []byte {
 	if dt == nil {
 		return e.appendDebeziumSchema(b, ch, dt, extra)
 	}
 	var key []byte
-	for _, k := range extra {
-		key = append(key, k...)
-		switch ch.Meta[k].(type) {
+	for _, f := range extra {
+		key = append(key, f.Key...)
+		switch f.Value.(type) {
 		case int64, uint64, int:
 			key = append(key, ":i,"...)
 		default:
@@ -343,7 +346,7 @@ func (e *Envelope) appendCachedSchema(b []byte, ch *source.Change, dt *dbzTable,
 	return append(b, js...)
 }
 
-func (e *Envelope) appendDebeziumSchema(b []byte, ch *source.Change, dt *dbzTable, extra []string) []byte {
+func (e *Envelope) appendDebeziumSchema(b []byte, ch *source.Change, dt *dbzTable, extra source.Meta) []byte {
 	table := "message"
 	if ch.Table != nil {
 		table = ch.Table.Namespace + "." + ch.Table.Name
@@ -383,14 +386,14 @@ func (e *Envelope) appendDebeziumSchema(b []byte, ch *source.Change, dt *dbzTabl
 		b = append(b, ',')
 		b = optInt64.appendJSON(b, "schema_version")
 	}
-	for _, k := range extra {
+	for _, f := range extra {
 		s := optString
-		switch ch.Meta[k].(type) {
+		switch f.Value.(type) {
 		case int64, uint64, int:
 			s = optInt64
 		}
 		b = append(b, ',')
-		b = s.appendJSON(b, k)
+		b = s.appendJSON(b, f.Key)
 	}
 	b = append(b, `],"optional":false,"name":`...)
 	b = appendString(b, "io.debezium.connector."+e.Connector+".Source")

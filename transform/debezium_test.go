@@ -344,7 +344,7 @@ func TestDebeziumEnvelope(t *testing.T) {
 		Before: []any{int64(7), "12.50", "2024-02-29T11:14:15.5Z", "old", json.RawMessage(`["a"]`)},
 		After:  []any{int64(7), "-0.01", nil, schema.Unavailable{}, json.RawMessage(`[]`)},
 		Tx:     source.Tx{ID: "571", Order: 3, TableOrder: 2, CommitTime: time.UnixMilli(1700000000000)},
-		Meta:   map[string]any{"db": "shop", "lsn": uint64(23803720), "txId": int64(571)}}
+		Meta:   source.MetaOf(map[string]any{"db": "shop", "lsn": uint64(23803720), "txId": int64(571)})}
 	v, err := env.Event(ch)
 	if err != nil {
 		t.Fatal(err)
@@ -412,7 +412,7 @@ func TestDebeziumMaskedKey(t *testing.T) {
 		{Name: "id", Type: "integer", Kind: schema.KindInt, Key: true},
 		{Name: "amount", Type: "numeric(10,2)", Kind: schema.KindDecimal},
 	}}
-	recs, err := r.Route(&source.Change{Op: source.OpCreate, Table: tb, After: []any{int64(7), "1.00"}, Meta: map[string]any{"db": "shop"}})
+	recs, err := r.Route(&source.Change{Op: source.OpCreate, Table: tb, After: []any{int64(7), "1.00"}, Meta: source.MetaOf(map[string]any{"db": "shop"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,7 +572,7 @@ func TestDebeziumKeyChangeHeaders(t *testing.T) {
 	}}
 	r := &Tables{Prefix: "shop", Tombstones: true,
 		Envelope: Envelope{Connector: "postgresql", Name: "shop", SchemaInPayload: true, Debezium: defaultDebezium("postgresql")}}
-	recs := r.recs(&source.Change{Op: source.OpUpdate, Table: tb, Before: []any{int64(1), "a"}, After: []any{int64(2), "a"}, Meta: map[string]any{"db": "d"}})
+	recs := r.recs(&source.Change{Op: source.OpUpdate, Table: tb, Before: []any{int64(1), "a"}, After: []any{int64(2), "a"}, Meta: source.MetaOf(map[string]any{"db": "d"})})
 	if len(recs) != 3 || recs[1].Value != nil {
 		t.Fatalf("records %+v", recs)
 	}
@@ -583,7 +583,7 @@ func TestDebeziumKeyChangeHeaders(t *testing.T) {
 	}
 	// cdc's own format adds none.
 	r.Envelope.Debezium = nil
-	for _, rec := range r.recs(&source.Change{Op: source.OpUpdate, Table: tb, Before: []any{int64(1), "a"}, After: []any{int64(2), "a"}, Meta: map[string]any{"db": "d"}}) {
+	for _, rec := range r.recs(&source.Change{Op: source.OpUpdate, Table: tb, Before: []any{int64(1), "a"}, After: []any{int64(2), "a"}, Meta: source.MetaOf(map[string]any{"db": "d"})}) {
 		if len(rec.Headers) != 0 {
 			t.Errorf("cdc format: headers %q", rec.Headers)
 		}
@@ -619,7 +619,7 @@ func TestDebeziumConversionErrorsStayCDC(t *testing.T) {
 		{Name: "id", Type: "integer", Kind: schema.KindInt, Key: true},
 		{Name: "d", Type: "date", Kind: schema.KindDate, Nullable: true},
 	}}
-	ch := &source.Change{Op: source.OpCreate, Table: tb, After: []any{int64(1), "2024-02-29"}, Meta: map[string]any{"db": "d"}}
+	ch := &source.Change{Op: source.OpCreate, Table: tb, After: []any{int64(1), "2024-02-29"}, Meta: source.MetaOf(map[string]any{"db": "d"})}
 	recs, err := r.Route(ch)
 	if err != nil || !strings.Contains(string(recs[0].Value), `"d":19782`) {
 		t.Fatalf("debezium form: %v %s", err, recs[0].Value)

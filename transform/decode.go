@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cdc-go/cdc/schema"
@@ -63,7 +65,7 @@ func DecodeEnvelope(key, value []byte, pos string) (*source.Change, error) {
 	if len(env.Op) != 1 {
 		return nil, fmt.Errorf("decoding event envelope: op %q is not one letter", env.Op)
 	}
-	ch := &source.Change{Op: source.Op(env.Op[0]), Meta: map[string]any{}}
+	ch := &source.Change{Op: source.Op(env.Op[0])}
 	if pos != "" {
 		ch.Pos = PositionText(pos)
 	}
@@ -93,11 +95,12 @@ func DecodeEnvelope(key, value []byte, pos string) (*source.Change, error) {
 			if err != nil {
 				return nil, fmt.Errorf("decoding source.%s: %w", k, err)
 			}
-			ch.Meta[k] = v
+			ch.Meta = append(ch.Meta, source.Field{Key: k, Value: v})
 		}
 	}
+	slices.SortFunc(ch.Meta, func(a, b source.Field) int { return strings.Compare(a.Key, b.Key) })
 	if ns == "" {
-		ns, _ = ch.Meta["db"].(string) // MySQL: the database is the namespace
+		ns, _ = ch.Meta.Get("db").(string) // MySQL: the database is the namespace
 	}
 	if env.Message != nil {
 		ch.Message = &source.LogicalMessage{Prefix: env.Message.Prefix, Content: env.Message.Content}

@@ -23,7 +23,7 @@ func TestDecodeEnvelopeReroutesOutboxRow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ch.Op != source.OpCreate || ch.Table.ID() != "public.outbox_event" || ch.Tx.ID != "771" || ch.Meta["db"] != "shop" {
+		if ch.Op != source.OpCreate || ch.Table.ID() != "public.outbox_event" || ch.Tx.ID != "771" || ch.Meta.Get("db") != "shop" {
 			t.Errorf("change %+v table %v", ch, ch.Table)
 		}
 		if k := ch.Table.KeyColumns(); len(k) != 1 || ch.Table.Columns[k[0]].Name != "id" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cdc-go/cdc/schema"
@@ -103,14 +104,14 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 	b = append(b, `,"snapshot":`...)
 	// The reader of a snapshot says which ("true" for the initial one,
 	// "incremental" for one on demand); a streamed change is "false".
-	if v, ok := ch.Meta["snapshot"].(string); ok {
+	if v, ok := ch.Meta.Get("snapshot").(string); ok {
 		b = appendString(b, v)
 	} else if ch.Op == source.OpRead {
 		b = append(b, `"true"`...)
 	} else {
 		b = append(b, `"false"`...)
 	}
-	if db, ok := ch.Meta["db"]; ok {
+	if db, ok := ch.Meta.Lookup("db"); ok {
 		b = append(b, `,"db":`...)
 		b = appendValue(b, db)
 	}
@@ -129,27 +130,29 @@ func (e *Envelope) appendSource(b []byte, ch *source.Change) []byte {
 			b = strconv.AppendInt(b, int64(ch.Table.Version), 10)
 		}
 	}
-	var arr [16]string
-	for _, k := range sourceKeys(arr[:0], ch.Meta) {
+	var arr [16]source.Field
+	for _, f := range sourceFields(arr[:0], ch.Meta) {
 		b = append(b, ',')
-		b = appendString(b, k)
+		b = appendString(b, f.Key)
 		b = append(b, ':')
-		b = appendValue(b, ch.Meta[k])
+		b = appendValue(b, f.Value)
 	}
 	return append(b, '}')
 }
 
-// sourceKeys appends to dst the keys of meta that go into the source block
-// after its fixed fields, sorted: all but db and snapshot (written among
+// sourceFields appends to dst the fields of meta that go into the source
+// block after its fixed fields, sorted by key: all but db and snapshot (written among
 // the fixed fields) and ddl (which goes to the schema history, not into
 // every event). Callers pass a stack array, so the sort allocates nothing.
-func sourceKeys(dst []string, meta map[string]any) []string {
-	for k := range meta {
-		if k != "db" && k != "ddl" && k != "snapshot" {
-			dst = append(dst, k)
+func sourceFields(dst source.Meta, meta source.Meta) source.Meta {
+	for _, f := range meta {
+		if f.Key != "db" && f.Key != "ddl" && f.Key != "snapshot" {
+			dst = append(dst, f)
 		}
 	}
-	slices.Sort(dst)
+	if !dst.Sorted() { // sources build Meta sorted; a literal may not be
+		slices.SortFunc(dst, func(a, b source.Field) int { return strings.Compare(a.Key, b.Key) })
+	}
 	return dst
 }
 

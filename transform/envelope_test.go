@@ -43,7 +43,7 @@ func change(op source.Op, before, after []any) *source.Change {
 		Op: op, Table: orders, Before: before, After: after,
 		Tx:   source.Tx{ID: "571", Order: 3, TableOrder: 2, CommitTime: time.UnixMilli(1700000000000)},
 		Pos:  lsn(0),
-		Meta: map[string]any{"db": "shop", "lsn": uint64(23803720), "txId": int64(571)},
+		Meta: source.MetaOf(map[string]any{"db": "shop", "lsn": uint64(23803720), "txId": int64(571)}),
 	}
 }
 
@@ -62,7 +62,7 @@ func TestRouteGolden(t *testing.T) {
 		{"delete", change(source.OpDelete, row1, nil)},
 		{"truncate", change(source.OpTruncate, nil, nil)},
 		{"message", &source.Change{Op: source.OpMessage, Tx: source.Tx{ID: "572", Order: 1, CommitTime: time.UnixMilli(1700000000000)},
-			Message: &source.LogicalMessage{Prefix: "outbox", Content: []byte(`{"x":1}`)}, Meta: map[string]any{"db": "shop"}}},
+			Message: &source.LogicalMessage{Prefix: "outbox", Content: []byte(`{"x":1}`)}, Meta: source.MetaOf(map[string]any{"db": "shop"})}},
 	}
 	dbz := testRouter()
 	dbz.Envelope.Debezium = defaultDebezium("postgresql")

@@ -53,7 +53,7 @@ func outboxRouter(t *testing.T, o Outbox, notices *[]Notice) *Router {
 }
 
 func outboxChange(op source.Op, t *schema.Table, row []any) *source.Change {
-	ch := &source.Change{Op: op, Table: t, Tx: source.Tx{ID: "771", Order: 2}, Pos: lsn(0), Meta: map[string]any{"db": "shop"}}
+	ch := &source.Change{Op: op, Table: t, Tx: source.Tx{ID: "771", Order: 2}, Pos: lsn(0), Meta: source.MetaOf(map[string]any{"db": "shop"})}
 	if op == source.OpDelete {
 		ch.Before = row
 	} else {
@@ -338,7 +338,7 @@ func messageRouter(t *testing.T, m MessageRoute) *Router {
 
 func message(prefix, content string) *source.Change {
 	return &source.Change{Op: source.OpMessage, Tx: source.Tx{ID: "900"}, Pos: lsn(0),
-		Message: &source.LogicalMessage{Prefix: prefix, Content: []byte(content)}, Meta: map[string]any{"db": "shop"}}
+		Message: &source.LogicalMessage{Prefix: prefix, Content: []byte(content)}, Meta: source.MetaOf(map[string]any{"db": "shop"})}
 }
 
 func TestMessageRoute(t *testing.T) {

@@ -261,7 +261,7 @@ func (r *Router) Check(t *schema.Table) error {
 // `cdc plan`; perRow is set (and topic is the route's template) when the
 // topic depends on each row (outbox routes). meta is the source block a
 // change of t carries ("db" for the {db} placeholder).
-func (r *Router) TableTopic(t *schema.Table, meta map[string]any) (topic string, perRow bool, err error) {
+func (r *Router) TableTopic(t *schema.Table, meta source.Meta) (topic string, perRow bool, err error) {
 	tr, err := r.routeOf(t)
 	if err != nil {
 		return "", false, err
@@ -477,7 +477,7 @@ func (r *Router) fixedVar(name string, ch *source.Change) (string, error) {
 	case "prefix":
 		return r.cfg.Prefix, nil
 	case "db":
-		if s, ok := textOf(ch.Meta["db"]); ok {
+		if s, ok := textOf(ch.Meta.Get("db")); ok {
 			return s, nil
 		}
 		return "", errors.New("the source gives no database name")

@@ -144,7 +144,7 @@ func planKafka(ctx context.Context, cfg *config.Config, tables []*schema.Table) 
 	seen := map[string]bool{}
 	var later []string
 	for _, t := range tables {
-		topic, perRow, err := router.TableTopic(t, map[string]any{"db": t.Namespace})
+		topic, perRow, err := router.TableTopic(t, source.Meta{{Key: "db", Value: t.Namespace}})
 		if err != nil {
 			probs = append(probs, source.Problem{Message: "routes: " + err.Error(), Fix: "fix the route; the table's changes would go to the dead-letter topic"})
 			continue

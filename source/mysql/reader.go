@@ -533,6 +533,8 @@ func rowsOp(t replication.EventType) (source.Op, bool) {
 // each row's source block does not box them again: a backlog of small
 // rows spent a tenth of its allocations there.
 type metaBox struct {
+	db       string
+	dbV      any
 	serverID uint32
 	server   any
 	file     string
@@ -545,29 +547,37 @@ type metaBox struct {
 	threadV  any
 }
 
-func (m *metaBox) set(meta map[string]any, h *replication.EventHeader, pos Position, gtid string, thread uint32) {
-	if m.server == nil || m.serverID != h.ServerID {
-		m.serverID, m.server = h.ServerID, int64(h.ServerID)
+// fields appends a change's source fields to m in key order: db, file,
+// gtid (when set), pos, row, server_id, thread (when set).
+func (b *metaBox) fields(m source.Meta, db string, h *replication.EventHeader, pos Position, row int, gtid string, thread uint32) source.Meta {
+	if b.dbV == nil || b.db != db {
+		b.db, b.dbV = db, db
 	}
-	if m.fileV == nil || m.file != pos.file {
-		m.file, m.fileV = pos.file, pos.file
+	if b.server == nil || b.serverID != h.ServerID {
+		b.serverID, b.server = h.ServerID, int64(h.ServerID)
 	}
-	if m.offsetV == nil || m.offset != pos.offset {
-		m.offset, m.offsetV = pos.offset, int64(pos.offset)
+	if b.fileV == nil || b.file != pos.file {
+		b.file, b.fileV = pos.file, pos.file
 	}
-	meta["server_id"], meta["file"], meta["pos"] = m.server, m.fileV, m.offsetV
+	if b.offsetV == nil || b.offset != pos.offset {
+		b.offset, b.offsetV = pos.offset, int64(pos.offset)
+	}
+	m = append(m, source.Field{Key: "db", Value: b.dbV}, source.Field{Key: "file", Value: b.fileV})
 	if gtid != "" {
-		if m.gtidV == nil || m.gtid != gtid {
-			m.gtid, m.gtidV = gtid, gtid
+		if b.gtidV == nil || b.gtid != gtid {
+			b.gtid, b.gtidV = gtid, gtid
 		}
-		meta["gtid"] = m.gtidV
+		m = append(m, source.Field{Key: "gtid", Value: b.gtidV})
 	}
+	m = append(m, source.Field{Key: "pos", Value: b.offsetV}, source.Field{Key: "row", Value: int64(row)},
+		source.Field{Key: "server_id", Value: b.server})
 	if thread != 0 {
-		if m.threadV == nil || m.thread != thread {
-			m.thread, m.threadV = thread, int64(thread)
+		if b.threadV == nil || b.thread != thread {
+			b.thread, b.threadV = thread, int64(thread)
 		}
-		meta["thread"] = m.threadV
+		m = append(m, source.Field{Key: "thread", Value: b.threadV})
 	}
+	return m
 }
 
 // change completes a change with its transaction and source fields, and sends it.
@@ -575,11 +585,9 @@ func (r *reader) change(ctx context.Context, h *replication.EventHeader, pos Pos
 	r.order++
 	ch.Tx = source.Tx{ID: r.txID(), Order: r.order, CommitTime: r.txTime}
 	ch.Pos = pos
-	meta := make(map[string]any, 8)
-	r.box.set(meta, h, pos, r.txGTID, r.thread)
-	meta["db"], meta["row"] = ch.Table.Namespace, int64(row)
-	for k, v := range ch.Meta { // set by the decoder (undecodedRows)
-		meta[k] = v
+	meta := r.box.fields(make(source.Meta, 0, 8), ch.Table.Namespace, h, pos, row, r.txGTID, r.thread)
+	for _, f := range ch.Meta { // set by the decoder (undecodedRows)
+		meta.Set(f.Key, f.Value)
 	}
 	ch.Meta = meta
 	if len(r.ddls) > 0 {
@@ -588,7 +596,7 @@ func (r *reader) change(ctx context.Context, h *replication.EventHeader, pos Pos
 		keep := r.ddls[:0]
 		for _, d := range r.ddls {
 			if (d.DB == ch.Table.Namespace || strings.Contains(d.Statement, ch.Table.Namespace)) && strings.Contains(d.Statement, ch.Table.Name) {
-				ch.Meta["ddl"] = d.Statement // the latest one naming the table wins
+				ch.Meta.Set("ddl", d.Statement) // the latest one naming the table wins
 			} else {
 				keep = append(keep, d)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cdc-go/cdc/snapshot"
+	"github.com/cdc-go/cdc/source"
 )
 
 // A table without a primary key has no chunk order and no key to reconcile
@@ -94,7 +95,7 @@ func (r *reader) passStep(ctx context.Context, cur *snapshot.Progress) error {
 	}
 	msgs, err := d.Emit(snapshot.Chunk{
 		ID: d.NextID(), Table: p.shape.schema, Rows: rows, Errs: errs, Read: len(rows), Estimate: p.est, OnePass: true,
-		Meta: map[string]any{"db": p.shape.schema.Namespace},
+		Meta: source.Meta{{Key: "db", Value: p.shape.schema.Namespace}},
 	}, r.pos(r.reached), time.Now())
 	if err != nil {
 		return err

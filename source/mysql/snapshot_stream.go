@@ -338,7 +338,7 @@ func (r *reader) readChunk(ctx context.Context, cr *chunkReader, c *myChunk, sk 
 func (r *reader) emitChunk(ctx context.Context, c *myChunk) error {
 	msgs, err := r.src.snap.Emit(snapshot.Chunk{
 		ID: c.id, Table: c.table, Rows: c.rows, Errs: c.errs, Read: len(c.rows), Last: c.last, Estimate: c.est,
-		Meta: map[string]any{"db": c.table.Namespace},
+		Meta: source.Meta{{Key: "db", Value: c.table.Namespace}},
 	}, r.pos(r.reached), c.at)
 	if err != nil {
 		return err

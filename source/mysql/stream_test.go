@@ -134,7 +134,7 @@ func TestReaderTransactions(t *testing.T) {
 			got = append(got, "begin "+m.Begin.TxID)
 		case m.Change != nil:
 			ch := m.Change
-			got = append(got, string(ch.Op)+" "+ch.Tx.ID+" "+ch.Table.ID()+" "+ch.Meta["gtid"].(string)+" "+ch.Pos.String())
+			got = append(got, string(ch.Op)+" "+ch.Tx.ID+" "+ch.Table.ID()+" "+ch.Meta.Get("gtid").(string)+" "+ch.Pos.String())
 		case m.Commit != nil:
 			got = append(got, "commit "+m.Commit.TxID+" "+m.Commit.Pos.String())
 		case m.Heartbeat != nil:

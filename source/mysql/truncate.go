@@ -56,13 +56,13 @@ func (r *reader) truncate(ctx context.Context, h *replication.EventHeader, start
 	ch := &source.Change{
 		Op: source.OpTruncate, Table: t, Pos: pos,
 		Tx:   source.Tx{ID: r.txID(), Order: 1, CommitTime: r.txTime},
-		Meta: map[string]any{"db": db, "server_id": int64(h.ServerID), "file": pos.file, "pos": int64(pos.offset), "row": int64(0)},
+		Meta: source.Meta{{Key: "db", Value: db}, {Key: "file", Value: pos.file}, {Key: "pos", Value: int64(pos.offset)}, {Key: "row", Value: int64(0)}, {Key: "server_id", Value: int64(h.ServerID)}},
 	}
 	if r.txGTID != "" {
-		ch.Meta["gtid"] = r.txGTID
+		ch.Meta.Set("gtid", r.txGTID)
 	}
 	if e.SlaveProxyID != 0 {
-		ch.Meta["thread"] = int64(e.SlaveProxyID)
+		ch.Meta.Set("thread", int64(e.SlaveProxyID))
 	}
 	if err := r.emit(ctx, source.Message{Change: ch}); err != nil {
 		return true, err

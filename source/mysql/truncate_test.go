@@ -53,7 +53,7 @@ func TestReaderTruncate(t *testing.T) {
 		case m.Begin != nil:
 			got = append(got, "begin "+m.Begin.TxID)
 		case m.Change != nil:
-			got = append(got, string(m.Change.Op)+" "+m.Change.Table.ID()+" "+m.Change.Meta["gtid"].(string)+" "+m.Change.Pos.String())
+			got = append(got, string(m.Change.Op)+" "+m.Change.Table.ID()+" "+m.Change.Meta.Get("gtid").(string)+" "+m.Change.Pos.String())
 			tables = append(tables, m.Change.Table.ID())
 			if m.Change.Op == 't' && m.Change.Table.ID() == "shop.orders" && m.Change.Table != r.cache["shop.orders"].table.schema {
 				t.Error("truncate of a table read before: not its last shape")

@@ -41,14 +41,13 @@ const maxDecodeReason = 500
 // undecodedRows is the change for a rows event that could not be decoded.
 func undecodedRows(op source.Op, t *schema.Table, pos Position, err error, event, tableMap []byte) *source.Change {
 	ch := &source.Change{Op: op, Table: t,
-		Err:  fmt.Errorf("decoding rows event for %s at %s: %w (the dead letter carries the raw event and its table map, base64, in source.binlog_event and source.binlog_table_map)", t.ID(), pos, shortError{err}),
-		Meta: map[string]any{},
+		Err: fmt.Errorf("decoding rows event for %s at %s: %w (the dead letter carries the raw event and its table map, base64, in source.binlog_event and source.binlog_table_map)", t.ID(), pos, shortError{err}),
 	}
 	if event != nil {
-		ch.Meta["binlog_event"] = event
+		ch.Meta.Set("binlog_event", event)
 	}
 	if tableMap != nil {
-		ch.Meta["binlog_table_map"] = tableMap
+		ch.Meta.Set("binlog_table_map", tableMap)
 	}
 	return ch
 }

@@ -94,13 +94,13 @@ func TestUndecodableRowsEvent(t *testing.T) {
 	}
 	rawRows, _ := hex.DecodeString(corrupt)
 	rawTM, _ := hex.DecodeString(capturedTableMap)
-	if got, _ := ch.Meta["binlog_event"].([]byte); !bytes.Equal(got, rawRows) {
+	if got, _ := ch.Meta.Get("binlog_event").([]byte); !bytes.Equal(got, rawRows) {
 		t.Errorf("binlog_event: %x", got)
 	}
-	if got, _ := ch.Meta["binlog_table_map"].([]byte); !bytes.Equal(got, rawTM) {
+	if got, _ := ch.Meta.Get("binlog_table_map").([]byte); !bytes.Equal(got, rawTM) {
 		t.Errorf("binlog_table_map: %x", got)
 	}
-	if ch.Meta["gtid"] != "0-1-10" || ch.Meta["file"] != "binlog.000004" || ch.Meta["pos"] != int64(716) {
+	if ch.Meta.Get("gtid") != "0-1-10" || ch.Meta.Get("file") != "binlog.000004" || ch.Meta.Get("pos") != int64(716) {
 		t.Errorf("position in meta: %v", ch.Meta)
 	}
 
@@ -117,8 +117,8 @@ func TestUndecodableRowsEvent(t *testing.T) {
 	}
 	rawFDE, _ := hex.DecodeString(capturedFDE)
 	parse2(rawFDE)
-	parse2(ch.Meta["binlog_table_map"].([]byte))
-	fixed := bytes.Replace(ch.Meta["binlog_event"].([]byte), []byte("\xc8hello"), []byte("\x05hello"), 1)
+	parse2(ch.Meta.Get("binlog_table_map").([]byte))
+	fixed := bytes.Replace(ch.Meta.Get("binlog_event").([]byte), []byte("\xc8hello"), []byte("\x05hello"), 1)
 	if rows := parse2(fixed).Event.(*replication.RowsEvent).Rows; len(rows) != 1 || rows[0][0] != int32(1) {
 		t.Errorf("replayed rows: %v", rows)
 	}

@@ -342,11 +342,11 @@ func (r *reader) publishXA(ctx context.Context, h *replication.EventHeader, x *x
 		}
 		for i, ch := range x.changes {
 			ch.Tx = source.Tx{ID: id, Order: i + 1, CommitTime: at}
-			ch.Meta["xid"] = x.xid
+			ch.Meta.Set("xid", x.xid)
 			if r.txGTID != "" {
-				ch.Meta["gtid"] = r.txGTID
+				ch.Meta.Set("gtid", r.txGTID)
 			} else {
-				delete(ch.Meta, "gtid")
+				ch.Meta.Delete("gtid")
 			}
 			if err := r.emit(ctx, source.Message{Change: ch}); err != nil {
 				return err

@@ -114,7 +114,7 @@ func messages(out chan source.Message) []string {
 				got = append(got, "begin "+m.Begin.TxID)
 			case m.Change != nil:
 				ch := m.Change
-				got = append(got, fmt.Sprintf("%s %s #%d id=%v gtid=%v xid=%v", ch.Op, ch.Tx.ID, ch.Tx.Order, ch.After[0], ch.Meta["gtid"], ch.Meta["xid"]))
+				got = append(got, fmt.Sprintf("%s %s #%d id=%v gtid=%v xid=%v", ch.Op, ch.Tx.ID, ch.Tx.Order, ch.After[0], ch.Meta.Get("gtid"), ch.Meta.Get("xid")))
 			case m.Commit != nil:
 				got = append(got, "commit "+m.Commit.TxID+" "+m.Commit.Pos.String())
 			case m.Heartbeat != nil:

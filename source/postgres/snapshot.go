@@ -438,7 +438,7 @@ func (r *reader) highMark(ctx context.Context, at LSN, content []byte) error {
 	r.received = pos
 	msgs, err := r.src.snap.Emit(snapshot.Chunk{
 		ID: c.id, Table: c.table, Rows: rows, Read: c.read, Last: c.last, Estimate: c.est,
-		Meta: map[string]any{"db": r.src.db, "lsn": uint64(at)},
+		Meta: source.Meta{{Key: "db", Value: r.src.db}, {Key: "lsn", Value: uint64(at)}},
 	}, pos, c.at)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/snapshot"
+	"github.com/cdc-go/cdc/source"
 )
 
 // A table without a primary key has no chunk order and no key to reconcile
@@ -91,7 +92,7 @@ func (r *reader) passStep(ctx context.Context, cur *snapshot.Progress) error {
 	}
 	msgs, err := d.Emit(snapshot.Chunk{
 		ID: d.NextID(), Table: p.table, Rows: rows, Read: len(rows), Estimate: p.est, OnePass: true,
-		Meta: map[string]any{"db": r.src.db},
+		Meta: source.Meta{{Key: "db", Value: r.src.db}},
 	}, r.received, time.Now())
 	if err != nil {
 		return err

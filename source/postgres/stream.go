@@ -431,7 +431,7 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 			// Content aliases the connection's read buffer, which the next
 			// receive overwrites while the change is still queued: copy it.
 			Message: &source.LogicalMessage{Prefix: m.Prefix, Content: bytes.Clone(m.Content)},
-			Meta:    map[string]any{"db": r.src.db, "lsn": uint64(m.LSN), "txId": int64(r.xid)},
+			Meta:    source.Meta{{Key: "db", Value: r.dbMeta}, {Key: "lsn", Value: uint64(m.LSN)}, {Key: "txId", Value: r.xidMeta}},
 		}})
 	}
 	return nil
@@ -460,7 +460,7 @@ func (r *reader) change(ctx context.Context, at LSN, op source.Op, t *schema.Tab
 	r.touch(t, op, before, after)
 	return r.emit(ctx, source.Message{Change: &source.Change{
 		Op: op, Table: t, Before: before, After: after, Tx: r.tx(), Pos: at, Err: convErr,
-		Meta: map[string]any{"db": r.dbMeta, "lsn": uint64(at), "txId": r.xidMeta},
+		Meta: source.Meta{{Key: "db", Value: r.dbMeta}, {Key: "lsn", Value: uint64(at)}, {Key: "txId", Value: r.xidMeta}},
 	}})
 }
 
