@@ -143,9 +143,11 @@ type cdcRunner struct {
 	p    *process
 }
 
-// newCDC writes the run's config into dir: the table ns.t, the topic
-// ns.ns.t (the default prefix is the connector's name, ns), no snapshot.
-func newCDC(opts cdcOptions, db database, ns, dir string) (*cdcRunner, error) {
+// newCDC writes the run's config into dir: the tables of ns (t first),
+// each to its topic ns.ns.<table> (the default prefix is the connector's
+// name, ns), and no snapshot unless snapshot is set (then
+// snapshot.mode: initial, at cdc's defaults otherwise).
+func newCDC(opts cdcOptions, db database, ns, dir string, tables []string, snapshot bool) (*cdcRunner, error) {
 	var src string
 	switch db.Kind() {
 	case "postgres":
@@ -156,12 +158,20 @@ func newCDC(opts cdcOptions, db database, ns, dir string) (*cdcRunner, error) {
 		return nil, fmt.Errorf("cdc runner: unknown database %q", db.Kind())
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by the cdc benchmark harness (bench/).\nname: %s\nsource:\n%s  tables: [\"%s.t\"]\n", ns, src, ns)
+	quoted := make([]string, len(tables))
+	for i, t := range tables {
+		quoted[i] = fmt.Sprintf("%q", ns+"."+t)
+	}
+	fmt.Fprintf(&b, "# Written by the cdc benchmark harness (bench/).\nname: %s\nsource:\n%s  tables: [%s]\n", ns, src, strings.Join(quoted, ", "))
 	fmt.Fprintf(&b, "kafka:\n  brokers: [\"%s\"]\n  checkpoint_topic: _cdc_checkpoints_bench\n  partitions: %d\n", opts.Brokers, opts.Partitions)
 	if opts.Linger != "" {
 		fmt.Fprintf(&b, "  batch:\n    linger: %s\n", opts.Linger)
 	}
-	b.WriteString("snapshot:\n  mode: never\n")
+	if snapshot {
+		b.WriteString("snapshot:\n  mode: initial\n")
+	} else {
+		b.WriteString("snapshot:\n  mode: never\n")
+	}
 	if opts.Extra != "" {
 		b.WriteString(opts.Extra)
 		b.WriteString("\n")

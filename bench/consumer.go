@@ -20,11 +20,19 @@ import (
 // written into the row (ts_us, microseconds, taken just before the change's
 // statement is sent, so it includes the commit itself), and from
 // source.ts_ms (the source's own commit time, whole milliseconds).
+//
+// It reads one topic per captured table; a change's key is its table's
+// index (in the order of the topics) with its id (tableKey), so the checks
+// are per (table, key). A snapshot run is judged by a snapChecker instead
+// of the checker.
 type tracker struct {
-	cl *kgo.Client
+	cl     *kgo.Client
+	tables map[string]int // topic -> table index
 
 	mu           sync.Mutex
 	chk          checker
+	snap         *snapChecker // snapshot runs only
+	keysDone     time.Time    // snapshot: receive time of the read that made KeysRead complete
 	probes       int64
 	tombstones   int64
 	decodeErrors int64
@@ -38,10 +46,12 @@ type tracker struct {
 	done chan struct{}
 }
 
-func newTracker(brokers []string, topic string) (*tracker, error) {
+// newTracker reads topics, the first one table t's. With snap it judges
+// a snapshot run.
+func newTracker(brokers []string, topics []string, snap *snapChecker) (*tracker, error) {
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(brokers...),
-		kgo.ConsumeTopics(topic),
+		kgo.ConsumeTopics(topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(250*time.Millisecond),
@@ -51,8 +61,14 @@ func newTracker(brokers []string, topic string) (*tracker, error) {
 		return nil, fmt.Errorf("creating the consumer: %w", err)
 	}
 	const maxLatencyUs = 10 * 60 * 1e6 // 10 minutes
+	tables := make(map[string]int, len(topics))
+	for i, t := range topics {
+		tables[t] = i
+	}
 	return &tracker{
 		cl:     cl,
+		tables: tables,
+		snap:   snap,
 		lat:    hdrhistogram.New(1, maxLatencyUs, 3),
 		latSrc: hdrhistogram.New(1, maxLatencyUs, 3),
 		done:   make(chan struct{}),
@@ -76,16 +92,24 @@ func (t *tracker) run(ctx context.Context) {
 			t.mu.Unlock()
 		})
 		t.mu.Lock()
-		fs.EachRecord(func(r *kgo.Record) { t.record(r.Value, recv) })
+		fs.EachRecord(func(r *kgo.Record) { t.record(r.Topic, r.Value, recv) })
 		if t.firstPoll == 0 && !t.first.IsZero() {
-			t.firstPoll = t.chk.Distinct()
+			t.firstPoll = t.distinct()
 		}
 		t.mu.Unlock()
 	}
 }
 
+// distinct is the checker's count of different changes; t.mu is held.
+func (t *tracker) distinct() int64 {
+	if t.snap != nil {
+		return t.snap.Distinct()
+	}
+	return t.chk.Distinct()
+}
+
 // record handles one record; t.mu is held.
-func (t *tracker) record(v []byte, recv time.Time) {
+func (t *tracker) record(topic string, v []byte, recv time.Time) {
 	d, err := decodeValue(v)
 	switch {
 	case err != nil:
@@ -101,7 +125,16 @@ func (t *tracker) record(v []byte, recv time.Time) {
 		t.probes++
 		return
 	}
-	if !t.chk.Observe(d.change) {
+	d.Key = tableKey(t.tables[topic], d.Key)
+	if t.snap != nil {
+		done := t.snap.KeysRead() >= t.snap.rows
+		if !t.snap.Observe(d.change) {
+			return
+		}
+		if !done && t.snap.KeysRead() >= t.snap.rows {
+			t.keysDone = recv
+		}
+	} else if !t.chk.Observe(d.change) {
 		return
 	}
 	if t.first.IsZero() {
@@ -124,6 +157,21 @@ func (t *tracker) expect(ch change) {
 	t.mu.Unlock()
 }
 
+// expectSnapshot registers a change committed during a snapshot run;
+// mustStream as snapChecker.Expect.
+func (t *tracker) expectSnapshot(ch change, mustStream bool) {
+	t.mu.Lock()
+	t.snap.Expect(ch, mustStream)
+	t.mu.Unlock()
+}
+
+// streamed reports whether a snapshot run has read a streamed change.
+func (t *tracker) streamed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.snap.Streamed()
+}
+
 // setWindow sets the ts_us range of changes whose latency is recorded.
 func (t *tracker) setWindow(from, to time.Time) {
 	t.mu.Lock()
@@ -136,12 +184,22 @@ type trackerState struct {
 	First, Last      time.Time
 	FirstPoll        int64 // changes the first poll with any brought
 	Err              error // a fetch or decoding error
+	// Snapshot runs: keys of the initial rows read in some state, the
+	// receive time of the read that completed them, and the keys whose
+	// newest state is not read yet.
+	KeysRead  int64
+	KeysDone  time.Time
+	Unsettled int64
 }
 
 func (t *tracker) state() trackerState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return trackerState{Distinct: t.chk.Distinct(), Probes: t.probes, First: t.first, Last: t.last, FirstPoll: t.firstPoll, Err: t.firstErr}
+	st := trackerState{Distinct: t.distinct(), Probes: t.probes, First: t.first, Last: t.last, FirstPoll: t.firstPoll, Err: t.firstErr}
+	if t.snap != nil {
+		st.KeysRead, st.KeysDone, st.Unsettled = t.snap.KeysRead(), t.keysDone, t.snap.Unsettled()
+	}
+	return st
 }
 
 // close stops the consumer and returns the verdict.
@@ -150,7 +208,12 @@ func (t *tracker) close() (correctness, int64, int64) {
 	<-t.done
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := t.chk.Result()
+	var r correctness
+	if t.snap != nil {
+		r = t.snap.Result()
+	} else {
+		r = t.chk.Result()
+	}
 	r.Unexpected += t.decodeErrors
 	return r, t.tombstones, t.probes
 }

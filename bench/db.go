@@ -46,6 +46,8 @@ type database interface {
 	// Drop removes ns and what connectors left for it (Postgres: the
 	// replication slots and publications named ns).
 	Drop(ctx context.Context, ns string) error
+	// CreateWide makes the wide tables (see wideRow) in ns.
+	CreateWide(ctx context.Context, ns string, tables []string) error
 	// Writer opens a session writing ns.t; each call is one transaction.
 	Writer(ctx context.Context, ns string) (writer, error)
 	// Endpoint is how connectors reach the database.
@@ -59,6 +61,9 @@ type writer interface {
 	// Update sets seq and ts_us (and the amount) of existing rows.
 	Update(ctx context.Context, rows []row) error
 	Delete(ctx context.Context, ids []int64) error
+	// Tx runs statements (of any table of the namespace) in one
+	// transaction.
+	Tx(ctx context.Context, stmts []string) error
 	Close() error
 }
 
@@ -131,6 +136,16 @@ func (p *postgres) Create(ctx context.Context, ns string) error {
 		"ALTER TABLE "+ns+".t REPLICA IDENTITY FULL")
 }
 
+func (p *postgres) CreateWide(ctx context.Context, ns string, tables []string) error {
+	var stmts []string
+	for _, t := range tables {
+		stmts = append(stmts,
+			"CREATE TABLE "+ns+"."+t+" ("+wideColumns("numeric(12,2)", "integer", "varchar(200)", "text", "text")+")",
+			"ALTER TABLE "+ns+"."+t+" REPLICA IDENTITY FULL")
+	}
+	return p.exec(ctx, stmts...)
+}
+
 func (p *postgres) Drop(ctx context.Context, ns string) error {
 	// A slot is dropped once its connector has let go of it; the
 	// walsender may take a moment after the process exits.
@@ -185,6 +200,12 @@ func (w *pgWriter) Update(ctx context.Context, rows []row) error {
 
 func (w *pgWriter) Delete(ctx context.Context, ids []int64) error {
 	return w.run(ctx, "DELETE FROM "+w.table+" WHERE id IN ("+idList(ids)+")")
+}
+
+// Tx sends the statements as one simple query, which Postgres runs as
+// one transaction.
+func (w *pgWriter) Tx(ctx context.Context, stmts []string) error {
+	return w.run(ctx, strings.Join(stmts, ";\n"))
 }
 
 func (w *pgWriter) Close() error { return w.conn.Close(context.Background()) }
@@ -255,6 +276,14 @@ func (m *mariadb) Create(ctx context.Context, ns string) error {
 		"CREATE TABLE "+ns+".t (id bigint PRIMARY KEY, seq bigint NOT NULL, ts_us bigint NOT NULL, amount decimal(12,2), note varchar(255))")
 }
 
+func (m *mariadb) CreateWide(ctx context.Context, ns string, tables []string) error {
+	var stmts []string
+	for _, t := range tables {
+		stmts = append(stmts, "CREATE TABLE "+ns+"."+t+" ("+wideColumns("decimal(12,2)", "int", "varchar(200)", "varchar(255)", "text")+")")
+	}
+	return m.exec(ctx, stmts...)
+}
+
 func (m *mariadb) Drop(ctx context.Context, ns string) error {
 	return m.exec(ctx, "DROP DATABASE IF EXISTS "+ns)
 }
@@ -294,6 +323,20 @@ func (w *myWriter) Update(ctx context.Context, rows []row) error {
 func (w *myWriter) Delete(ctx context.Context, ids []int64) error {
 	_, err := w.conn.ExecContext(ctx, "DELETE FROM "+w.table+" WHERE id IN ("+idList(ids)+")")
 	return err
+}
+
+func (w *myWriter) Tx(ctx context.Context, stmts []string) error {
+	tx, err := w.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 func (w *myWriter) Close() error {

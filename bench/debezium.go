@@ -29,7 +29,8 @@ type debeziumOptions struct {
 // connector, configured for parity with cdc: values as the bare envelope
 // (JsonConverter, schemas.enable=false), decimals as strings, the producer
 // with acks=all and idempotence, no snapshot, the same topic name. The
-// harness creates the topic (same partitions as cdc's). Connect standalone
+// harness creates the topics (same partitions as cdc's). With snapshot the
+// connector runs snapshot.mode=initial (else no_data). Connect standalone
 // keeps source offsets in a file flushed every second, so a restart may
 // send changes again: at-least-once.
 type debeziumRunner struct {
@@ -45,8 +46,16 @@ type debeziumRunner struct {
 	failure error
 }
 
-func newDebezium(opts debeziumOptions, db database, ns, dir string) (*debeziumRunner, error) {
+func newDebezium(opts debeziumOptions, db database, ns, dir string, tables []string, snapshot bool) (*debeziumRunner, error) {
 	ep := db.Endpoint()
+	include := make([]string, len(tables))
+	for i, t := range tables {
+		include[i] = ns + `\.` + t // regular expressions, matched whole
+	}
+	mode := "no_data"
+	if snapshot {
+		mode = "initial"
+	}
 	props := map[string]string{
 		"name":                  ns,
 		"tasks.max":             "1",
@@ -55,8 +64,8 @@ func newDebezium(opts debeziumOptions, db database, ns, dir string) (*debeziumRu
 		"database.user":         ep.User,
 		"database.password":     ep.Password,
 		"topic.prefix":          ns,
-		"table.include.list":    ns + ".t",
-		"snapshot.mode":         "no_data",
+		"table.include.list":    strings.Join(include, ","),
+		"snapshot.mode":         mode,
 		"decimal.handling.mode": "string",
 	}
 	switch db.Kind() {

@@ -80,10 +80,7 @@ func fromEnvelope(op string, before, after *rowImage, tsMs int64) (decoded, erro
 	if img == nil {
 		return decoded{}, fmt.Errorf("op %q: %w", op, errNoImage)
 	}
-	d.Op = op[0]
-	if d.Op == 'r' {
-		d.Op = 'c' // a snapshot read counts as the row's creation
-	}
+	d.Op = op[0] // 'r' stays: the snapshot workload tells reads apart
 	d.Key, d.Seq = int64(img.ID), int64(img.Seq)
 	if d.Op != 'd' {
 		d.TsUs = int64(img.TsUs)

@@ -23,9 +23,9 @@ func TestDecodeValue(t *testing.T) {
 		value: `{"before":{"id":3,"seq":9,"ts_us":5},"after":null,"source":{"ts_ms":8},"op":"d"}`,
 		want:  decoded{change: change{Key: 3, Seq: 9, Op: 'd'}, SourceTsMs: 8},
 	}, {
-		name:  "snapshot read counts as a create; quoted integers",
+		name:  "snapshot read keeps its op; quoted integers",
 		value: `{"before":null,"after":{"id":"1","seq":"1","ts_us":"2"},"source":{"ts_ms":3},"op":"r"}`,
-		want:  decoded{change: change{Key: 1, Seq: 1, Op: 'c'}, TsUs: 2, SourceTsMs: 3},
+		want:  decoded{change: change{Key: 1, Seq: 1, Op: 'r'}, TsUs: 2, SourceTsMs: 3},
 	}, {
 		name:  "wrapped in a Connect schema envelope",
 		value: `{"schema":{"type":"struct","fields":[]},"payload":{"before":null,"after":{"id":2,"seq":2,"ts_us":2},"source":{"ts_ms":1},"op":"c"}}`,

@@ -42,6 +42,9 @@ type settings struct {
 	backlogTxRows              int
 	mixedKeys                  int64
 	mixedTxRows                int
+	wideTables                 int
+	snapshotRows               int64
+	snapshotWriteRate          float64
 	rate                       float64
 	steadyTxRows               int
 	warmup, duration           time.Duration
@@ -76,13 +79,16 @@ func run() error {
 	var dbzProps listFlag
 	flag.StringVar(&dbs, "db", "postgres,mariadb", "databases: postgres, mariadb (comma-separated)")
 	flag.StringVar(&conns, "connectors", "cdc", "connectors, in the order each pair runs them: cdc, debezium")
-	flag.StringVar(&wls, "workloads", "backlog,steady", "workloads: backlog, mixed, steady")
+	flag.StringVar(&wls, "workloads", "backlog,steady", "workloads: backlog, mixed, wide, steady, snapshot")
 	flag.IntVar(&s.pairs, "pairs", 1, "pairs of runs (each pair runs every connector once, in -connectors order)")
 	flag.IntVar(&s.partitions, "partitions", 3, "partitions of each run's topic (the harness creates it, for every connector)")
 	flag.Int64Var(&s.backlogRows, "backlog-rows", 100000, "backlog: rows written while the connector is stopped")
 	flag.IntVar(&s.backlogTxRows, "backlog-tx-rows", 100, "backlog: rows per source transaction")
 	flag.Int64Var(&s.mixedKeys, "mixed-keys", 100000, "mixed: key space of the inserts, updates and deletes (the backlog is -backlog-rows changes; at least half as many keys as changes, or inserts run out of keys)")
 	flag.IntVar(&s.mixedTxRows, "mixed-tx-rows", 10, "mixed: rows per source transaction (one statement of one kind)")
+	flag.IntVar(&s.wideTables, "wide-tables", 100, "wide: tables of ~4 KiB rows (t000...), each with its topic; the backlog is -backlog-rows rows over them, in transactions of -backlog-tx-rows")
+	flag.Int64Var(&s.snapshotRows, "snapshot-rows", 0, "snapshot: rows in the table before the connector starts (default: -backlog-rows)")
+	flag.Float64Var(&s.snapshotWriteRate, "snapshot-write-rate", 100, "snapshot: single-row transactions/s (70% updates, 30% inserts) written while the snapshot runs; 0 for none")
 	flag.Float64Var(&s.rate, "rate", 1000, "steady: source transactions per second")
 	flag.IntVar(&s.steadyTxRows, "steady-tx-rows", 1, "steady: rows per transaction")
 	flag.DurationVar(&s.warmup, "warmup", 5*time.Second, "steady: warm-up before measuring")
@@ -122,6 +128,9 @@ func run() error {
 	s.cdc.Brokers, s.dbz.Brokers = s.brokers[0], b
 	s.cdc.Partitions, s.dbz.Partitions = s.partitions, s.partitions
 	s.pgDSN, s.myDSN = os.Getenv("CDC_PG_DSN"), os.Getenv("CDC_MYSQL_DSN")
+	if s.snapshotRows == 0 {
+		s.snapshotRows = s.backlogRows
+	}
 	if err := s.validate(); err != nil {
 		return err
 	}
@@ -224,11 +233,17 @@ func (s settings) validate() error {
 	}
 	for _, w := range s.workloads {
 		if _, ok := summaryMetrics[w]; !ok {
-			errs = append(errs, fmt.Errorf("-workloads %q: want backlog, mixed or steady", w))
+			errs = append(errs, fmt.Errorf("-workloads %q: want backlog, mixed, wide, steady or snapshot", w))
 		}
 	}
-	if s.pairs < 1 || s.partitions < 1 || s.backlogRows < 1 || s.backlogTxRows < 1 || s.rate <= 0 || s.steadyTxRows < 1 || s.duration <= 0 || s.mixedKeys < 1 || s.mixedTxRows < 1 {
-		errs = append(errs, errors.New("-pairs, -partitions, -backlog-rows, -backlog-tx-rows, -rate, -steady-tx-rows, -duration, -mixed-keys and -mixed-tx-rows must be positive"))
+	if s.pairs < 1 || s.partitions < 1 || s.backlogRows < 1 || s.backlogTxRows < 1 || s.rate <= 0 || s.steadyTxRows < 1 || s.duration <= 0 || s.mixedKeys < 1 || s.mixedTxRows < 1 || s.snapshotRows < 1 {
+		errs = append(errs, errors.New("-pairs, -partitions, -backlog-rows, -backlog-tx-rows, -rate, -steady-tx-rows, -duration, -mixed-keys, -mixed-tx-rows and -snapshot-rows must be positive"))
+	}
+	if s.wideTables < 1 || s.wideTables > 1000 {
+		errs = append(errs, fmt.Errorf("-wide-tables %d: want 1 to 1000", s.wideTables))
+	}
+	if s.snapshotWriteRate < 0 {
+		errs = append(errs, fmt.Errorf("-snapshot-write-rate %v: want 0 or more", s.snapshotWriteRate))
 	}
 	if contains(s.workloads, "mixed") && s.mixedKeys < 2*int64(s.mixedTxRows) {
 		errs = append(errs, fmt.Errorf("-mixed-keys %d: give at least twice -mixed-tx-rows (%d)", s.mixedKeys, s.mixedTxRows))
@@ -255,6 +270,10 @@ func (s settings) workload(name string) workload {
 		return backlog{Rows: s.backlogRows, TxRows: s.backlogTxRows}
 	case "mixed":
 		return backlog{Rows: s.backlogRows, TxRows: s.mixedTxRows, Mixed: true, Keys: s.mixedKeys}
+	case "wide":
+		return backlog{Rows: s.backlogRows, TxRows: s.backlogTxRows, Tables: s.wideTables}
+	case "snapshot":
+		return snapshotLoad{Rows: s.snapshotRows, WriteRate: s.snapshotWriteRate}
 	}
 	return steady{Rate: s.rate, TxRows: s.steadyTxRows, Warmup: s.warmup, Duration: s.duration}
 }
@@ -303,8 +322,8 @@ func (h *harness) progressDone() {
 	}
 }
 
-// runOne makes the run's namespace and topic, runs the workload with the
-// connector, judges the result and cleans up. It never returns an error:
+// runOne makes the run's namespace, tables and topics, runs the workload
+// with the connector, judges the result and cleans up. It never returns an error:
 // whatever goes wrong is the run's FAILED status.
 func (h *harness) runOne(ctx context.Context, db database, wl workload, kind string, pair int) runResult {
 	ns := fmt.Sprintf("%s_%s_%d_%s", h.s.prefix, db.Kind()[:2], time.Now().Unix()%1_000_000, randSuffix())
@@ -315,32 +334,46 @@ func (h *harness) runOne(ctx context.Context, db database, wl workload, kind str
 	fail := func(err error) { problems = append(problems, err.Error()) }
 
 	dir := filepath.Join(h.tmp, ns)
+	capt := wl.Capture()
+	tables := append([]string{"t"}, capt.Wide...)
+	topics := make([]string, len(tables))
+	for i, t := range tables {
+		topics[i] = ns + "." + ns + "." + t
+	}
+	res.Tables = len(tables)
 	var conn connector
 	err := os.MkdirAll(dir, 0o755)
 	if err == nil {
 		err = db.Create(ctx, ns)
 	}
+	if err == nil && len(capt.Wide) > 0 {
+		err = db.CreateWide(ctx, ns, capt.Wide)
+	}
 	if err == nil {
-		err = h.createTopic(ctx, res.Topic)
+		err = h.createTopics(ctx, topics)
 	}
 	if err == nil {
 		switch kind {
 		case "cdc":
-			conn, err = newCDC(h.s.cdc, db, ns, dir)
+			conn, err = newCDC(h.s.cdc, db, ns, dir, tables, capt.Snapshot)
 		default:
-			conn, err = newDebezium(h.s.dbz, db, ns, dir)
+			conn, err = newDebezium(h.s.dbz, db, ns, dir, tables, capt.Snapshot)
 		}
 	}
 	var tr *tracker
 	if err == nil {
-		tr, err = newTracker(h.s.brokers, res.Topic)
+		var snap *snapChecker
+		if sl, ok := wl.(snapshotLoad); ok {
+			snap = newSnapChecker(sl.Rows)
+		}
+		tr, err = newTracker(h.s.brokers, topics, snap)
 	}
 	if err != nil {
 		fail(fmt.Errorf("setting up: %w", err))
 	} else {
 		res.Delivery = conn.Delivery()
 		go tr.run(ctx)
-		rc := &runCtx{db: db, conn: conn, ns: ns, tr: tr, timeout: h.s.timeout, progress: h.progress, res: &res}
+		rc := &runCtx{db: db, conn: conn, ns: ns, tables: tables, tr: tr, timeout: h.s.timeout, progress: h.progress, res: &res}
 		runErr := wl.Run(ctx, rc)
 		if runErr != nil {
 			fail(runErr)
@@ -398,23 +431,33 @@ func (h *harness) admin() (*kadm.Client, func(), error) {
 	return kadm.NewClient(cl), cl.Close, nil
 }
 
-// createTopic creates the run's topic, so that every connector writes to
-// the same number of partitions (Connect standalone creates none by
+// createTopics creates the run's topics, so that every connector writes
+// to the same number of partitions (Connect standalone creates none by
 // itself, and cdc's on-demand topics follow kafka.partitions).
-func (h *harness) createTopic(ctx context.Context, topic string) error {
+func (h *harness) createTopics(ctx context.Context, topics []string) error {
 	adm, done, err := h.admin()
 	if err != nil {
 		return err
 	}
 	defer done()
-	resp, err := adm.CreateTopic(ctx, int32(h.s.partitions), -1, nil, topic)
-	if err == nil {
-		err = resp.Err
-	}
+	resps, err := adm.CreateTopics(ctx, int32(h.s.partitions), -1, nil, topics...)
 	if err != nil {
-		return fmt.Errorf("creating topic %s: %w", topic, err)
+		return fmt.Errorf("creating topics: %w", err)
 	}
-	return nil
+	var errs []error
+	for _, t := range topics {
+		if r, ok := resps[t]; !ok || r.Err != nil {
+			errs = append(errs, fmt.Errorf("creating topic %s: %w", t, topicErr(r.Err, ok)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func topicErr(err error, answered bool) error {
+	if !answered {
+		return errors.New("no answer from Kafka")
+	}
+	return err
 }
 
 // deleteTopics deletes the run's topics (its data topic, cdc's schema

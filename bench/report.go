@@ -24,8 +24,9 @@ type runResult struct {
 	Connector   string      `json:"connector"`
 	Delivery    string      `json:"delivery"`
 	Pair        int         `json:"pair"`
-	Name        string      `json:"name"` // namespace, connector name and topic prefix
-	Topic       string      `json:"topic"`
+	Name        string      `json:"name"`   // namespace, connector name and topic prefix
+	Topic       string      `json:"topic"`  // table t's; wide runs have one per table
+	Tables      int         `json:"tables"` // captured tables (and topics), t included
 	Status      string      `json:"status"` // "ok" or "FAILED"
 	Problems    []string    `json:"problems,omitempty"`
 	Correctness correctness `json:"correctness"`
@@ -67,6 +68,19 @@ var summaryMetrics = map[string][]metricInfo{
 	"mixed": {
 		{"events_per_s", "events/s (first to last event)", true},
 		{"start_to_done_s", "s from process start to all visible", false},
+		{"cpu_s", "connector CPU s", false},
+		{"peak_rss_mb", "connector peak RSS MB", false},
+	},
+	"wide": {
+		{"events_per_s", "events/s (first to last event)", true},
+		{"mb_per_s", "MB/s of source row data", true},
+		{"start_to_done_s", "s from process start to all visible", false},
+		{"cpu_s", "connector CPU s", false},
+		{"peak_rss_mb", "connector peak RSS MB", false},
+	},
+	"snapshot": {
+		{"rows_per_s", "rows/s (first read to last row)", true},
+		{"start_to_done_s", "s from process start to every row read", false},
 		{"cpu_s", "connector CPU s", false},
 		{"peak_rss_mb", "connector peak RSS MB", false},
 	},
@@ -203,6 +217,10 @@ func runFigures(r runResult) string {
 	switch r.Workload {
 	case "backlog", "mixed":
 		return fmt.Sprintf("%.0f events/s, %.1f s start to done", m["events_per_s"], m["start_to_done_s"])
+	case "wide":
+		return fmt.Sprintf("%.0f events/s, %.1f MB/s, %.1f s start to done, %.0f tables", m["events_per_s"], m["mb_per_s"], m["start_to_done_s"], m["tables"])
+	case "snapshot":
+		return fmt.Sprintf("%.0f rows/s, %.1f s start to done, %.0f changes during it", m["rows_per_s"], m["start_to_done_s"], m["concurrent_changes"])
 	case "steady":
 		return fmt.Sprintf("%.0f/s, p50 %.1f p99 %.1f p99.9 %.1f ms, %.0f CPU µs/event",
 			m["rate_achieved"], m["p50_ms"], m["p99_ms"], m["p999_ms"], m["cpu_us_per_event"])

@@ -15,7 +15,18 @@ import (
 // tables, decode-only, snapshot) only says what it writes and measures.
 type workload interface {
 	Name() string
+	// Capture is what the connector must capture besides t.
+	Capture() capture
 	Run(ctx context.Context, r *runCtx) error
+}
+
+// capture is what a workload needs of the harness and the connector
+// besides table t (which every run has, for the probe rows): more tables,
+// each created with a topic of its own and captured, and whether the
+// connector snapshots the tables at its first start.
+type capture struct {
+	Wide     []string // wide tables (wide.go) in the run's namespace
+	Snapshot bool
 }
 
 // runCtx is what a workload works with.
@@ -23,6 +34,7 @@ type runCtx struct {
 	db       database
 	conn     connector
 	ns       string
+	tables   []string // the captured tables of ns: t first
 	tr       *tracker
 	timeout  time.Duration // for each wait
 	progress func(format string, args ...any)
@@ -33,6 +45,17 @@ type runCtx struct {
 
 // nextSeq hands out the next run-unique seq.
 func (r *runCtx) nextSeq() int64 { r.seq++; return r.seq }
+
+// tableIndex is a table's index in r.tables, as the tracker numbers the
+// topics (see tableKey).
+func (r *runCtx) tableIndex(name string) int {
+	for i, t := range r.tables {
+		if t == name {
+			return i
+		}
+	}
+	return -1
+}
 
 // metric records a figure of the run.
 func (r *runCtx) metric(name string, v float64) { r.res.Metrics[name] = v }
@@ -76,11 +99,17 @@ var errTimeout = errors.New("timed out")
 // progress. It fails when the connector fails or nothing new arrives for
 // r.timeout.
 func (r *runCtx) awaitChanges(ctx context.Context, n int64, what string) error {
+	return r.await(ctx, n, what, "changes", func(st trackerState) int64 { return st.Distinct })
+}
+
+// await waits until count(state) reaches n, as awaitChanges; unit names
+// what count counts, for the messages.
+func (r *runCtx) await(ctx context.Context, n int64, what, unit string, count func(trackerState) int64) error {
 	start := time.Now()
 	lastProgress, lastCount, lastNew := time.Time{}, int64(-1), time.Now()
 	for {
 		st := r.tr.state()
-		if st.Distinct >= n {
+		if count(st) >= n {
 			return nil
 		}
 		if st.Err != nil {
@@ -93,10 +122,10 @@ func (r *runCtx) awaitChanges(ctx context.Context, n int64, what string) error {
 			lastCount, lastNew = st.Distinct, time.Now()
 		}
 		if time.Since(lastNew) > r.timeout {
-			return fmt.Errorf("%s: %w with %d of %d changes visible (nothing new for %v)", what, errTimeout, st.Distinct, n, r.timeout)
+			return fmt.Errorf("%s: %w with %d of %d %s visible (nothing new for %v)", what, errTimeout, count(st), n, unit, r.timeout)
 		}
 		if time.Since(lastProgress) >= time.Second {
-			r.progress("%s: %d/%d changes visible, %.0f s", what, st.Distinct, n, time.Since(start).Seconds())
+			r.progress("%s: %d/%d %s visible, %.0f s", what, count(st), n, unit, time.Since(start).Seconds())
 			lastProgress = time.Now()
 		}
 		select {
@@ -116,18 +145,33 @@ func (r *runCtx) awaitChanges(ctx context.Context, n int64, what string) error {
 // 30% updates and 10% deletes (by rows) over Keys keys, so that keys see
 // several changes each and the order per key is put to the test. Each
 // transaction is one statement of one kind over TxRows different keys.
+//
+// With Tables it is workload (3): the backlog is N inserts of wide rows
+// (about 4 KiB, wide.go) spread over that many tables, each with its own
+// topic (writeWide).
 type backlog struct {
 	Rows   int64
 	TxRows int // rows per source transaction
 	Mixed  bool
 	Keys   int64 // Mixed: the key space
+	Tables int   // wide: the number of wide tables
 }
 
 func (b backlog) Name() string {
-	if b.Mixed {
+	switch {
+	case b.Mixed:
 		return "mixed"
+	case b.Tables > 0:
+		return "wide"
 	}
 	return "backlog"
+}
+
+func (b backlog) Capture() capture {
+	if b.Tables > 0 {
+		return capture{Wide: wideTableNames(b.Tables)}
+	}
+	return capture{}
 }
 
 func (b backlog) Run(ctx context.Context, r *runCtx) error {
@@ -149,11 +193,16 @@ func (b backlog) Run(ctx context.Context, r *runCtx) error {
 	}
 
 	start := time.Now()
-	write := b.writeInserts
-	if b.Mixed {
-		write = b.writeMixed
+	var bytes int64 // wide: the source bytes written
+	switch {
+	case b.Mixed:
+		err = b.writeMixed(ctx, r, w)
+	case b.Tables > 0:
+		bytes, err = b.writeWide(ctx, r, w)
+	default:
+		err = b.writeInserts(ctx, r, w)
 	}
-	if err := write(ctx, r, w); err != nil {
+	if err != nil {
 		return fmt.Errorf("writing the backlog: %w", err)
 	}
 	r.metric("write_s", time.Since(start).Seconds())
@@ -198,6 +247,14 @@ func (b backlog) Run(ctx context.Context, r *runCtx) error {
 		r.metric("events_per_s", float64(b.Rows)/done.Sub(t0).Seconds())
 	}
 	r.metric("events_per_s_from_start", float64(b.Rows)/done.Sub(t0).Seconds())
+	if bytes > 0 {
+		// The same rate in source bytes: the row data, not what the
+		// envelope adds.
+		perRow := float64(bytes) / float64(b.Rows)
+		r.metric("row_bytes", perRow)
+		r.metric("mb_per_s", r.res.Metrics["events_per_s"]*perRow/1e6)
+		r.metric("tables", float64(b.Tables))
+	}
 	select {
 	case c := <-cpuAtFirst:
 		r.metric("cpu_drain_s", stats.CPUSeconds-c)
@@ -366,6 +423,8 @@ type steady struct {
 }
 
 func (s steady) Name() string { return "steady" }
+
+func (s steady) Capture() capture { return capture{} }
 
 func (s steady) Run(ctx context.Context, r *runCtx) error {
 	w, err := r.db.Writer(ctx, r.ns)
