@@ -84,7 +84,7 @@ func TestLoadTestdata(t *testing.T) {
 			ReplicationFactor:  -1,
 			ClientID:           "cdc-shop",
 			TransactionalID:    "cdc-shop",
-			Batch:              Batch{MaxEvents: 5000, MaxBytes: 4194304, Linger: Duration(100 * time.Millisecond)},
+			Batch:              Batch{MaxEvents: 5000, MaxBytes: 4194304, Linger: Duration(100 * time.Millisecond), MinLinger: Duration(100 * time.Millisecond)},
 			TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 		},
@@ -173,7 +173,7 @@ func TestParseDefaults(t *testing.T) {
 			Kafka: Kafka{
 				Brokers: []string{"k:9092"}, TopicPrefix: "Shop-EU.1", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-Shop-EU.1", TransactionalID: "cdc-Shop-EU.1",
-				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
+				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond), MinLinger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
@@ -198,7 +198,7 @@ func TestParseDefaults(t *testing.T) {
 			Kafka: Kafka{
 				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-s", TransactionalID: "cdc-s",
-				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30)},
+				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30), MinLinger: sec(30)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
@@ -224,7 +224,7 @@ func TestParseDefaults(t *testing.T) {
 			Kafka: Kafka{
 				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "x", TransactionalID: "cdc-s",
-				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
+				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond), MinLinger: Duration(100 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
@@ -328,6 +328,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{"shop.yaml:8: shutdown_timeout: must be between 1s and 1h0m0s, got 2h0m0s"},
 		},
 
+		{
+			name: "kafka.batch.min_linger above linger",
+			data: pgBase + "  batch:\n    linger: 50ms\n    min_linger: 1s\n",
+			want: []string{"shop.yaml:10: kafka.batch.min_linger: must be between 0s and kafka.batch.linger (50ms), got 1s"},
+		},
 		{
 			name: "metrics.pprof without metrics.listen",
 			data: pgBase + "metrics:\n  pprof: true\n",

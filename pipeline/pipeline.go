@@ -81,6 +81,13 @@ type Options struct {
 	MaxEvents int
 	MaxBytes  int
 	Linger    time.Duration
+	// MinLinger is the least time a Kafka transaction holding only
+	// complete source transactions stays open when nothing more is
+	// queued. At 0 it is committed as soon as the queue is empty, so an
+	// idle connector's latency is one commit; under load the queue fills
+	// while the previous commit runs, and batches grow by themselves up
+	// to Linger, MaxEvents and MaxBytes.
+	MinLinger time.Duration
 	// HeartbeatInterval is the least time between checkpoints that only
 	// advance the position (idle source).
 	HeartbeatInterval time.Duration
@@ -283,6 +290,12 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 			return p.finish(err)
 		case <-linger.C:
 			if p.open && !p.inTx {
+				if left := opt.Linger - time.Since(p.openedAt); left > 0 && len(msgs) > 0 {
+					// The MinLinger wake-up, and more is queued: the
+					// batch goes on, until Linger at most.
+					linger.Reset(min(left, max(opt.MinLinger, time.Millisecond)))
+					continue
+				}
 				if err := p.commit(work); err != nil {
 					return p.abort(err)
 				}
@@ -318,6 +331,12 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 				if m, ok = <-msgs; !ok { // only this goroutine receives: it does not block
 					msgs = nil
 					break
+				}
+			}
+			// Idle: commit now rather than wait for the linger.
+			if len(msgs) == 0 && p.open && !p.inTx && opt.MinLinger == 0 {
+				if err := p.commit(work); err != nil {
+					return p.abort(err)
 				}
 			}
 		}
@@ -572,7 +591,11 @@ func (p *run) ensureOpen() error {
 		return fmt.Errorf("beginning kafka transaction: %w", err)
 	}
 	p.open, p.openedAt = true, time.Now()
-	p.linger.Reset(p.opt.Linger)
+	if p.opt.MinLinger > 0 && p.opt.MinLinger < p.opt.Linger {
+		p.linger.Reset(p.opt.MinLinger)
+	} else {
+		p.linger.Reset(p.opt.Linger)
+	}
 	if p.opt.MaxOpen > 0 {
 		p.age.Reset(p.opt.MaxOpen)
 	}

@@ -220,7 +220,7 @@ func tables() *transform.Tables { return &transform.Tables{Prefix: "x"} }
 func TestBatchesSourceTransactionsAndAcksAfterCommit(t *testing.T) {
 	src := &script{msgs: concat(tx(1, 10, 11), tx(2, 12), tx(3, 13))}
 	sink := &journal{}
-	err := runUntil(t, src, sink, tables(), Options{MaxEvents: 3, Linger: time.Hour}, func() bool {
+	err := runUntil(t, src, sink, tables(), Options{MaxEvents: 3, Linger: time.Hour, MinLinger: time.Hour}, func() bool {
 		return len(src.ackedPositions()) >= 1
 	})
 	if err != nil {
@@ -245,7 +245,7 @@ func TestStopInsideTransactionCommitsItsPartAfterGrace(t *testing.T) {
 		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}, Tx: source.Tx{ID: "2", Order: 1}}}})
 	src := &script{msgs: open}
 	sink := &journal{}
-	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
+	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, MinLinger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
 		n, _ := sink.Pending()
 		return n == 2
 	})
@@ -267,7 +267,7 @@ func TestStopInsideTransactionAbortsWithoutPosition(t *testing.T) {
 		{Change: &source.Change{Op: source.OpCreate, Table: tbl, After: []any{int64(20)}}}}
 	src := &script{msgs: open}
 	sink := &journal{}
-	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
+	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, MinLinger: time.Hour, ShutdownGrace: 50 * time.Millisecond}, func() bool {
 		n, _ := sink.Pending()
 		return n == 1
 	})
@@ -287,7 +287,7 @@ func TestStopWithUnreachableKafkaReturns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Run(ctx, src, sink, tables(), nil, Options{Linger: time.Hour, ShutdownTimeout: 200 * time.Millisecond})
+		errc <- Run(ctx, src, sink, tables(), nil, Options{Linger: time.Hour, MinLinger: time.Hour, ShutdownTimeout: 200 * time.Millisecond})
 	}()
 	for n, _ := sink.Pending(); n != 1; n, _ = sink.Pending() {
 		time.Sleep(5 * time.Millisecond)
@@ -352,7 +352,7 @@ func TestConversionErrorGoesToDeadLetterTopicAsConversion(t *testing.T) {
 func TestSourceFailureCommitsCompleteTransactions(t *testing.T) {
 	src := &script{msgs: tx(1, 1), fail: errors.New("connection reset")}
 	sink := &journal{}
-	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour}, func() bool { return false })
+	err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, MinLinger: time.Hour}, func() bool { return false })
 	if err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("err = %v", err)
 	}
@@ -458,7 +458,7 @@ func txMarkers(t *testing.T, recs []transform.Record, topic string) (begins int,
 func TestLargeSourceTransactionIsCommittedInParts(t *testing.T) {
 	src := &script{msgs: tx(1, ids(1, 7)...)}
 	sink := &journal{}
-	err := runFrom(t, src, sink, tables(), pos(0), Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}, func() bool {
+	err := runFrom(t, src, sink, tables(), pos(0), Options{MaxEvents: 3, Linger: time.Hour, MinLinger: time.Hour, TransactionTopic: "txs"}, func() bool {
 		return slices.Contains(src.ackedPositions(), "p1")
 	})
 	if err != nil {
@@ -489,7 +489,7 @@ func TestKafkaTransactionOpenTooLongIsCommittedInsideSourceTransaction(t *testin
 	// committed after MaxOpen, before the broker's timeout would abort it.
 	src := &script{msgs: tx(1, 1, 2)[:3]} // Begin and two changes, no commit
 	sink := &journal{}
-	err := runFrom(t, src, sink, tables(), pos(0), Options{Linger: time.Hour, MaxOpen: 30 * time.Millisecond, ShutdownGrace: time.Millisecond}, func() bool {
+	err := runFrom(t, src, sink, tables(), pos(0), Options{Linger: time.Hour, MinLinger: time.Hour, MaxOpen: 30 * time.Millisecond, ShutdownGrace: time.Millisecond}, func() bool {
 		return len(sink.lines()) > 0
 	})
 	if err != nil {
@@ -507,7 +507,7 @@ func TestRestartInsideSourceTransactionSkipsCommittedPart(t *testing.T) {
 	msgs := concat(tx(1, ids(1, 7)...), tx(2, 8))
 	one := 1
 	sink := &journal{commits: &one}
-	opt := Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}
+	opt := Options{MaxEvents: 3, Linger: time.Hour, MinLinger: time.Hour, TransactionTopic: "txs"}
 	err := runFrom(t, &script{msgs: msgs}, sink, tables(), pos(0), opt, func() bool { return false })
 	if err == nil || !strings.Contains(err.Error(), "kafka is gone") {
 		t.Fatalf("first run: %v", err)
@@ -658,7 +658,7 @@ func TestRestartInsideSourceTransactionWithKeyChanges(t *testing.T) {
 	one := 1
 	sink := &journal{commits: &one}
 	// BEGIN, delete and create fill the first Kafka transaction.
-	opt := Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs"}
+	opt := Options{MaxEvents: 3, Linger: time.Hour, MinLinger: time.Hour, TransactionTopic: "txs"}
 	err := runFrom(t, &script{msgs: msgs()}, sink, tables(), pos(0), opt, func() bool { return false })
 	if err == nil || !strings.Contains(err.Error(), "kafka is gone") {
 		t.Fatalf("first run: %v", err)
@@ -700,5 +700,44 @@ func TestRestartInsideSourceTransactionWithKeyChanges(t *testing.T) {
 	begins, ends := txMarkers(t, sink.records, "txs")
 	if begins != 1 || len(ends) != 1 || *ends[0].EventCount != 6 || fmt.Sprint(ends[0].DataCollections) != "[{s.t 6}]" {
 		t.Fatalf("%d BEGIN, END %+v; want one END counting 6 events", begins, ends)
+	}
+}
+
+// With MinLinger 0 a Kafka transaction is committed as soon as nothing more
+// is queued, whatever the Linger: an idle connector's latency is one
+// commit, not a linger.
+func TestIdleCommitsAtOnce(t *testing.T) {
+	src := &script{msgs: tx(1, 10)}
+	sink := &journal{}
+	start := time.Now()
+	if err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour}, func() bool { return len(src.ackedPositions()) >= 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the idle transaction was committed after %v", took)
+	}
+	if got := strings.Join(sink.lines(), "\n"); got != "x.s.t {\"id\":10}\ncheckpoint p1" {
+		t.Fatalf("committed:\n%s", got)
+	}
+}
+
+// MinLinger holds an idle transaction open that long (and no longer), so
+// that a quiet source does not make a Kafka transaction per change.
+func TestMinLingerHoldsIdleTransaction(t *testing.T) {
+	src := &script{msgs: tx(1, 10)}
+	sink := &journal{}
+	start := time.Now()
+	var acked time.Duration
+	if err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, MinLinger: 150 * time.Millisecond}, func() bool {
+		if len(src.ackedPositions()) >= 1 {
+			acked = time.Since(start)
+			return true
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if acked < 150*time.Millisecond || acked > 3*time.Second {
+		t.Fatalf("acked after %v, want after MinLinger (150ms) and long before Linger", acked)
 	}
 }

@@ -41,7 +41,7 @@ func TestReplayMarksEventsUpToTheBound(t *testing.T) {
 	src := &script{msgs: concat(tx(2, 20), tx(3, 30), tx(4, 40), tx(5, 50))}
 	sink := &journal{}
 	var replays []string // the bound each checkpoint carried
-	opt := Options{MaxEvents: 3, Linger: time.Hour, TransactionTopic: "txs",
+	opt := Options{MaxEvents: 3, Linger: time.Hour, MinLinger: time.Hour, TransactionTopic: "txs",
 		Replay: &Replay{Until: pos(3), Bound: kafka.ReplayBound{Until: []byte("p3")}, Order: posOrder{}}}
 	err := runFrom(t, src, wrapCommits(sink, &replays), tables(), pos(1), opt, func() bool { return slices.Contains(src.ackedPositions(), "p5") })
 	if err != nil {

@@ -47,7 +47,7 @@ func TestShapelessTruncateTakesLatestVersion(t *testing.T) {
 		truncate(2, &schema.Table{Namespace: "s", Name: "t"}),
 		truncate(3, &schema.Table{Namespace: "s", Name: "never_seen"}))}
 	sink := &records{}
-	opt := Options{Linger: time.Hour, MaxEvents: 1, Schemas: &Schemas{History: schema.NewHistory(), Topic: "x._schemas"}}
+	opt := Options{Linger: time.Hour, MinLinger: time.Hour, MaxEvents: 1, Schemas: &Schemas{History: schema.NewHistory(), Topic: "x._schemas"}}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- Run(ctx, src, sink, tables(), nil, opt) }()

@@ -271,7 +271,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	}
 	opts := pipeline.Options{
 		Connector: cfg.Name, Server: src.Server(), Seq: seq, Partial: partial,
-		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(),
+		MaxEvents: cfg.Kafka.Batch.MaxEvents, MaxBytes: cfg.Kafka.Batch.MaxBytes, Linger: cfg.Kafka.Batch.Linger.Std(), MinLinger: cfg.Kafka.Batch.MinLinger.Std(),
 		// Half the timeout leaves the other half for the commit itself.
 		MaxOpen:           cfg.Kafka.TransactionTimeout.Std() / 2,
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
