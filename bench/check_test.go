@@ -54,16 +54,7 @@ func TestCheckerVerdicts(t *testing.T) {
 			for _, w := range written {
 				k.Expect(w)
 			}
-			got := k.Result()
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Result() = %+v, want %+v", got, tt.want)
-			}
-			if ok := got.OK(true); ok != tt.exactlyOnce {
-				t.Errorf("OK(exactly-once) = %v, want %v (problems %q)", ok, tt.exactlyOnce, got.Problems(true))
-			}
-			if ok := got.OK(false); ok != tt.atLeastOnce {
-				t.Errorf("OK(at-least-once) = %v, want %v (problems %q)", ok, tt.atLeastOnce, got.Problems(false))
-			}
+			checkVerdict(t, k.Result(), tt.want, tt.exactlyOnce, tt.atLeastOnce)
 		})
 	}
 }
@@ -84,5 +75,20 @@ func TestBitset(t *testing.T) {
 	}
 	if want := []int64{0, 63, 64, 1000}; !reflect.DeepEqual(all, want) {
 		t.Errorf("all() = %v, want %v", all, want)
+	}
+}
+
+// checkVerdict compares a checker's result with want and its verdicts
+// for an exactly-once and an at-least-once connector.
+func checkVerdict(t *testing.T, got, want correctness, exactlyOnce, atLeastOnce bool) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Result() = %+v, want %+v", got, want)
+	}
+	if ok := got.OK(true); ok != exactlyOnce {
+		t.Errorf("OK(exactly-once) = %v, want %v (problems %q)", ok, exactlyOnce, got.Problems(true))
+	}
+	if ok := got.OK(false); ok != atLeastOnce {
+		t.Errorf("OK(at-least-once) = %v, want %v (problems %q)", ok, atLeastOnce, got.Problems(false))
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"reflect"
 	"testing"
 )
 
@@ -78,16 +77,7 @@ func TestSnapCheckerVerdicts(t *testing.T) {
 			for _, w := range written[2:] {
 				k.Expect(w.ch, w.must)
 			}
-			got := k.Result()
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Result() = %+v, want %+v", got, tt.want)
-			}
-			if ok := got.OK(true); ok != tt.exactlyOnce {
-				t.Errorf("OK(exactly-once) = %v, want %v (problems %q)", ok, tt.exactlyOnce, got.Problems(true))
-			}
-			if ok := got.OK(false); ok != tt.atLeastOnce {
-				t.Errorf("OK(at-least-once) = %v, want %v (problems %q)", ok, tt.atLeastOnce, got.Problems(false))
-			}
+			checkVerdict(t, k.Result(), tt.want, tt.exactlyOnce, tt.atLeastOnce)
 		})
 	}
 }

@@ -292,8 +292,9 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 			if p.open && !p.inTx {
 				if left := opt.Linger - time.Since(p.openedAt); left > 0 && len(msgs) > 0 {
 					// The MinLinger wake-up, and more is queued: the
-					// batch goes on, until Linger at most.
-					linger.Reset(min(left, max(opt.MinLinger, time.Millisecond)))
+					// batch goes on until the queue is empty (below) or
+					// Linger.
+					linger.Reset(left)
 					continue
 				}
 				if err := p.commit(work); err != nil {
@@ -333,8 +334,9 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 					break
 				}
 			}
-			// Idle: commit now rather than wait for the linger.
-			if len(msgs) == 0 && p.open && !p.inTx && opt.MinLinger == 0 {
+			// Idle after MinLinger: commit now rather than wait for the
+			// linger.
+			if len(msgs) == 0 && p.open && !p.inTx && time.Since(p.openedAt) >= opt.MinLinger {
 				if err := p.commit(work); err != nil {
 					return p.abort(err)
 				}

@@ -26,6 +26,7 @@ func (p pos) String() string               { return fmt.Sprintf("p%d", int(p)) }
 // script is a fake source: it sends its messages, then blocks (or fails).
 type script struct {
 	msgs  []source.Message
+	pause map[int]time.Duration // before sending msgs[i]
 	fail  error
 	mu    sync.Mutex
 	acked []string
@@ -35,7 +36,10 @@ type script struct {
 
 func (s *script) Stream(ctx context.Context, from source.Position, out chan<- source.Message) error {
 	s.from = from
-	for _, m := range s.msgs {
+	for i, m := range s.msgs {
+		if d := s.pause[i]; d > 0 {
+			time.Sleep(d)
+		}
 		select {
 		case out <- m:
 			s.sent.Add(1)
@@ -739,5 +743,18 @@ func TestMinLingerHoldsIdleTransaction(t *testing.T) {
 	}
 	if acked < 150*time.Millisecond || acked > 3*time.Second {
 		t.Fatalf("acked after %v, want after MinLinger (150ms) and long before Linger", acked)
+	}
+}
+
+// A source transaction still open when MinLinger passes is committed once
+// it ends and nothing more is queued, not at Linger.
+func TestMinLingerPassedInsideSourceTransaction(t *testing.T) {
+	msgs := tx(1, 10)
+	src := &script{msgs: msgs, pause: map[int]time.Duration{len(msgs) - 1: 200 * time.Millisecond}} // the Commit comes after MinLinger
+	sink := &journal{}
+	if err := runUntil(t, src, sink, tables(), Options{Linger: time.Hour, MinLinger: 50 * time.Millisecond}, func() bool {
+		return len(src.ackedPositions()) >= 1
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -114,9 +114,9 @@ type newTopic struct {
 
 // produceTo produces rec, or holds it while its topic is being created
 // (asking the creator for it on first use). Known topics cost nothing.
-func (w *Writer) produceTo(ctx context.Context, rec *kgo.Record) {
+func (w *Writer) produceTo(rec *kgo.Record) {
 	if _, ok := w.topics[rec.Topic]; ok {
-		w.produce(ctx, rec)
+		w.produce(rec)
 		return
 	}
 	nt := w.creating[rec.Topic]
@@ -263,7 +263,7 @@ func (w *Writer) settleTopics(ctx context.Context, wait bool) error {
 		}
 		w.topics[topic] = struct{}{}
 		for _, rec := range nt.records {
-			w.produce(ctx, rec)
+			w.produce(rec)
 		}
 	}
 	return nil

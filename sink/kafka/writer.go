@@ -294,20 +294,20 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 			rec.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	w.produceTo(ctx, rec)
+	w.produceTo(rec)
 	w.records++
 	w.bytes += r.Size()
 	return nil
 }
 
-// produce buffers rec. The record's lifetime is detached from ctx: franz-go
-// fails buffered records whose context ends, and a per-call context ending
-// after Write returned must not break the transaction.
+// produce buffers rec. Its context is Background: franz-go fails buffered
+// records whose context ends, and a caller's context ending after Write
+// returned must not break the transaction.
 //
 // The promise is the open transaction's (made by Begin), not a closure per
 // record, and records come from a slab: a backlog drain allocated both for
 // every event.
-func (w *Writer) produce(_ context.Context, rec *kgo.Record) {
+func (w *Writer) produce(rec *kgo.Record) {
 	w.cl.Produce(context.Background(), rec, w.promise)
 }
 
@@ -354,13 +354,13 @@ func (w *Writer) Commit(ctx context.Context, cp Checkpoint) error {
 	if err := w.settleTopics(ctx, true); err != nil {
 		return err
 	}
-	w.produce(ctx, &kgo.Record{Topic: w.cfg.CheckpointTopic, Key: []byte(cp.Connector), Value: value})
+	w.produce(&kgo.Record{Topic: w.cfg.CheckpointTopic, Key: []byte(cp.Connector), Value: value})
 	if w.cfg.HistoryTopic != "" {
 		entry, err := EncodeHistory(HistoryEntry{Checkpoint: cp, Records: w.records})
 		if err != nil {
 			return w.fail(err)
 		}
-		w.produce(ctx, &kgo.Record{Topic: w.cfg.HistoryTopic, Key: []byte(cp.Connector), Value: entry})
+		w.produce(&kgo.Record{Topic: w.cfg.HistoryTopic, Key: []byte(cp.Connector), Value: entry})
 	}
 	if err := w.cl.Flush(ctx); err != nil {
 		return w.fail(fmt.Errorf("flushing kafka transaction: %w", err))

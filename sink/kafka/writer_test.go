@@ -465,7 +465,7 @@ func TestLoadCheckpointKeys(t *testing.T) {
 	if err := wa.Begin(); err != nil {
 		t.Fatal(err)
 	}
-	wa.produce(t.Context(), &kgo.Record{Topic: checkpointTopic, Key: []byte("shop"), Value: []byte("aborted")})
+	wa.produce(&kgo.Record{Topic: checkpointTopic, Key: []byte("shop"), Value: []byte("aborted")})
 	if err := wa.cl.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
