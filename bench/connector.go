@@ -131,6 +131,7 @@ type cdcOptions struct {
 	Brokers    string
 	Partitions int
 	Linger     string // kafka.batch.linger; "" keeps the default
+	MinLinger  string // kafka.batch.min_linger; "" keeps the default
 	Extra      string // YAML appended to the config, for experiments
 }
 
@@ -164,8 +165,14 @@ func newCDC(opts cdcOptions, db database, ns, dir string, tables []string, snaps
 	}
 	fmt.Fprintf(&b, "# Written by the cdc benchmark harness (bench/).\nname: %s\nsource:\n%s  tables: [%s]\n", ns, src, strings.Join(quoted, ", "))
 	fmt.Fprintf(&b, "kafka:\n  brokers: [\"%s\"]\n  checkpoint_topic: _cdc_checkpoints_bench\n  partitions: %d\n", opts.Brokers, opts.Partitions)
+	if opts.Linger != "" || opts.MinLinger != "" {
+		b.WriteString("  batch:\n")
+	}
 	if opts.Linger != "" {
-		fmt.Fprintf(&b, "  batch:\n    linger: %s\n", opts.Linger)
+		fmt.Fprintf(&b, "    linger: %s\n", opts.Linger)
+	}
+	if opts.MinLinger != "" {
+		fmt.Fprintf(&b, "    min_linger: %s\n", opts.MinLinger)
 	}
 	if snapshot {
 		b.WriteString("snapshot:\n  mode: initial\n")

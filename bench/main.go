@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -47,6 +48,7 @@ type settings struct {
 	snapshotWriteRate          float64
 	rate                       float64
 	steadyTxRows               int
+	steadyWriters              int
 	warmup, duration           time.Duration
 	timeout                    time.Duration
 	cdc                        cdcOptions
@@ -91,11 +93,13 @@ func run() error {
 	flag.Float64Var(&s.snapshotWriteRate, "snapshot-write-rate", 100, "snapshot: single-row transactions/s (70% updates, 30% inserts) written while the snapshot runs; 0 for none")
 	flag.Float64Var(&s.rate, "rate", 1000, "steady: source transactions per second")
 	flag.IntVar(&s.steadyTxRows, "steady-tx-rows", 1, "steady: rows per transaction")
+	flag.IntVar(&s.steadyWriters, "steady-writers", 0, "steady: writer connections sharing the rate (default: one per 500 transactions/s, at most 32)")
 	flag.DurationVar(&s.warmup, "warmup", 5*time.Second, "steady: warm-up before measuring")
 	flag.DurationVar(&s.duration, "duration", 30*time.Second, "steady: measured time")
 	flag.DurationVar(&s.timeout, "timeout", 3*time.Minute, "a run fails when a wait (streaming start, next new change) exceeds this")
 	flag.StringVar(&s.cdc.Bin, "cdc-bin", "", "cdc binary (default: go build ./cmd/cdc of this module into a temporary directory)")
 	flag.StringVar(&s.cdc.Linger, "cdc-linger", "", "cdc kafka.batch.linger (default: cdc's default)")
+	flag.StringVar(&s.cdc.MinLinger, "cdc-min-linger", "", "cdc kafka.batch.min_linger (default: cdc's default)")
 	flag.StringVar(&cdcExtraFile, "cdc-extra", "", "YAML file appended to cdc's config (top-level sections the harness does not write)")
 	flag.StringVar(&s.dbz.Script, "connect-sh", "", "e2e/connect.sh (default: the one of this module)")
 	flag.Var(&dbzProps, "dbz-prop", "extra Debezium connector property KEY=VALUE (repeatable), e.g. poll.interval.ms=10")
@@ -242,6 +246,9 @@ func (s settings) validate() error {
 	if s.wideTables < 1 || s.wideTables > 1000 {
 		errs = append(errs, fmt.Errorf("-wide-tables %d: want 1 to 1000", s.wideTables))
 	}
+	if s.steadyWriters < 0 || s.steadyWriters > 256 {
+		errs = append(errs, fmt.Errorf("-steady-writers %d: want 0 (one per 500 transactions/s) to 256", s.steadyWriters))
+	}
 	if s.snapshotWriteRate < 0 {
 		errs = append(errs, fmt.Errorf("-snapshot-write-rate %v: want 0 or more", s.snapshotWriteRate))
 	}
@@ -275,7 +282,11 @@ func (s settings) workload(name string) workload {
 	case "snapshot":
 		return snapshotLoad{Rows: s.snapshotRows, WriteRate: s.snapshotWriteRate}
 	}
-	return steady{Rate: s.rate, TxRows: s.steadyTxRows, Warmup: s.warmup, Duration: s.duration}
+	w := s.steadyWriters
+	if w <= 0 {
+		w = min(max(int(math.Ceil(s.rate/500)), 1), 32)
+	}
+	return steady{Rate: s.rate, TxRows: s.steadyTxRows, Writers: w, Warmup: s.warmup, Duration: s.duration}
 }
 
 func (s settings) describe() map[string]string {

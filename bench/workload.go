@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // A workload drives one run: it writes the source table, starts and stops
@@ -43,8 +47,8 @@ type runCtx struct {
 	res      *runResult // figures go to res.Metrics and res.Details
 }
 
-// nextSeq hands out the next run-unique seq.
-func (r *runCtx) nextSeq() int64 { r.seq++; return r.seq }
+// nextSeq hands out the next run-unique seq (steady's writers share it).
+func (r *runCtx) nextSeq() int64 { return atomic.AddInt64(&r.seq, 1) }
 
 // tableIndex is a table's index in r.tables, as the tracker numbers the
 // topics (see tableKey).
@@ -412,12 +416,15 @@ func (ks *keySet) pickPresent(rng *rand.Rand, taken []row) int64 {
 }
 
 // steady is workload (4): after the connector streams, single-row (or
-// TxRows-row) transactions at a fixed rate for Warmup + Duration; the
-// latency of the changes sent during Duration is recorded, and the
-// connector's CPU time over Duration gives its cost per event.
+// TxRows-row) transactions at a fixed rate for Warmup + Duration, from
+// Writers connections that share the schedule (one durable commit takes
+// longer than 1/Rate at high rates); the latency of the changes sent
+// during Duration is recorded, and the connector's CPU time over Duration
+// gives its cost per event.
 type steady struct {
-	Rate     float64 // transactions per second
+	Rate     float64 // transactions per second, all writers together
 	TxRows   int
+	Writers  int
 	Warmup   time.Duration
 	Duration time.Duration
 }
@@ -427,78 +434,112 @@ func (s steady) Name() string { return "steady" }
 func (s steady) Capture() capture { return capture{} }
 
 func (s steady) Run(ctx context.Context, r *runCtx) error {
-	w, err := r.db.Writer(ctx, r.ns)
-	if err != nil {
-		return err
+	nw := max(s.Writers, 1)
+	ws := make([]writer, 0, nw)
+	defer func() {
+		for _, w := range ws {
+			w.Close()
+		}
+	}()
+	for range nw {
+		w, err := r.db.Writer(ctx, r.ns)
+		if err != nil {
+			return err
+		}
+		ws = append(ws, w)
 	}
-	defer w.Close()
 	if err := r.conn.Start(ctx); err != nil {
 		return err
 	}
-	if _, err := r.awaitStreaming(ctx, w); err != nil {
+	if _, err := r.awaitStreaming(ctx, ws[0]); err != nil {
 		return err
 	}
 	start := time.Now()
 	from, to := start.Add(s.Warmup), start.Add(s.Warmup+s.Duration)
 	r.tr.setWindow(from, to)
 	interval := time.Duration(float64(time.Second) / s.Rate)
-	var cpuFrom float64
-	var sent, inWindow int64
-	batch := make([]row, 0, s.TxRows)
-	lastProgress := time.Now()
-	for i := int64(0); ; i++ {
-		// An absolute schedule: a slow commit is caught up, not skipped,
-		// so the achieved rate says whether the writer kept up.
-		next := start.Add(time.Duration(i) * interval)
-		if next.After(to) || next.Equal(to) {
-			break
-		}
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
-		}
-		if cpuFrom == 0 && !time.Now().Before(from) {
-			cpuFrom = r.conn.Stats().CPUSeconds
-		}
-		batch = batch[:0]
-		now := time.Now().UnixMicro()
-		for len(batch) < s.TxRows {
-			q := r.nextSeq()
-			batch = append(batch, row{ID: q, Seq: q, TsUs: now})
-		}
-		if err := w.Insert(ctx, batch); err != nil {
-			return fmt.Errorf("writing: %w", err)
-		}
-		for _, x := range batch {
-			r.tr.expect(change{Key: x.ID, Seq: x.Seq, Op: 'c'})
-		}
-		sent += int64(len(batch))
-		if now >= from.UnixMicro() {
-			inWindow += int64(len(batch))
-		}
-		if err := r.conn.Err(); err != nil {
-			return err
-		}
-		if time.Since(lastProgress) >= time.Second {
+	var cpuFrom atomic.Uint64 // float64 bits; 0 until the window opens
+	var sent, inWindow atomic.Int64
+	// Writer j sends transactions j, j+nw, j+2nw, ... of one absolute
+	// schedule: a slow commit is caught up, not skipped, so the achieved
+	// rate says whether the writers kept up.
+	g, gctx := errgroup.WithContext(ctx)
+	for j, w := range ws {
+		g.Go(func() error {
+			batch := make([]row, 0, s.TxRows)
+			for i := int64(j); ; i += int64(nw) {
+				next := start.Add(time.Duration(i) * interval)
+				if !next.Before(to) {
+					return nil
+				}
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-gctx.Done():
+						return gctx.Err()
+					case <-time.After(d):
+					}
+				}
+				if cpuFrom.Load() == 0 && !time.Now().Before(from) {
+					cpuFrom.CompareAndSwap(0, math.Float64bits(r.conn.Stats().CPUSeconds))
+				}
+				batch = batch[:0]
+				now := time.Now().UnixMicro()
+				for len(batch) < s.TxRows {
+					q := r.nextSeq()
+					batch = append(batch, row{ID: q, Seq: q, TsUs: now})
+				}
+				if err := w.Insert(gctx, batch); err != nil {
+					return fmt.Errorf("writing: %w", err)
+				}
+				for _, x := range batch {
+					r.tr.expect(change{Key: x.ID, Seq: x.Seq, Op: 'c'})
+				}
+				sent.Add(int64(len(batch)))
+				if now >= from.UnixMicro() {
+					inWindow.Add(int64(len(batch)))
+				}
+				if err := r.conn.Err(); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	g.Go(func() error {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-t.C:
+			}
+			if !time.Now().Before(to) {
+				return nil
+			}
 			st := r.tr.state()
 			phase := "warm-up"
 			if time.Now().After(from) {
 				phase = "measuring"
 			}
-			r.progress("steady %s: %d changes sent, %d visible, %.0f s", phase, sent, st.Distinct, time.Since(start).Seconds())
-			lastProgress = time.Now()
+			r.progress("steady %s: %d changes sent, %d visible, %.0f s", phase, sent.Load(), st.Distinct, time.Since(start).Seconds())
 		}
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	cpuTo := r.conn.Stats().CPUSeconds
 	windowSecs := time.Since(from).Seconds()
-	if err := r.awaitChanges(ctx, sent, "steady, the last changes"); err != nil {
+	if err := r.awaitChanges(ctx, sent.Load(), "steady, the last changes"); err != nil {
 		return err
 	}
 	r.metric("rate_target", s.Rate*float64(s.TxRows))
-	r.metric("rate_achieved", float64(inWindow)/windowSecs)
-	r.metric("events_measured", float64(inWindow))
-	if cpuFrom > 0 && inWindow > 0 {
-		r.metric("cpu_window_s", cpuTo-cpuFrom)
-		r.metric("cpu_us_per_event", (cpuTo-cpuFrom)/float64(inWindow)*1e6)
+	r.metric("rate_achieved", float64(inWindow.Load())/windowSecs)
+	r.metric("writers", float64(nw))
+	n, cpu0 := inWindow.Load(), math.Float64frombits(cpuFrom.Load())
+	r.metric("events_measured", float64(n))
+	if cpu0 > 0 && n > 0 {
+		r.metric("cpu_window_s", cpuTo-cpu0)
+		r.metric("cpu_us_per_event", (cpuTo-cpu0)/float64(n)*1e6)
 	}
 	lw, ls := r.tr.latencies()
 	if r.db.Kind() == "mariadb" {

@@ -77,9 +77,9 @@ type benchReport struct {
 // TestBenchSmoke runs the harness's backlog (2,000 rows), mixed (2,000
 // inserts, updates and deletes over 1,000 keys), wide (2,000 wide rows over
 // 5 tables), snapshot (2,000 rows, 50 changes/s while it runs) and
-// steady-state (50 transactions/s for 5 s after a 1 s warm-up) workloads
-// against cdc on each database and checks the report: every run ok and
-// correct, every figure the doc lists present.
+// steady-state (50 transactions/s from 3 writers for 5 s after a 1 s
+// warm-up) workloads against cdc on each database and checks the report:
+// every run ok and correct, every figure the doc lists present.
 func TestBenchSmoke(t *testing.T) {
 	t.Parallel()
 	bin := buildBench(t)
@@ -92,7 +92,7 @@ func TestBenchSmoke(t *testing.T) {
 			cmd := exec.CommandContext(ctx, bin, "-db", db, "-connectors", "cdc", "-cdc-bin", cdcBin,
 				"-workloads", "backlog,mixed,wide,snapshot,steady", "-pairs", "1", "-backlog-rows", "2000", "-mixed-keys", "1000",
 				"-wide-tables", "5", "-snapshot-write-rate", "50",
-				"-rate", "50", "-warmup", "1s", "-duration", "5s", "-timeout", "60s",
+				"-rate", "50", "-steady-writers", "3", "-warmup", "1s", "-duration", "5s", "-timeout", "60s",
 				"-prefix", strings.ReplaceAll(uniq("smoke"+db[:2]), "-", "_"), "-out", out)
 			cmd.Env = os.Environ()
 			start := time.Now()
@@ -150,6 +150,9 @@ func TestBenchSmoke(t *testing.T) {
 						t.Errorf("steady: %d changes, want about 300", c.Expected)
 					}
 					want = append(want, "rate_achieved", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_event")
+					if r.Metrics["writers"] != 3 {
+						t.Errorf("steady: %v writers, want 3 (-steady-writers)", r.Metrics["writers"])
+					}
 					if r.Latency == nil || r.Latency.Count == 0 || !strings.Contains(r.Latency.Basis, "ts_us") {
 						t.Errorf("steady: latency %+v, want a count and its basis", r.Latency)
 					}
