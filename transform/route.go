@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 
+	"github.com/cdc-go/cdc/schema"
 	"github.com/cdc-go/cdc/source"
 )
 
@@ -15,6 +16,29 @@ type Tables struct {
 	// Tombstones adds a null-valued record after each delete, so that
 	// compacted topics forget the key (Debezium's default).
 	Tombstones bool
+
+	// tables caches each table version's topic and key columns: both
+	// were built for every change. Not safe for concurrent use, as Route
+	// is not.
+	tables map[*schema.Table]*tableInfo
+}
+
+type tableInfo struct {
+	topic string
+	key   []int
+}
+
+// info returns t's topic and key columns.
+func (r *Tables) info(t *schema.Table) *tableInfo {
+	if ti, ok := r.tables[t]; ok {
+		return ti
+	}
+	if r.tables == nil || len(r.tables) >= maxCachedTables {
+		r.tables = map[*schema.Table]*tableInfo{}
+	}
+	ti := &tableInfo{topic: r.Prefix + "." + t.Namespace + "." + t.Name, key: t.KeyColumns()}
+	r.tables[t] = ti
+	return ti
 }
 
 // Topic returns the topic of a table's events.
@@ -22,7 +46,7 @@ func (r *Tables) Topic(ch *source.Change) string {
 	if ch.Op == source.OpMessage || ch.Table == nil {
 		return r.Prefix + ".message"
 	}
-	return r.Prefix + "." + ch.Table.Namespace + "." + ch.Table.Name
+	return r.info(ch.Table).topic
 }
 
 // Route returns the records for one change: usually one; a delete with
@@ -36,7 +60,7 @@ func (r *Tables) Route(ch *source.Change) ([]Record, error) {
 func (r *Tables) records(ch *source.Change) ([]Record, error) {
 	var idx []int
 	if ch.Table != nil {
-		idx = ch.Table.KeyColumns()
+		idx = r.info(ch.Table).key
 	}
 	key := func(row []any) ([]byte, error) { return r.Envelope.EventKey(ch.Table, idx, row) }
 	var keyHeader func([]any) ([]byte, error)

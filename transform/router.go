@@ -27,12 +27,14 @@ type Router struct {
 	messages map[string]*messageRoute
 	guard    *VersionGuard
 
-	match map[string]matchResult     // table ID -> its route
+	match map[tableName]matchResult  // table -> its route
 	bound map[*schema.Table]*binding // table shape -> resolved columns
 	stats struct {
 		outbox, deletes, updates, gaps, repeats, rejected atomic.Uint64
 	}
 }
+
+type tableName struct{ namespace, name string }
 
 type matchResult struct {
 	route *tableRoute // nil: the default route
@@ -78,7 +80,7 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		def:      Tables{Envelope: cfg.Envelope, Prefix: cfg.Prefix, Tombstones: cfg.Tombstones},
 		messages: map[string]*messageRoute{},
 		guard:    NewVersionGuard(cfg.GuardSize),
-		match:    map[string]matchResult{},
+		match:    map[tableName]matchResult{},
 		bound:    map[*schema.Table]*binding{},
 	}
 	for _, rc := range cfg.Routes {
@@ -218,10 +220,11 @@ func (r *Router) route(ch *source.Change) ([]Record, error) {
 
 // routeOf returns the route of a table, nil for the default route.
 func (r *Router) routeOf(t *schema.Table) (*tableRoute, error) {
-	id := t.ID()
-	if m, ok := r.match[id]; ok {
+	name := tableName{t.Namespace, t.Name} // not t.ID(): a string built for every change
+	if m, ok := r.match[name]; ok {
 		return m.route, m.err
 	}
+	id := t.ID()
 	var found []*tableRoute
 	for _, tr := range r.routes {
 		if MatchTable(tr.Table, t.Namespace, t.Name) {
@@ -240,7 +243,7 @@ func (r *Router) routeOf(t *schema.Table) (*tableRoute, error) {
 		}
 		m.err = fmt.Errorf("table %s matches %s: a table may match one route only; narrow the patterns", id, strings.Join(names, " and "))
 	}
-	r.match[id] = m
+	r.match[name] = m
 	return m.route, m.err
 }
 

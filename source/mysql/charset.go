@@ -120,9 +120,22 @@ func validUTF8(label string, b []byte, max rune) (any, error) {
 	return string(b), nil
 }
 
-func hasFourByte(b []byte) bool {
-	for _, c := range b {
-		if c >= 0xF0 {
+// validUTF8String reports whether s, a column's text in charset, is valid
+// as it is: UTF-8 within the charset's range. False sends the caller to
+// decodeText, which converts other charsets or names the error.
+func validUTF8String(charset, s string) bool {
+	switch charset {
+	case "utf8mb4", "":
+		return utf8.ValidString(s)
+	case "utf8mb3", "utf8":
+		return utf8.ValidString(s) && !hasFourByte(s)
+	}
+	return false
+}
+
+func hasFourByte[T string | []byte](b T) bool {
+	for i := range len(b) {
+		if b[i] >= 0xF0 {
 			return true
 		}
 	}

@@ -492,6 +492,9 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 		case []byte:
 			b = v
 		case string:
+			if validUTF8String(c.charset, v) {
+				return v, nil // go-mysql's string as it is: no copy to bytes and back
+			}
 			b = []byte(v)
 		default:
 			return nil, fmt.Errorf("unexpected %T", v)

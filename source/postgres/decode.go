@@ -101,21 +101,27 @@ func kindOf(oid uint32) schema.Kind {
 // with the settings of pinSession (bytea_output=hex, lc_monetary=C,
 // DateStyle=ISO, TimeZone=UTC, IntervalStyle=iso_8601,
 // extra_float_digits=3), which the parsing below relies on.
+//
+// text aliases the replication connection's read buffer (rows.go): nothing
+// returned may share its memory. Numbers are parsed from it without a copy
+// (a string(text) only passed to strconv stays on the stack); everything
+// else works on s, a copy.
 func decodeText(col *schema.Column, text []byte) (any, error) {
-	s := string(text)
 	switch col.Kind {
 	case schema.KindBool:
-		switch s {
-		case "t":
-			return true, nil
-		case "f":
-			return false, nil
+		if len(text) == 1 {
+			switch text[0] {
+			case 't':
+				return true, nil
+			case 'f':
+				return false, nil
+			}
 		}
 	case schema.KindInt:
-		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if v, err := strconv.ParseInt(string(text), 10, 64); err == nil {
 			return v, nil
 		}
-		if v, err := strconv.ParseUint(s, 10, 64); err == nil { // xid, oid above 2^63 cannot happen but be safe
+		if v, err := strconv.ParseUint(string(text), 10, 64); err == nil { // xid, oid above 2^63 cannot happen but be safe
 			return v, nil
 		}
 	case schema.KindFloat:
@@ -123,7 +129,7 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 		if col.TypeID == oidFloat4 {
 			bits = 32
 		}
-		v, err := strconv.ParseFloat(s, bits)
+		v, err := strconv.ParseFloat(string(text), bits)
 		if err == nil && !math.IsInf(v, 0) && !math.IsNaN(v) {
 			if bits == 32 {
 				// Before PostgreSQL 12, extra_float_digits=3 printed
@@ -133,7 +139,12 @@ func decodeText(col *schema.Column, text []byte) (any, error) {
 			}
 			return v, nil
 		}
-		return s, nil // "NaN", "Infinity", "-Infinity" have no JSON number form
+		return string(text), nil // "NaN", "Infinity", "-Infinity" have no JSON number form
+	}
+	s := string(text)
+	switch col.Kind {
+	case schema.KindBool, schema.KindInt:
+		// Not parsed above: the error below.
 	case schema.KindDecimal:
 		if col.TypeID == oidMoney {
 			if v, ok := parseMoney(s); ok {
