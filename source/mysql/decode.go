@@ -343,39 +343,44 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 		return formatExt(c.ext, padBinary(b, c.length))
 	}
 	switch kind {
+	// A value that has its final type already is returned as the
+	// interface it came in: re-boxing it would allocate for every column.
 	case schema.KindInt:
-		switch v := v.(type) {
+		switch x := v.(type) {
 		case int8:
-			return int64(v), nil
+			return int64(x), nil
 		case int16:
-			return int64(v), nil
+			return int64(x), nil
 		case int32:
-			return int64(v), nil
+			return int64(x), nil
 		case int64:
 			return v, nil
 		case int:
-			return int64(v), nil
+			return int64(x), nil
 		}
 	case schema.KindUint:
-		switch v := v.(type) {
+		switch x := v.(type) {
 		case uint8:
-			return uint64(v), nil
+			return uint64(x), nil
 		case uint16:
-			return uint64(v), nil
+			return uint64(x), nil
 		case uint32:
-			return uint64(v), nil
+			return uint64(x), nil
 		case uint64:
 			return v, nil
 		}
 	case schema.KindFloat:
 		var f float64
-		switch v := v.(type) {
+		switch x := v.(type) {
 		case float32:
 			// The shortest decimal that round-trips the float32: 0.1, not
 			// 0.10000000149011612.
-			f, _ = strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
+			f, _ = strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
 		case float64:
-			f = v
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				return v, nil
+			}
+			f = x
 		default:
 			return nil, fmt.Errorf("unexpected %T", v)
 		}
@@ -384,8 +389,8 @@ func convert(c *column, kind schema.Kind, v any) (any, error) {
 		}
 		return f, nil
 	case schema.KindDecimal:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil
 		}
 	case schema.KindBits:
 		if n, ok := v.(int64); ok {
