@@ -86,7 +86,9 @@ type Options struct {
 	// queued. At 0 it is committed as soon as the queue is empty, so an
 	// idle connector's latency is one commit; under load the queue fills
 	// while the previous commit runs, and batches grow by themselves up
-	// to Linger, MaxEvents and MaxBytes.
+	// to Linger, MaxEvents and MaxBytes. A transaction that opens with a
+	// quarter of Buffer queued (the source outpaces the commits: a
+	// backlog) ignores MinLinger and lingers for Linger.
 	MinLinger time.Duration
 	// HeartbeatInterval is the least time between checkpoints that only
 	// advance the position (idle source).
@@ -231,6 +233,7 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 
 	q := newQueue(opt.Buffer, opt.BufferBytes)
 	msgs := q.out
+	p.queued = func() int { return len(q.out) }
 	srcCtx, stopSource := context.WithCancel(context.Background())
 	srcDone := make(chan error, 1)
 	go q.forward(srcCtx)
@@ -336,7 +339,7 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 			}
 			// Idle after MinLinger: commit now rather than wait for the
 			// linger.
-			if len(msgs) == 0 && p.open && !p.inTx && time.Since(p.openedAt) >= opt.MinLinger {
+			if len(msgs) == 0 && p.open && !p.inTx && !p.loaded && time.Since(p.openedAt) >= opt.MinLinger {
 				if err := p.commit(work); err != nil {
 					return p.abort(err)
 				}
@@ -348,6 +351,10 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 // maxRun bounds the messages Run handles between two looks at its timers
 // and at ctx.
 const maxRun = 256
+
+// loadedShare: a Kafka transaction that opens with Buffer/loadedShare
+// messages queued is under load (see ensureOpen).
+const loadedShare = 4
 
 type run struct {
 	src    Source
@@ -363,7 +370,9 @@ type run struct {
 	dirty          bool            // resume moved since the last checkpoint
 	open           bool            // a Kafka transaction is open
 	openedAt       time.Time
-	inTx           bool // inside a source transaction
+	loaded         bool       // the open Kafka transaction began with much queued (ensureOpen)
+	queued         func() int // messages queued from the source
+	inTx           bool       // inside a source transaction
 	txID           string
 	txCommitPos    []byte // text of the Begin's CommitPos
 	txChanges      int    // changes of the open source transaction in Kafka (committed or in the open Kafka transaction)
@@ -593,7 +602,13 @@ func (p *run) ensureOpen() error {
 		return fmt.Errorf("beginning kafka transaction: %w", err)
 	}
 	p.open, p.openedAt = true, time.Now()
-	if p.opt.MinLinger > 0 && p.opt.MinLinger < p.opt.Linger {
+	// Loaded: a quarter of the queue's capacity arrived while the previous
+	// transaction committed, so the source outpaces the commits and this
+	// transaction lingers its whole Linger (or fills up) whatever
+	// MinLinger says. Idle commits then would only make transactions
+	// small and many, and every commit costs the broker too.
+	p.loaded = p.queued != nil && p.queued() >= p.opt.Buffer/loadedShare
+	if p.opt.MinLinger > 0 && p.opt.MinLinger < p.opt.Linger && !p.loaded {
 		p.linger.Reset(p.opt.MinLinger)
 	} else {
 		p.linger.Reset(p.opt.Linger)

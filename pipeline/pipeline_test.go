@@ -758,3 +758,33 @@ func TestMinLingerPassedInsideSourceTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A Kafka transaction that opens with much queued (the source outpaced
+// the previous commit) lingers as a batch even with MinLinger 0: idle
+// commits then would make many small transactions.
+func TestLoadedTransactionLingers(t *testing.T) {
+	msgs := tx(1, 10)
+	for i := int64(2); i <= 11; i++ {
+		msgs = append(msgs, tx(int(i), i*10)...)
+	}
+	src := &script{msgs: msgs, pause: map[int]time.Duration{3: 50 * time.Millisecond}} // tx 1 alone first
+	sink := &journal{}
+	first := true
+	sink.onCommit = func(kafka.Checkpoint) {
+		if first { // tx 1's commit is slow: the rest queues meanwhile
+			first = false
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if err := runUntil(t, src, sink, tables(), Options{Linger: 400 * time.Millisecond, MinLinger: 0, Buffer: 8}, func() bool {
+		acked := src.ackedPositions()
+		return len(acked) > 0 && acked[len(acked)-1] == pos(11).String()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.cps) != 2 {
+		t.Fatalf("%d commits (%v), want 2: tx 1 idle, then txs 2-11 as one batch", len(sink.cps), sink.committed)
+	}
+}
