@@ -155,6 +155,7 @@ func TestKafkaUnreachable(t *testing.T) {
 	// A second SIGTERM exits at once, whatever shutdown_timeout says.
 	proxy.restore()
 	p = startCDC(t, conf("10m"))
+	p.logOnFailure() // the cleanup above sees only the last process
 	waitStreaming(t, p)
 	proxy.cut()
 	insert(4)
