@@ -147,8 +147,8 @@ type Batch struct {
 	MaxBytes  int      `yaml:"max_bytes"`  // default 4 MiB
 	Linger    Duration `yaml:"linger"`     // default 100ms; 0 commits at once
 	// MinLinger is how long a transaction waits for more when nothing is
-	// queued; default 0, which commits at once: batches grow only under
-	// load.
+	// queued; default 3ms (at most Linger). 0 commits at once: batches
+	// grow only under load.
 	MinLinger Duration `yaml:"min_linger"`
 }
 
@@ -427,10 +427,14 @@ func (b *Batch) defaults(has func(string) bool) {
 	if !has("kafka.batch.linger") {
 		b.Linger = Duration(100 * time.Millisecond)
 	}
-	// kafka.batch.min_linger defaults to 0: an idle pipeline commits at
-	// once, and under load transactions still grow (the pipeline's
-	// loaded rule lets a transaction that opens behind a full queue
-	// linger for Linger).
+	if !has("kafka.batch.min_linger") {
+		// An idle pipeline commits after 3ms, which is about the time a
+		// Kafka 4 broker takes to finish the previous commit (see
+		// sink/kafka producerLinger); under load transactions still grow
+		// (the pipeline's loaded rule lets a transaction that opens
+		// behind a full queue linger for Linger).
+		b.MinLinger = min(Duration(3*time.Millisecond), b.Linger)
+	}
 }
 
 func (l *Log) defaults() {

@@ -84,7 +84,7 @@ func TestLoadTestdata(t *testing.T) {
 			ReplicationFactor:  -1,
 			ClientID:           "cdc-shop",
 			TransactionalID:    "cdc-shop",
-			Batch:              Batch{MaxEvents: 5000, MaxBytes: 4194304, Linger: Duration(100 * time.Millisecond)},
+			Batch:              Batch{MaxEvents: 5000, MaxBytes: 4194304, Linger: Duration(100 * time.Millisecond), MinLinger: Duration(3 * time.Millisecond)},
 			TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 			Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 		},
@@ -173,7 +173,7 @@ func TestParseDefaults(t *testing.T) {
 			Kafka: Kafka{
 				Brokers: []string{"k:9092"}, TopicPrefix: "Shop-EU.1", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-Shop-EU.1", TransactionalID: "cdc-Shop-EU.1",
-				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
+				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond), MinLinger: Duration(3 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
@@ -198,7 +198,7 @@ func TestParseDefaults(t *testing.T) {
 			Kafka: Kafka{
 				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "cdc-s", TransactionalID: "cdc-s",
-				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30)},
+				Batch:              Batch{MaxEvents: 5000, MaxBytes: 1 << 20, Linger: sec(30), MinLinger: Duration(3 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
@@ -224,7 +224,7 @@ func TestParseDefaults(t *testing.T) {
 			Kafka: Kafka{
 				Brokers: []string{"k:1"}, TopicPrefix: "s", CheckpointTopic: "_cdc_checkpoints", HistoryTopic: "_cdc_checkpoints.history", HistoryRetention: Duration(7 * 24 * time.Hour),
 				Partitions: 1, ReplicationFactor: -1, ClientID: "x", TransactionalID: "cdc-s",
-				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond)},
+				Batch:              Batch{MaxEvents: 5000, MaxBytes: 4 << 20, Linger: Duration(100 * time.Millisecond), MinLinger: Duration(3 * time.Millisecond)},
 				TransactionTimeout: sec(60), MaxRecordBytes: 1 << 20,
 				Compression: CompressionSnappy, DialTimeout: sec(10), RequestTimeoutOverhead: sec(10), MetadataMaxAge: sec(300),
 			},
