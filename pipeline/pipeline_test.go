@@ -767,7 +767,12 @@ func TestLoadedTransactionLingers(t *testing.T) {
 	for i := int64(2); i <= 11; i++ {
 		msgs = append(msgs, tx(int(i), i*10)...)
 	}
-	src := &script{msgs: msgs, pause: map[int]time.Duration{3: 50 * time.Millisecond}} // tx 1 alone first
+	// tx 1 alone first: its 3 messages stay below a quarter of Buffer
+	// (16), so its transaction is not loaded however fast they queue;
+	// the 30 that follow fill the queue while tx 1's commit sleeps. The
+	// pause before tx 9 empties the queue: without the loaded rule that
+	// is an idle commit.
+	src := &script{msgs: msgs, pause: map[int]time.Duration{3: 50 * time.Millisecond, 24: 30 * time.Millisecond}}
 	sink := &journal{}
 	first := true
 	sink.onCommit = func(kafka.Checkpoint) {
@@ -776,7 +781,7 @@ func TestLoadedTransactionLingers(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	if err := runUntil(t, src, sink, tables(), Options{Linger: 400 * time.Millisecond, MinLinger: 0, Buffer: 8}, func() bool {
+	if err := runUntil(t, src, sink, tables(), Options{Linger: 400 * time.Millisecond, MinLinger: 0, Buffer: 16}, func() bool {
 		acked := src.ackedPositions()
 		return len(acked) > 0 && acked[len(acked)-1] == pos(11).String()
 	}); err != nil {
