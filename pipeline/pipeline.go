@@ -233,7 +233,7 @@ func Run(ctx context.Context, src Source, sink Sink, router Router, from source.
 
 	q := newQueue(opt.Buffer, opt.BufferBytes)
 	msgs := q.out
-	p.queued = func() int { return len(q.out) }
+	p.queue = q.out
 	srcCtx, stopSource := context.WithCancel(context.Background())
 	srcDone := make(chan error, 1)
 	go q.forward(srcCtx)
@@ -370,9 +370,9 @@ type run struct {
 	dirty          bool            // resume moved since the last checkpoint
 	open           bool            // a Kafka transaction is open
 	openedAt       time.Time
-	loaded         bool       // the open Kafka transaction began with much queued (ensureOpen)
-	queued         func() int // messages queued from the source
-	inTx           bool       // inside a source transaction
+	loaded         bool        // the open Kafka transaction began with much queued (ensureOpen)
+	queue          chan queued // from the source (len: how much waits)
+	inTx           bool        // inside a source transaction
 	txID           string
 	txCommitPos    []byte // text of the Begin's CommitPos
 	txChanges      int    // changes of the open source transaction in Kafka (committed or in the open Kafka transaction)
@@ -607,7 +607,7 @@ func (p *run) ensureOpen() error {
 	// transaction lingers its whole Linger (or fills up) whatever
 	// MinLinger says. Idle commits then would only make transactions
 	// small and many, and every commit costs the broker too.
-	p.loaded = p.queued != nil && p.queued() >= p.opt.Buffer/loadedShare
+	p.loaded = len(p.queue) >= p.opt.Buffer/loadedShare
 	if p.opt.MinLinger > 0 && p.opt.MinLinger < p.opt.Linger && !p.loaded {
 		p.linger.Reset(p.opt.MinLinger)
 	} else {

@@ -59,8 +59,12 @@ func (r *Tables) Route(ch *source.Change) ([]Record, error) {
 
 func (r *Tables) records(ch *source.Change) ([]Record, error) {
 	var idx []int
-	if ch.Table != nil {
-		idx = r.info(ch.Table).key
+	topic := r.Prefix + ".message"
+	if ch.Op != source.OpMessage && ch.Table != nil {
+		ti := r.info(ch.Table) // one lookup for the topic and the key
+		topic, idx = ti.topic, ti.key
+	} else if ch.Table != nil {
+		idx = ch.Table.KeyColumns()
 	}
 	key := func(row []any) ([]byte, error) { return r.Envelope.EventKey(ch.Table, idx, row) }
 	var keyHeader func([]any) ([]byte, error)
@@ -69,7 +73,7 @@ func (r *Tables) records(ch *source.Change) ([]Record, error) {
 		plain.SchemaInPayload = false
 		keyHeader = func(row []any) ([]byte, error) { return plain.EventKey(ch.Table, idx, row) }
 	}
-	return rowRecords(ch, r.Topic(ch), key, r.Envelope.Event, r.Tombstones, keyHeader)
+	return rowRecords(ch, topic, key, r.Envelope.Event, r.Tombstones, keyHeader)
 }
 
 // Debezium's headers on the records of a key change: the delete and its
