@@ -59,12 +59,15 @@ func (r *Tables) Route(ch *source.Change) ([]Record, error) {
 
 func (r *Tables) records(ch *source.Change) ([]Record, error) {
 	var idx []int
-	topic := r.Prefix + ".message"
-	if ch.Op != source.OpMessage && ch.Table != nil {
+	var topic string
+	switch {
+	case ch.Op != source.OpMessage && ch.Table != nil:
 		ti := r.info(ch.Table) // one lookup for the topic and the key
 		topic, idx = ti.topic, ti.key
-	} else if ch.Table != nil {
-		idx = ch.Table.KeyColumns()
+	case ch.Table != nil:
+		topic, idx = r.Topic(ch), ch.Table.KeyColumns()
+	default:
+		topic = r.Topic(ch)
 	}
 	key := func(row []any) ([]byte, error) { return r.Envelope.EventKey(ch.Table, idx, row) }
 	var keyHeader func([]any) ([]byte, error)
