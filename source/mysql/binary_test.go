@@ -101,3 +101,24 @@ func TestFormatInet6(t *testing.T) {
 		}
 	}
 }
+
+func TestIsJSONCheck(t *testing.T) {
+	for _, c := range []struct {
+		clause, col string
+		want        bool
+	}{
+		{"json_valid(`j`)", "j", true},
+		{"json_valid(`J`)", "j", true},
+		{" json_valid( `j` ) ", "j", true},
+		{"json_valid(`a``b`)", "a`b", true},
+		{"json_valid(`a b`)", "a b", true},
+		{"json_valid(`k`)", "j", false},
+		{"json_valid(`j`) and `j` <> ''", "j", false},
+		{"`j` <> 'x'", "j", false},
+		{"json_valid(`a`b`)", "a`b", false},
+	} {
+		if got := isJSONCheck(c.clause, c.col); got != c.want {
+			t.Errorf("isJSONCheck(%q, %q) = %v, want %v", c.clause, c.col, got, c.want)
+		}
+	}
+}

@@ -206,6 +206,10 @@ var liveTypes = []struct {
 	{"c_enum_latin1 enum('x','é') CHARACTER SET latin1", []string{"'é'", "'x'", "'x'"}},
 	{"c_set set('x','y','z')", []string{"''", "'x,z'", "'x,y,z'"}},
 	{"c_json json", []string{`'{"a": [1, 2.50, "x"], "b": null}'`, "'[]'", `'"\\u00e9"'`}},
+	// JSON by its json_valid check in either case; a LONGTEXT column with
+	// another check named after it stays text.
+	{"C_Json2 json", []string{`'{"k": 1}'`, "'null'", "'2'"}},
+	{"c_lt_check longtext CHECK (c_lt_check <> 'nope')", []string{"'{\"k\": 1}'", "'[1,  2]'", "'x'"}},
 	{"c_inet4 inet4", []string{"'0.0.0.0'", "'255.255.255.255'", "'10.0.0.1'"}},
 	{"c_inet6 inet6", []string{"'::1'", "'::ffff:1.2.3.4'", "'fe80::1:0:0:0'"}},
 	{"c_uuid uuid", []string{"'00000000-0000-0000-0000-000000000000'", "'6ccd780c-baba-1026-9564-5b8c656024db'", "'00112233-4455-6677-8899-aabbccddeeff'"}},
@@ -261,6 +265,11 @@ func TestLiveSnapshotValuesEqualStream(t *testing.T) {
 			}
 		}
 		t.Fatalf("shapes differ:\nsnapshot %s\nstream   %s", shape, stream)
+	}
+	for name, want := range map[string]schema.Kind{"c_json": schema.KindJSON, "C_Json2": schema.KindJSON, "c_longtext": schema.KindString, "c_lt_check": schema.KindString} {
+		if i := stream.Column(name); i < 0 || stream.Columns[i].Kind != want {
+			t.Errorf("column %s (index %d): want kind %v in %s", name, i, want, stream)
+		}
 	}
 
 	cr, err := e.src.newChunkReader()

@@ -190,7 +190,13 @@ func (s *Source) tableMapOf(ctx context.Context, q queryer, db, table string, co
 		}
 	}
 	tm.SignednessBitmap = signed.bytes
-	jsonCols, err := jsonColumns(ctx, q, db, table)
+	var longtext []string
+	for _, c := range cols {
+		if c.dataType == "longtext" {
+			longtext = append(longtext, c.name)
+		}
+	}
+	jsonCols, err := jsonColumns(ctx, q, db, table, longtext)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -201,28 +207,6 @@ func (s *Source) tableMapOf(ctx context.Context, q queryer, db, table string, co
 		ext[name] = extJSON
 	}
 	return tm, ext, nil
-}
-
-// jsonColumns lists the MariaDB JSON columns of a table (jsonColumnsQuery).
-func jsonColumns(ctx context.Context, q queryer, db, table string) ([]string, error) {
-	if q == nil { // unit tests that need no catalog
-		return nil, nil
-	}
-	query := strings.TrimPrefix(strings.TrimSpace(jsonColumnsQuery), "UNION ALL ")
-	rows, err := q.QueryContext(ctx, query, db, table)
-	if err != nil {
-		return nil, fmt.Errorf("reading the JSON columns of %s.%s from information_schema: %w", db, table, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
-			return nil, fmt.Errorf("reading the JSON columns of %s.%s from information_schema: %w", db, table, err)
-		}
-		out = append(out, name)
-	}
-	return out, rows.Err()
 }
 
 // bitWriter appends bits most significant first, as the table map's
