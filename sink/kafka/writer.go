@@ -168,7 +168,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		topics:     make(map[string]struct{}),
 		creating:   make(map[string]*newTopic),
 		createKick: make(chan struct{}, 1),
-		fetchBytes: fetchMaxBytes,
+		fetchBytes: checkpointFetchBytes,
 	}
 	w.life, w.endLife = context.WithCancel(context.Background())
 	if err := w.open(ctx); err != nil {
