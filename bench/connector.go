@@ -132,6 +132,7 @@ type cdcOptions struct {
 	Partitions int
 	Linger     string // kafka.batch.linger; "" keeps the default
 	MinLinger  string // kafka.batch.min_linger; "" keeps the default
+	MaxBytes   int    // kafka.batch.max_bytes; 0 keeps the default
 	Extra      string // YAML appended to the config, for experiments
 }
 
@@ -165,8 +166,11 @@ func newCDC(opts cdcOptions, db database, ns, dir string, tables []string, snaps
 	}
 	fmt.Fprintf(&b, "# Written by the cdc benchmark harness (bench/).\nname: %s\nsource:\n%s  tables: [%s]\n", ns, src, strings.Join(quoted, ", "))
 	fmt.Fprintf(&b, "kafka:\n  brokers: [\"%s\"]\n  checkpoint_topic: _cdc_checkpoints_bench\n  partitions: %d\n", opts.Brokers, opts.Partitions)
-	if opts.Linger != "" || opts.MinLinger != "" {
+	if opts.Linger != "" || opts.MinLinger != "" || opts.MaxBytes != 0 {
 		b.WriteString("  batch:\n")
+	}
+	if opts.MaxBytes != 0 {
+		fmt.Fprintf(&b, "    max_bytes: %d\n", opts.MaxBytes)
 	}
 	if opts.Linger != "" {
 		fmt.Fprintf(&b, "    linger: %s\n", opts.Linger)

@@ -100,6 +100,7 @@ func run() error {
 	flag.StringVar(&s.cdc.Bin, "cdc-bin", "", "cdc binary (default: go build ./cmd/cdc of this module into a temporary directory)")
 	flag.StringVar(&s.cdc.Linger, "cdc-linger", "", "cdc kafka.batch.linger (default: cdc's default)")
 	flag.StringVar(&s.cdc.MinLinger, "cdc-min-linger", "", "cdc kafka.batch.min_linger (default: cdc's default)")
+	flag.IntVar(&s.cdc.MaxBytes, "cdc-max-bytes", 0, "cdc kafka.batch.max_bytes (default: cdc's default)")
 	flag.StringVar(&cdcExtraFile, "cdc-extra", "", "YAML file appended to cdc's config (top-level sections the harness does not write)")
 	flag.StringVar(&s.dbz.Script, "connect-sh", "", "e2e/connect.sh (default: the one of this module)")
 	flag.Var(&dbzProps, "dbz-prop", "extra Debezium connector property KEY=VALUE (repeatable), e.g. poll.interval.ms=10")
