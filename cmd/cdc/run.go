@@ -29,6 +29,12 @@ const connectTimeout = 20 * time.Second
 // presenceWait bounds how long start-up waits for the presence group.
 const presenceWait = 5 * time.Second
 
+// otherInstanceWait bounds the look for a newer instance after a
+// transaction timeout: one that took over may still be joining the
+// presence group, which first waits for this instance's own membership
+// to time out.
+const otherInstanceWait = kafka.PresenceSessionTimeout + 5*time.Second
+
 // streamer is an opened source, as run needs it.
 type streamer interface {
 	pipeline.Source
@@ -402,7 +408,16 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		opts.Schemas = schemas(cfg, history)
 	}
 	if errors.Is(err, kafka.ErrTransactionTimeout) {
-		return fmt.Errorf("connector %q: %w", cfg.Name, err)
+		// The broker's abort of a transaction open too long and a newer
+		// instance's fencing answer alike; a process frozen (SIGSTOP, a
+		// paused VM) past the timeout while another instance took over
+		// sees both. Exiting 1 would get it restarted, fencing the newer
+		// one in turn: look for that instance first.
+		if other, ok := kafka.OtherInstance(context.WithoutCancel(ctx), kafkaCluster(cfg), cfg.Name, presence.Self(), otherInstanceWait); ok {
+			err = fmt.Errorf("%w: %s is running; this one's Kafka transaction was fenced while open longer than kafka.transaction_timeout (the process was frozen or cut off): %w", kafka.ErrFenced, other, err)
+		} else {
+			return fmt.Errorf("connector %q: %w", cfg.Name, err)
+		}
 	}
 	if errors.Is(err, kafka.ErrFenced) {
 		err = fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)

@@ -95,6 +95,17 @@ func TestPresence(t *testing.T) {
 	if other, err := RunningMembers(ctx, brokers, "shop2"); err != nil || len(other) != 0 {
 		t.Fatalf("another connector: %v, %v", other, err)
 	}
+	if o, ok := OtherInstance(ctx, brokers, "shop", p.Self(), 1500*time.Millisecond); ok {
+		t.Fatalf("alone in the group, found another instance: %+v", o)
+	}
+	q, err := JoinPresence(ctx, brokers, "shop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := OtherInstance(ctx, brokers, "shop", p.Self(), 10*time.Second); !ok || !o.same(q.Self()) {
+		t.Fatalf("with a second instance: found %+v (%v), want %+v", o, ok, q.Self())
+	}
+	q.Close()
 	p.Close()
 	if m, err := RunningMembers(ctx, brokers, "shop"); err != nil || len(m) != 0 {
 		t.Fatalf("after close: %v, %v", m, err)

@@ -276,3 +276,41 @@ func RunningMembers(ctx context.Context, c Cluster, connector string) ([]Member,
 	}
 	return out, nil
 }
+
+// Self is the description this instance joined its group with.
+func (p *Presence) Self() Member {
+	var m Member
+	_ = json.Unmarshal(p.meta, &m)
+	return m
+}
+
+// same tells whether two descriptions are of one process.
+func (m Member) same(o Member) bool {
+	return m.Host == o.Host && m.PID == o.PID && m.Started.Equal(o.Started)
+}
+
+// OtherInstance looks for a running instance of connector other than self,
+// for up to wait (a newer instance may still be joining: the group holds
+// a frozen or killed member for PresenceSessionTimeout first). It reports
+// what it found; a failing lookup counts as none.
+func OtherInstance(ctx context.Context, c Cluster, connector string, self Member, wait time.Duration) (Member, bool) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		members, err := RunningMembers(ctx, c, connector)
+		if err == nil {
+			for _, m := range members {
+				if !m.same(self) {
+					return m, true
+				}
+			}
+		}
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Member{}, false
+		case <-t.C:
+		}
+	}
+}
