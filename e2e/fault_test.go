@@ -150,28 +150,59 @@ func TestFaultKafkaCutPastTransactionTimeout(t *testing.T) {
 			// 10 s by default).
 			time.Sleep(15 * time.Second)
 			proxy.restore()
-			// A transaction the broker never heard of (opened during the
-			// cut) is not aborted by it: cdc then recovers in the process.
-			recovered := false
-			for deadline := time.Now().Add(60 * time.Second); !r.p.exited() && !recovered; recovered = strings.Contains(r.p.Log(), "kafka writer recovered; resuming") {
-				if time.Now().After(deadline) {
-					t.Fatalf("60 s after kafka came back: neither exited nor resumed; log:\n%s", r.p.Log())
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			if !recovered {
-				if code := r.p.waitExit(time.Second); code != 1 {
-					t.Fatalf("exit code %d, want 1 (the transaction timed out; a restart resumes)", code)
-				}
-				assertOneLineError(t, r.p.Log(), "kafka transaction timed out")
-				r.p = startCDC(t, r.cfg)
-				r.p.logOnFailure()
-				waitStreaming(t, r.p)
-			}
-			time.Sleep(time.Second)
-			r.stopWriting()
-			r.await(t)
-			r.p.stopOK()
+			r.resumeAfterTimeout(t)
 		})
 	}
+}
+
+// A connector frozen (SIGSTOP) for longer than its transaction timeout,
+// with no other instance: the broker aborts its open transaction. When it
+// wakes up it commits no half, finds no other instance, exits 1 saying the
+// transaction timed out, and the restart resumes exactly once.
+func TestFaultFrozenPastTransactionTimeout(t *testing.T) {
+	for _, db := range faultDBs {
+		t.Run(db.name, func(t *testing.T) {
+			r := db.start(t, "frozen", "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n")
+			r.p.logOnFailure()
+			time.Sleep(time.Second)
+			pid := r.p.cmd.Process.Pid
+			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(15 * time.Second) // past the broker's cleanup round
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			r.resumeAfterTimeout(t)
+		})
+	}
+}
+
+// resumeAfterTimeout follows a fault that outlasted the transaction
+// timeout: the connector either exits 1 saying its transaction timed out
+// (then it is restarted, as a supervisor would) or, when the broker never
+// saw the transaction (opened during a cut), recovers in the process. Then
+// the writes stop and every change must arrive exactly once.
+func (r *faultRun) resumeAfterTimeout(t *testing.T) {
+	t.Helper()
+	recovered := false
+	for deadline := time.Now().Add(60 * time.Second); !r.p.exited() && !recovered; recovered = strings.Contains(r.p.Log(), "kafka writer recovered; resuming") {
+		if time.Now().After(deadline) {
+			t.Fatalf("60 s after the fault: neither exited nor resumed; log:\n%s", r.p.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !recovered {
+		if code := r.p.waitExit(time.Second); code != 1 {
+			t.Fatalf("exit code %d, want 1 (the transaction timed out; a restart resumes)", code)
+		}
+		assertOneLineError(t, r.p.Log(), "kafka transaction timed out")
+		r.p = startCDC(t, r.cfg)
+		r.p.logOnFailure()
+		waitStreaming(t, r.p)
+	}
+	time.Sleep(time.Second)
+	r.stopWriting()
+	r.await(t)
+	r.p.stopOK()
 }

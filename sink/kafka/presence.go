@@ -292,7 +292,8 @@ func (m Member) same(o Member) bool {
 // OtherInstance looks for a running instance of connector other than self,
 // for up to wait (a newer instance may still be joining: the group holds
 // a frozen or killed member for PresenceSessionTimeout first). It reports
-// what it found; a failing lookup counts as none.
+// what it found; a failing lookup, or members listed without their
+// description, count as none.
 func OtherInstance(ctx context.Context, c Cluster, connector string, self Member, wait time.Duration) (Member, bool) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -300,7 +301,10 @@ func OtherInstance(ctx context.Context, c Cluster, connector string, self Member
 		members, err := RunningMembers(ctx, c, connector)
 		if err == nil {
 			for _, m := range members {
-				if !m.same(self) {
+				// A member listed without its description (a group
+				// rebalancing lists members so) may be this instance:
+				// look again.
+				if m.PID != 0 && !m.same(self) {
 					return m, true
 				}
 			}
