@@ -333,9 +333,20 @@ func (r *reader) session(ctx context.Context) error {
 	idle := 3 * s.cfg.Heartbeat
 	// One watchdog for the whole session, pushed back after every event,
 	// instead of a context with a timeout per event (which allocated a
-	// context and a timer for each row event of a backlog).
-	wctx, wcancel := context.WithCancelCause(ctx)
-	dog := time.AfterFunc(idle, func() { wcancel(errIdleBinlog) })
+	// context and a timer for each row event of a backlog). It runs only
+	// while cdc waits for the server: time spent handing an event to a
+	// pipeline that is behind is no silence of the server's (its events
+	// wait in the syncer and the socket).
+	var (
+		wctx    context.Context
+		wcancel context.CancelCauseFunc
+		dog     *time.Timer
+	)
+	arm := func() {
+		wctx, wcancel = context.WithCancelCause(ctx)
+		dog = time.AfterFunc(idle, func() { wcancel(errIdleBinlog) })
+	}
+	arm()
 	defer func() { dog.Stop(); wcancel(nil) }()
 	for {
 		ev, err := streamer.GetEvent(wctx)
@@ -348,15 +359,9 @@ func (r *reader) session(ctx context.Context) error {
 			}
 			return r.classify(ctx, err)
 		}
-		if !dog.Stop() {
-			// The watchdog fired while this event arrived: the
-			// connection is alive after all, so watch it afresh.
-			wcancel(nil)
-			wctx, wcancel = context.WithCancelCause(ctx)
-			dog = time.AfterFunc(idle, func() { wcancel(errIdleBinlog) })
-		} else {
-			dog.Reset(idle)
-		}
+		// The watchdog may have fired while this event arrived: the
+		// connection is alive after all, so watch it afresh.
+		fired := !dog.Stop()
 		r.healthy = true
 		if err := r.handle(ctx, ev, false); err != nil {
 			return err
@@ -366,6 +371,12 @@ func (r *reader) session(ctx context.Context) error {
 			if err := r.snapStep(ctx); err != nil {
 				return err
 			}
+		}
+		if fired {
+			wcancel(nil)
+			arm()
+		} else {
+			dog.Reset(idle)
 		}
 	}
 }

@@ -30,10 +30,13 @@ const slotBusyWait = 60 * time.Second
 // Sends on out block (backpressure); while blocked, Stream keeps answering
 // the server so that wal_sender_timeout does not end the connection.
 func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- source.Message) error {
-	if err := s.sql.Ping(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		// The catalog connection died with the last session (a server
-		// restart, a terminated backend): open a new one.
-		conn, cerr := connectSQL(ctx, s.cfg.DSN)
+		// restart, a terminated backend, a network that went silent):
+		// open a new one.
+		cctx, cancel := context.WithTimeout(ctx, startTimeout)
+		conn, cerr := connectSQL(cctx, s.cfg.DSN)
+		cancel()
 		if cerr != nil {
 			return cerr
 		}
@@ -83,6 +86,19 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 	return r.run(ctx)
 }
 
+// startTimeout bounds each step of starting a stream (a ping of the
+// catalog connection, a new connection, the start of replication): a
+// server behind a network that went silent answers none of them, and the
+// stream must fail and retry rather than wait for ever.
+const startTimeout = 15 * time.Second
+
+// ping checks the catalog connection, within startTimeout.
+func (s *Source) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	return s.sql.Ping(ctx)
+}
+
 func (s *Source) startReplication(ctx context.Context, start LSN) (*pgconn.PgConn, error) {
 	cc, err := pgconn.ParseConfig(s.cfg.DSN)
 	if err != nil {
@@ -99,11 +115,14 @@ func (s *Source) startReplication(ctx context.Context, start LSN) (*pgconn.PgCon
 	}
 	deadline := time.Now().Add(slotBusyWait)
 	for {
-		conn, err := pgconn.ConnectConfig(ctx, cc)
+		sctx, cancel := context.WithTimeout(ctx, startTimeout)
+		conn, err := pgconn.ConnectConfig(sctx, cc)
 		if err != nil {
+			cancel()
 			return nil, fmt.Errorf("opening replication connection: %w", unwrapConnect(err))
 		}
-		err = pglogrepl.StartReplication(ctx, conn, s.cfg.Slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{PluginArgs: args})
+		err = pglogrepl.StartReplication(sctx, conn, s.cfg.Slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{PluginArgs: args})
+		cancel()
 		if err == nil {
 			return conn, nil
 		}
@@ -138,6 +157,12 @@ type reader struct {
 	heartbeatSent LSN
 	lastStatus    time.Time
 	lastPoll      time.Time
+	// lastRecv is when the server was last heard from (or when cdc last
+	// came back to the connection after waiting on the pipeline), and
+	// unanswered counts the status updates sent since, each asking for a
+	// reply: a connection that stays silent through several is dead.
+	lastRecv   time.Time
+	unanswered int
 
 	inTx  bool
 	begun bool // the open transaction's Begin has been sent
@@ -172,9 +197,23 @@ type reader struct {
 	keyless map[string]bool
 }
 
+// idleFactor is how many status intervals, each with a status update
+// asking for a reply, a replication connection may stay silent before cdc
+// presumes it dead (a network that drops packets without resetting the
+// connection: the kernel would notice only after many minutes, or never,
+// as the stream only reads).
+const idleFactor = 3
+
+// ErrSilentConnection is a replication connection that went silent
+// although cdc asked the server for an answer: cdc drops it and resumes
+// from the checkpoint on a new one.
+var ErrSilentConnection = errors.New("the replication connection is presumed dead")
+
 func (r *reader) run(ctx context.Context) error {
 	interval := r.src.cfg.StatusInterval
 	r.lastPoll = time.Now() // Open has just matched the tables
+	r.lastRecv = time.Now()
+	silence := idleFactor * interval
 	// Reads wait on the connection's own read deadline, not on a context
 	// per message: pgconn arms a watcher goroutine hand-off for every
 	// ReceiveMessage with a cancellable context, which cost a tenth of the
@@ -192,12 +231,20 @@ func (r *reader) run(ctx context.Context) error {
 			}
 		}
 		if time.Since(r.lastPoll) >= r.src.cfg.TablePollInterval {
-			if err := r.src.pollTables(ctx); err != nil {
+			// Bounded: the catalog connection may have gone silent
+			// while the stream is fine.
+			pctx, cancel := context.WithTimeout(ctx, startTimeout)
+			err := r.src.pollTables(pctx)
+			cancel()
+			if err != nil {
 				return err
 			}
 			r.lastPoll = time.Now()
 		}
 		deadline := r.lastStatus.Add(interval)
+		if next := r.lastRecv.Add(silence); next.Before(deadline) {
+			deadline = next
+		}
 		if next := r.lastPoll.Add(r.src.cfg.TablePollInterval); next.Before(deadline) {
 			deadline = next
 		}
@@ -229,10 +276,15 @@ func (r *reader) run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			if pgconn.Timeout(err) {
+				if r.unanswered >= idleFactor && time.Since(r.lastRecv) >= silence {
+					return fmt.Errorf("receiving replication data: no message from the server for %v although cdc asked for one %d times (every source.status_interval): %w",
+						time.Since(r.lastRecv).Round(time.Millisecond), r.unanswered, ErrSilentConnection)
+				}
 				continue
 			}
 			return fmt.Errorf("receiving replication data: %w", err)
 		}
+		r.lastRecv, r.unanswered = time.Now(), 0
 		switch m := raw.(type) {
 		case *pgproto3.ErrorResponse:
 			return fmt.Errorf("replication stream: %w", pgconn.ErrorResponseToPgError(m))
@@ -248,11 +300,15 @@ func (r *reader) sendStatus() error {
 	acked := pglogrepl.LSN(r.src.acked.Load())
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), r.conn, pglogrepl.StandbyStatusUpdate{
 		WALWritePosition: acked, WALFlushPosition: acked, WALApplyPosition: acked,
+		// The server answers with a keepalive: an idle stream still
+		// proves its connection alive (see run).
+		ReplyRequested: true,
 	})
 	if err != nil {
 		return fmt.Errorf("sending standby status: %w", err)
 	}
 	r.lastStatus = time.Now()
+	r.unanswered++
 	return nil
 }
 
@@ -273,6 +329,9 @@ func (r *reader) emit(ctx context.Context, m source.Message) error {
 	}
 	tick := r.emitTick
 	defer tick.Stop()
+	// The time spent waiting here, not reading, is no silence of the
+	// server's: its answers wait in the socket.
+	defer func() { r.lastRecv, r.unanswered = time.Now(), 0 }()
 	for {
 		select {
 		case r.out <- m:
