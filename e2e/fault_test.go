@@ -4,11 +4,14 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // Fault scenarios (issue 13), each written once and run on both databases
@@ -26,12 +29,28 @@ type faultRun struct {
 	// await waits until Kafka holds every committed change and verifies
 	// them exactly once.
 	await func(t *testing.T)
+	// book is what the writer committed; c reads the ledger topics
+	// (under topics) back.
+	book   *ledgerBook
+	c      *consumer
+	topics string
+}
+
+// awaitProgress waits until Kafka holds every change committed before the
+// call: the connector is moving again.
+func (r *faultRun) awaitProgress(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	want := r.book.snapshot()
+	r.c.until(timeout, func(es []event) bool { return reached(es, r.topics, want) })
 }
 
 // faultDB starts a faultRun on one database; extra is YAML under kafka:.
+// proxy puts a tcpProxy between the connectors started after it and the
+// database (the test's own connections go direct).
 type faultDB struct {
 	name  string
 	start func(t *testing.T, prefix, extra string) *faultRun
+	proxy func(t *testing.T) *tcpProxy
 }
 
 var faultDBs = []faultDB{
@@ -45,9 +64,35 @@ var faultDBs = []faultDB{
 		}
 		t.Setenv("CDC_PG_DSN", dsn+sep+"options=-c%20wal_sender_timeout%3D3s")
 		l := startLedger(t, prefix, 10, extra)
-		return &faultRun{cfg: l.cfg, p: l.p, stopWriting: l.stopWriting, await: l.await}
+		name := l.w.schema
+		c := newConsumer(t, "^"+name+`\.`)
+		return &faultRun{cfg: l.cfg, p: l.p, stopWriting: l.stopWriting,
+			await: func(t *testing.T) {
+				t.Helper()
+				c.until(120*time.Second, func(es []event) bool { return l.w.done(t, es, name) })
+				l.w.verify(t, c.settle(2*time.Second), name)
+			},
+			book: &l.w.ledgerBook, c: c, topics: name + "." + name}
+	}, func(t *testing.T) *tcpProxy {
+		u, err := url.Parse(os.Getenv("CDC_PG_DSN"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newTCPProxy(t, u.Host)
+		u.Host = p.addr
+		t.Setenv("CDC_PG_DSN", u.String())
+		return p
 	}},
-	{"mariadb", startMyLedger},
+	{"mariadb", startMyLedger, func(t *testing.T) *tcpProxy {
+		cfg, err := mysql.ParseDSN(os.Getenv("CDC_MYSQL_DSN"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newTCPProxy(t, cfg.Addr)
+		cfg.Addr = p.addr
+		t.Setenv("CDC_MYSQL_DSN", cfg.FormatDSN())
+		return p
+	}},
 }
 
 // startMyLedger is startLedger for MariaDB. MariaDB keeps no replication
@@ -57,7 +102,7 @@ func startMyLedger(t *testing.T, prefix, extra string) *faultRun {
 	t.Helper()
 	name := uniq(prefix)
 	db := myConnect(t)
-	w := &myLedgerWriter{db: name, keys: 10}
+	w := &myLedgerWriter{db: name, ledgerBook: newLedgerBook(10)}
 	w.setup(t, db)
 	p, cfg := myStartCDC(t, name, extra)
 	w.seed(t, db)
@@ -79,6 +124,20 @@ func startMyLedger(t *testing.T, prefix, extra string) *faultRun {
 			c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
 			w.verify(t, c.settle(2*time.Second), name)
 		},
+		book: &w.ledgerBook, c: c, topics: name + "." + name,
+	}
+}
+
+// The connector SIGKILLed again and again at random points (during
+// start-up, mid-stream, mid-commit) under the writes, and restarted: every
+// committed change arrives exactly once.
+func TestFaultKillRestart(t *testing.T) {
+	for i, db := range faultDBs {
+		t.Run(db.name, func(t *testing.T) {
+			r := db.start(t, "kill", "  batch:\n    linger: 30ms\n    max_events: 200\n")
+			r.p = killCycles(t, r.cfg, r.p, 20, uint64(11+i))
+			r.finish(t)
+		})
 	}
 }
 
@@ -201,8 +260,88 @@ func (r *faultRun) resumeAfterTimeout(t *testing.T) {
 		r.p.logOnFailure()
 		waitStreaming(t, r.p)
 	}
+	r.finish(t)
+}
+
+// finish lets the running connector stream a second more, stops the
+// writes, checks that every change arrived exactly once and stops the
+// connector.
+func (r *faultRun) finish(t *testing.T) {
+	t.Helper()
 	time.Sleep(time.Second)
 	r.stopWriting()
 	r.await(t)
 	r.p.stopOK()
+}
+
+// The network between cdc and its database fails under the writes, in
+// three ways in turn: latency (30 ms each way), a cut (connections reset,
+// new ones refused, for 3 s) and a black hole (the open connections go
+// silent for good, as behind a firewall that forgot them; new connections
+// work). cdc must ride the latency, reconnect after the cut, and notice the
+// black hole by itself (no answer to what it asks the server within three
+// status intervals or heartbeats) rather than wait on a dead connection
+// for ever. Every change arrives exactly once.
+func TestFaultSourceNetwork(t *testing.T) {
+	for _, db := range faultDBs {
+		t.Run(db.name, func(t *testing.T) {
+			proxy := db.proxy(t)
+			r := db.start(t, "srcnet", "  batch:\n    linger: 50ms\n")
+			r.p.logOnFailure()
+			proxy.delay(30 * time.Millisecond)
+			time.Sleep(3 * time.Second)
+			proxy.delay(0)
+
+			proxy.cut()
+			time.Sleep(3 * time.Second)
+			proxy.restore()
+			r.awaitProgress(t, 60*time.Second)
+
+			lost := strings.Count(r.p.Log(), "resuming from the last checkpoint") + strings.Count(r.p.Log(), "binlog connection lost")
+			proxy.blackhole()
+			// Three status intervals or heartbeats (1 s each here): well
+			// within 10 s.
+			deadline := time.Now().Add(10 * time.Second)
+			for strings.Count(r.p.Log(), "resuming from the last checkpoint")+strings.Count(r.p.Log(), "binlog connection lost") == lost {
+				if time.Now().After(deadline) || r.p.exited() {
+					t.Fatalf("10 s after the connection went silent, cdc has not dropped it; log:\n%s", r.p.Log())
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			r.awaitProgress(t, 60*time.Second)
+			if r.p.exited() {
+				t.Fatalf("connector exited; log:\n%s", r.p.Log())
+			}
+			r.finish(t)
+		})
+	}
+}
+
+// The network between cdc and Kafka fails under the writes, each time for
+// less than the transaction timeout: latency (50 ms each way), a stall of
+// every connection (5 s), and a black hole of the open connections (new
+// ones work). cdc rides the first two, replaces the dead connections of
+// the third, and every change arrives exactly once.
+func TestFaultKafkaNetwork(t *testing.T) {
+	for _, db := range faultDBs {
+		t.Run(db.name, func(t *testing.T) {
+			proxy := newKafkaProxy(t, brokers)
+			t.Setenv("CDC_KAFKA_BROKERS", proxy.addr)
+			r := db.start(t, "kafkanet", "  batch:\n    linger: 50ms\n")
+			r.p.logOnFailure()
+			proxy.delay(50 * time.Millisecond)
+			time.Sleep(3 * time.Second)
+			proxy.delay(0)
+			proxy.stall()
+			time.Sleep(5 * time.Second)
+			proxy.unstall()
+			r.awaitProgress(t, 60*time.Second)
+			proxy.blackhole()
+			r.awaitProgress(t, 90*time.Second)
+			if r.p.exited() {
+				t.Fatalf("connector exited; log:\n%s", r.p.Log())
+			}
+			r.finish(t)
+		})
+	}
 }

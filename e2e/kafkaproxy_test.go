@@ -18,8 +18,10 @@ import (
 // connection closed, new ones refused) and restored, to make Kafka
 // unreachable for one cdc process only. It rewrites the broker and
 // coordinator addresses in Metadata and FindCoordinator responses to its own,
-// so that the client keeps connecting through it.
+// so that the client keeps connecting through it. Its faultSet
+// (netfault_test.go) stalls or delays the traffic.
 type kafkaProxy struct {
+	*faultSet
 	t      *testing.T
 	target string
 	addr   string
@@ -73,14 +75,17 @@ func (p *kafkaProxy) cutTrapped() {
 
 func newKafkaProxy(t *testing.T, target string) *kafkaProxy {
 	t.Helper()
-	p := &kafkaProxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
+	p := &kafkaProxy{faultSet: newFaultSet(), t: t, target: target, conns: map[net.Conn]struct{}{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.addr = ln.Addr().String()
 	p.serve(ln)
-	t.Cleanup(p.cut)
+	t.Cleanup(func() {
+		p.heal()
+		p.cut()
+	})
 	return p
 }
 
@@ -151,10 +156,21 @@ func (p *kafkaProxy) forward(client net.Conn) {
 		broker.Close()
 		return
 	}
+	closeBoth := func() {
+		client.Close()
+		broker.Close()
+	}
+	cf := p.open()
+	defer p.closed(cf)
+	toBroker := newLane(func(b []byte) error { return writeFrame(broker, b) }, closeBoth, p.netFaults, cf)
+	toClient := newLane(func(b []byte) error { return writeFrame(client, b) }, closeBoth, p.netFaults, cf)
 	var mu sync.Mutex
 	reqs := map[int32]apiReq{}
 	go func() { // client -> broker
-		defer broker.Close()
+		defer func() {
+			toBroker.close()
+			broker.Close()
+		}()
 		for {
 			frame, err := readFrame(client)
 			if err != nil || len(frame) < 8 {
@@ -172,12 +188,13 @@ func (p *kafkaProxy) forward(client net.Conn) {
 			mu.Lock()
 			reqs[corr] = req
 			mu.Unlock()
-			if writeFrame(broker, frame) != nil {
-				return
-			}
+			toBroker.send(frame)
 		}
 	}()
-	defer client.Close()
+	defer func() {
+		toClient.close()
+		client.Close()
+	}()
 	for { // broker -> client
 		frame, err := readFrame(broker)
 		if err != nil || len(frame) < 4 {
@@ -195,9 +212,7 @@ func (p *kafkaProxy) forward(client net.Conn) {
 		if ok {
 			frame = p.rewrite(req, frame)
 		}
-		if writeFrame(client, frame) != nil {
-			return
-		}
+		toClient.send(frame)
 	}
 }
 

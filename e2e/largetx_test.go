@@ -55,7 +55,7 @@ func TestPostgresLargeTransactionKillRestart(t *testing.T) {
 	keys, rounds, cycles := largeTxShape(false)
 	name := uniq("pglargetx")
 	db := pgConnect(t)
-	w := &ledgerWriter{schema: name, keys: keys}
+	w := &ledgerWriter{schema: name, ledgerBook: newLedgerBook(keys)}
 	w.setup(t, db)
 	dropSlotAtEnd(t, db, name, name)
 	createTopics(t, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
@@ -68,9 +68,7 @@ func TestPostgresLargeTransactionKillRestart(t *testing.T) {
 		INSERT INTO %[2]s.ledger SELECT k, s, 'bulk' FROM generate_series(1, %[3]d) k;
 		UPDATE %[2]s.counters SET v = s;
 	END LOOP; END $$`, rounds, name, keys))
-	for k := 1; k <= keys; k++ {
-		w.final[k] = rounds
-	}
+	w.committed(allKeys(keys, rounds))
 	largeTxKills(t, c, cfg, p, name, keys, rounds, cycles,
 		func(es []event) bool { return w.done(t, es, name) },
 		func(es []event) { w.verify(t, es, name) })
@@ -80,7 +78,7 @@ func TestMySQLLargeTransactionKillRestart(t *testing.T) {
 	keys, rounds, cycles := largeTxShape(true)
 	name := uniq("mylargetx")
 	db := myConnect(t)
-	w := &myLedgerWriter{db: name, keys: keys}
+	w := &myLedgerWriter{db: name, ledgerBook: newLedgerBook(keys)}
 	w.setup(t, db)
 	createTopics(t, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
 	p, cfg := myStartCDC(t, name, fmt.Sprintf(largeTxKafka, name))
@@ -95,12 +93,19 @@ func TestMySQLLargeTransactionKillRestart(t *testing.T) {
 			fmt.Sprintf("UPDATE %s.counters SET v = %d", name, s))
 	}
 	myExec(t, db, append(sqls, "COMMIT")...)
-	for k := 1; k <= keys; k++ {
-		w.final[k] = rounds
-	}
+	w.committed(allKeys(keys, rounds))
 	largeTxKills(t, c, cfg, p, name, keys, rounds, cycles,
 		func(es []event) bool { return w.done(t, es, name) },
 		func(es []event) { w.verify(t, es, name) })
+}
+
+// allKeys is the counters of keys keys, each set to v.
+func allKeys(keys, v int) map[int]int {
+	m := map[int]int{}
+	for k := 1; k <= keys; k++ {
+		m[k] = v
+	}
+	return m
 }
 
 // largeTxKills kills the connector cycles times while the big transaction

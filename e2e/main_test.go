@@ -25,11 +25,15 @@ var (
 	cdcBin  string
 	pgDSN   string
 	brokers string
+	// mariaDSN is CDC_MYSQL_DSN as the tests found it: the test's own
+	// connections use it, when a test points cdc elsewhere (a proxy).
+	mariaDSN string
 )
 
 func TestMain(m *testing.M) {
 	pgDSN = os.Getenv("CDC_PG_DSN")
 	brokers = os.Getenv("CDC_KAFKA_BROKERS")
+	mariaDSN = os.Getenv("CDC_MYSQL_DSN")
 	if pgDSN == "" || brokers == "" {
 		fmt.Fprintln(os.Stderr, "e2e: CDC_PG_DSN and CDC_KAFKA_BROKERS must be set; run: eval \"$(e2e/services.sh env)\"")
 		os.Exit(1)

@@ -7,10 +7,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,7 +20,7 @@ import (
 // (CDC_MYSQL_DSN), closed at test end.
 func myConnect(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv("CDC_MYSQL_DSN")
+	dsn := mariaDSN
 	if dsn == "" {
 		t.Fatal("CDC_MYSQL_DSN is not set; run: eval \"$(e2e/services.sh env)\"")
 	}
@@ -102,7 +100,7 @@ func myStartCDC(t *testing.T, name, extra string) (*proc, string) {
 // myDSNFor returns CDC_MYSQL_DSN with another user and password.
 func myDSNFor(t *testing.T, user, pass string) string {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(os.Getenv("CDC_MYSQL_DSN"))
+	cfg, err := mysql.ParseDSN(mariaDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,12 +115,8 @@ func myDSNFor(t *testing.T, user, pass string) string {
 // share a rows event); one in ten does the same work and rolls back. It
 // remembers what committed.
 type myLedgerWriter struct {
-	db     string
-	keys   int
-	mu     sync.Mutex
-	final  map[int]int // key -> last committed counter value
-	txs    int
-	rolled int
+	db string
+	ledgerBook
 }
 
 func (w *myLedgerWriter) setup(t *testing.T, db *sql.DB) {
@@ -131,7 +125,6 @@ func (w *myLedgerWriter) setup(t *testing.T, db *sql.DB) {
 		"CREATE TABLE "+w.db+".counters (k int PRIMARY KEY, v int NOT NULL)",
 		"CREATE TABLE "+w.db+".ledger (k int, seq int, note varchar(20), PRIMARY KEY (k, seq))",
 	)
-	w.final = map[int]int{}
 }
 
 // seed inserts the counter rows (call once streaming runs, so the inserts are captured).
@@ -139,9 +132,9 @@ func (w *myLedgerWriter) seed(t *testing.T, db *sql.DB) {
 	var vals []string
 	for k := 1; k <= w.keys; k++ {
 		vals = append(vals, fmt.Sprintf("(%d, 0)", k))
-		w.final[k] = 0
 	}
 	myExec(t, db, "INSERT INTO "+w.db+".counters VALUES "+strings.Join(vals, ", "))
+	w.seeded()
 }
 
 func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
@@ -159,6 +152,10 @@ func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
 		}
 		sort.Ints(keys) // fixed lock order: no deadlocks
 		rollback := rng.IntN(10) == 0
+		multi, single := "multi", "single"
+		if rollback {
+			multi, single = "rollback", "rollback"
+		}
 		tx, err := db.BeginTx(bg, nil)
 		if err != nil {
 			return err
@@ -182,7 +179,7 @@ func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
 				if i > 0 {
 					q += ", "
 				}
-				q += fmt.Sprintf("(%d, %d, 'multi')", k, vals[k])
+				q += fmt.Sprintf("(%d, %d, '%s')", k, vals[k], multi)
 			}
 			if _, err := tx.ExecContext(bg, q); err != nil {
 				tx.Rollback()
@@ -190,7 +187,7 @@ func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
 			}
 		} else {
 			for _, k := range keys {
-				if _, err := tx.ExecContext(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES (?, ?, 'single')", w.db), k, vals[k]); err != nil {
+				if _, err := tx.ExecContext(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES (?, ?, ?)", w.db), k, vals[k], single); err != nil {
 					tx.Rollback()
 					return err
 				}
@@ -200,20 +197,13 @@ func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
 			if err := tx.Rollback(); err != nil {
 				return err
 			}
-			w.mu.Lock()
-			w.rolled++
-			w.mu.Unlock()
+			w.rolledBack()
 			continue
 		}
 		if err := tx.Commit(); err != nil {
 			return err
 		}
-		w.mu.Lock()
-		for k, v := range vals {
-			w.final[k] = v
-		}
-		w.txs++
-		w.mu.Unlock()
+		w.committed(vals)
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
 	}
 	return nil
@@ -223,12 +213,12 @@ func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
 // order per key, and nothing that rolled back.
 func (w *myLedgerWriter) verify(t *testing.T, es []event, prefix string) {
 	t.Helper()
-	verifyLedger(t, es, prefix+"."+w.db, w.keys, w.final)
+	w.ledgerBook.verify(t, es, prefix+"."+w.db)
 }
 
 // done reports whether every committed counter value has arrived.
 func (w *myLedgerWriter) done(t *testing.T, es []event, prefix string) bool {
-	return ledgerDone(t, es, prefix+"."+w.db, w.final)
+	return w.ledgerBook.done(es, prefix+"."+w.db)
 }
 
 // waitLog waits until the process logs want.

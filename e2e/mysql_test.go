@@ -3,10 +3,8 @@
 package e2e
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"sort"
 	"strings"
@@ -149,49 +147,6 @@ func TestMySQLRowEvents(t *testing.T) {
 	if begins != 8 || ends != 8 {
 		t.Errorf("transaction topic: %d BEGIN, %d END; want 8 each", begins, ends)
 	}
-	p.stopOK()
-}
-
-func TestMySQLKillRestartExactlyOnce(t *testing.T) {
-	name := uniq("mykill")
-	db := myConnect(t)
-	w := &myLedgerWriter{db: name, keys: 25}
-	w.setup(t, db)
-	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 30ms\n    max_events: 200\n")
-	w.seed(t, db)
-	// MySQL keeps no replication slot: until the first checkpoint, a restart
-	// starts at the server's current position. Kill only once the seed is
-	// checkpointed.
-	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
-	c.atLeast(w.keys, 60*time.Second)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	werr := make(chan error, 1)
-	go func() { werr <- w.run(ctx, db) }()
-
-	rng := rand.New(rand.NewPCG(7, 13))
-	const cycles = 22
-	for i := 0; i < cycles; i++ {
-		if i > 0 {
-			p = startCDC(t, cfg)
-		}
-		// Kill at random points: during start-up, mid-stream, mid-commit.
-		time.Sleep(time.Duration(100+rng.IntN(1500)) * time.Millisecond)
-		if p.exited() {
-			t.Fatalf("cycle %d: connector exited by itself; log:\n%s", i, p.Log())
-		}
-		p.kill()
-	}
-	cancel()
-	if err := <-werr; err != nil {
-		t.Fatalf("writer: %v", err)
-	}
-	t.Logf("writer committed %d transactions, rolled back %d, across %d SIGKILLs", w.txs, w.rolled, cycles)
-
-	p = startCDC(t, cfg)
-	c.until(120*time.Second, func(es []event) bool { return w.done(t, es, name) })
-	es := c.settle(3 * time.Second)
-	w.verify(t, es, name)
 	p.stopOK()
 }
 

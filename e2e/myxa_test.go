@@ -165,7 +165,7 @@ func TestMySQLXA(t *testing.T) {
 func TestMySQLXAKillRestart(t *testing.T) {
 	name := uniq("myxakill")
 	db := myConnect(t)
-	w := &myLedgerWriter{db: name, keys: 10}
+	w := &myLedgerWriter{db: name, ledgerBook: newLedgerBook(10)}
 	w.setup(t, db)
 	myExec(t, db, "CREATE TABLE "+name+".xa (id int PRIMARY KEY)")
 	p, cfg := myStartCDC(t, name, "  batch:\n    linger: 30ms\n    max_events: 200\n")

@@ -4,11 +4,9 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +21,7 @@ import (
 // committed.
 type ledgerWriter struct {
 	schema string
-	keys   int
-	mu     sync.Mutex
-	final  map[int]int // key -> last committed counter value
-	txs    int
-	rolled int
+	ledgerBook
 }
 
 func (w *ledgerWriter) setup(t *testing.T, db *pgx.Conn) {
@@ -36,15 +30,12 @@ func (w *ledgerWriter) setup(t *testing.T, db *pgx.Conn) {
 		"CREATE TABLE "+w.schema+".counters (k int PRIMARY KEY, v int NOT NULL)",
 		"CREATE TABLE "+w.schema+".ledger (k int, seq int, note text, PRIMARY KEY (k, seq))",
 	)
-	w.final = map[int]int{}
 }
 
 // seed inserts the counter rows (call once streaming runs, so the inserts are captured).
 func (w *ledgerWriter) seed(t *testing.T, db *pgx.Conn) {
 	pgExec(t, db, fmt.Sprintf("INSERT INTO %s.counters SELECT g, 0 FROM generate_series(1, %d) g", w.schema, w.keys))
-	for k := 1; k <= w.keys; k++ {
-		w.final[k] = 0
-	}
+	w.seeded()
 }
 
 func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) error {
@@ -61,6 +52,10 @@ func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) erro
 		}
 		sort.Ints(keys) // fixed lock order: no deadlocks between writers
 		rollback := rng.IntN(10) == 0
+		multi, single := "multi", "single"
+		if rollback {
+			multi, single = "rollback", "rollback"
+		}
 		bg := context.Background()
 		tx, err := db.Begin(bg)
 		if err != nil {
@@ -82,7 +77,7 @@ func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) erro
 				if i > 0 {
 					q += ", "
 				}
-				q += fmt.Sprintf("(%d, %d, 'multi')", k, vals[k])
+				q += fmt.Sprintf("(%d, %d, '%s')", k, vals[k], multi)
 			}
 			if _, err := tx.Exec(bg, q); err != nil {
 				tx.Rollback(bg)
@@ -90,7 +85,7 @@ func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) erro
 			}
 		} else {
 			for _, k := range keys {
-				if _, err := tx.Exec(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES ($1, $2, 'single')", w.schema), k, vals[k]); err != nil {
+				if _, err := tx.Exec(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES ($1, $2, $3)", w.schema), k, vals[k], single); err != nil {
 					tx.Rollback(bg)
 					return err
 				}
@@ -100,20 +95,13 @@ func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) erro
 			if err := tx.Rollback(bg); err != nil {
 				return err
 			}
-			w.mu.Lock()
-			w.rolled++
-			w.mu.Unlock()
+			w.rolledBack()
 			continue
 		}
 		if err := tx.Commit(bg); err != nil {
 			return err
 		}
-		w.mu.Lock()
-		for k, v := range vals {
-			w.final[k] = v
-		}
-		w.txs++
-		w.mu.Unlock()
+		w.committed(vals)
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
 	}
 	return nil
@@ -123,93 +111,12 @@ func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) erro
 // order per key, and nothing that rolled back.
 func (w *ledgerWriter) verify(t *testing.T, es []event, prefix string) {
 	t.Helper()
-	verifyLedger(t, es, prefix+"."+w.schema, w.keys, w.final)
+	w.ledgerBook.verify(t, es, prefix+"."+w.schema)
 }
 
 // done reports whether every committed counter value has arrived.
 func (w *ledgerWriter) done(t *testing.T, es []event, prefix string) bool {
-	return ledgerDone(t, es, prefix+"."+w.schema, w.final)
-}
-
-// verifyLedger checks the counters and ledger topics under topics (the
-// "<prefix>.<namespace>" of both ledger writers) against the final counter
-// values: each counter's events carry 0 (the seed), 1, ..., final, in
-// order; each ledger row arrives exactly once; nothing else arrives.
-func verifyLedger(t *testing.T, es []event, topics string, keys int, final map[int]int) {
-	t.Helper()
-	counters := byKey(es, topics+".counters")
-	for k := 1; k <= keys; k++ {
-		key := fmt.Sprintf(`{"k":%d}`, k)
-		var got []int
-		for _, e := range counters[key] {
-			got = append(got, int(e.env(t).After["v"].(float64)))
-		}
-		want := make([]int, final[k]+1)
-		for i := range want {
-			want[i] = i
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("counter %d: events carry values %v, want exactly %v", k, got, want)
-		}
-	}
-	ledger := byKey(es, topics+".ledger")
-	total := 0
-	for k := 1; k <= keys; k++ {
-		for s := 1; s <= final[k]; s++ {
-			total++
-			key := fmt.Sprintf(`{"k":%d,"seq":%d}`, k, s)
-			if n := len(ledger[key]); n != 1 {
-				t.Errorf("ledger row %s: %d events, want exactly 1", key, n)
-			}
-		}
-	}
-	if len(ledger) != total {
-		t.Errorf("ledger: %d keys in Kafka, %d committed rows", len(ledger), total)
-	}
-}
-
-// ledgerDone reports whether every final counter value has arrived.
-func ledgerDone(t *testing.T, es []event, topics string, final map[int]int) bool {
-	last := map[string]int{}
-	for _, e := range es {
-		if e.Topic != topics+".counters" || e.Value == nil {
-			continue
-		}
-		var v envelope
-		if json.Unmarshal(e.Value, &v) == nil && v.After != nil {
-			last[e.Key] = int(v.After["v"].(float64))
-		}
-	}
-	for k, v := range final {
-		if last[fmt.Sprintf(`{"k":%d}`, k)] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func TestPostgresKillRestartExactlyOnce(t *testing.T) {
-	l := startLedger(t, "pgkill", 25, "  batch:\n    linger: 30ms\n    max_events: 200\n")
-	w, p := l.w, l.p
-	rng := rand.New(rand.NewPCG(7, 11))
-	const cycles = 24
-	for i := 0; i < cycles; i++ {
-		if i > 0 {
-			p = startCDC(t, l.cfg)
-		}
-		// Kill at random points: during start-up, mid-stream, mid-commit.
-		time.Sleep(time.Duration(100+rng.IntN(1900)) * time.Millisecond)
-		if p.exited() {
-			t.Fatalf("cycle %d: connector exited by itself; log:\n%s", i, p.Log())
-		}
-		p.kill()
-	}
-	l.stopWriting()
-	t.Logf("writer committed %d transactions, rolled back %d, across %d SIGKILLs", w.txs, w.rolled, cycles)
-
-	p = startCDC(t, l.cfg)
-	l.await(t)
-	p.stopOK()
+	return w.ledgerBook.done(es, prefix+"."+w.schema)
 }
 
 // Kills the connector right after a transaction whose changes share LSNs
@@ -277,7 +184,7 @@ func startLedger(t *testing.T, prefix string, keys int, extra string) *ledgerRun
 	t.Helper()
 	name := uniq(prefix)
 	db := pgConnect(t)
-	w := &ledgerWriter{schema: name, keys: keys}
+	w := &ledgerWriter{schema: name, ledgerBook: newLedgerBook(keys)}
 	w.setup(t, db)
 	dropSlotAtEnd(t, db, name, name)
 	p, cfg := pgStartCDC(t, name, extra)
