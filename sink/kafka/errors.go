@@ -34,6 +34,15 @@ var (
 	// of Config.MaxRecordBytes. Write returns it without producing, so the
 	// open transaction stays usable.
 	ErrRecordTooLarge = errors.New("record too large")
+
+	// ErrTopicLimit reports that a record held while its topic was being
+	// looked up is larger than the topic takes (its max.message.bytes, below
+	// Config.MaxRecordBytes), which Write could not know when it took the
+	// record. The transaction can only be aborted; the Writer now knows the
+	// limit, so when the caller resumes from the checkpoint and writes the
+	// record again, Write fails it with ErrRecordTooLarge. Retriable reports
+	// true for it.
+	ErrTopicLimit = errors.New("record larger than its topic's max.message.bytes")
 )
 
 // fencingErrors are the broker answers meaning this producer's transactional
@@ -110,6 +119,9 @@ func Retriable(err error) bool {
 	if err == nil || isFenced(err) || errors.Is(err, ErrTransactionTimeout) ||
 		errors.Is(err, ErrRecordTooLarge) || errors.Is(err, context.Canceled) {
 		return false
+	}
+	if errors.Is(err, ErrTopicLimit) {
+		return true
 	}
 	if ke, ok := errors.AsType[*kerr.Error](err); ok {
 		return ke.Retriable || errors.Is(err, kerr.OperationNotAttempted) || errors.Is(err, kerr.TransactionAbortable)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,6 +206,7 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 			}
 		}
 	}
+	defer w.readLimits(ctx, want)
 	if len(missing) == 0 {
 		return
 	}
@@ -238,6 +240,52 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 	}
 }
 
+// readLimits reads the max.message.bytes of those of want that exist now
+// (their err is nil) into w.limits. A broker that refuses (no
+// DESCRIBE_CONFIGS permission) leaves them at Config.MaxRecordBytes, with a
+// warning: a record larger than such a topic takes then fails its
+// transaction, and the connector, with the broker's MESSAGE_TOO_LARGE.
+func (w *Writer) readLimits(ctx context.Context, want []*newTopic) {
+	var names []string
+	for _, nt := range want {
+		if nt.err == nil {
+			names = append(names, nt.topic)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	var rcs kadm.ResourceConfigs
+	err := retryTransient(ctx, func() (err error) {
+		rcs, err = w.adm.DescribeTopicConfigs(ctx, names...)
+		return err
+	})
+	if err != nil {
+		w.log.Warn("cannot read the max.message.bytes of new topics; a record larger than a topic takes will stop the connector",
+			"topics", names, "error", err)
+		return
+	}
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			w.log.Warn("cannot read the max.message.bytes of a topic; a record larger than it takes will stop the connector",
+				"topic", rc.Name, "error", rc.Err)
+			continue
+		}
+		for _, c := range rc.Configs {
+			if c.Key != "max.message.bytes" {
+				continue
+			}
+			if n, err := strconv.Atoi(c.MaybeValue()); err == nil {
+				w.limits.set(rc.Name, n)
+				if n < w.cfg.MaxRecordBytes {
+					w.log.Info("topic takes smaller records than kafka.max_record_bytes; larger ones go to the dead-letter topic",
+						"topic", rc.Name, "max_message_bytes", n, "max_record_bytes", w.cfg.MaxRecordBytes)
+				}
+			}
+		}
+	}
+}
+
 // settleTopics produces the held records of topics whose creation ended,
 // in order, and returns the first creation error. With wait it waits for
 // every creation, or for ctx. A creation error fails the transaction: its
@@ -262,6 +310,14 @@ func (w *Writer) settleTopics(ctx context.Context, wait bool) error {
 			return w.fail(nt.err)
 		}
 		w.topics[topic] = struct{}{}
+		if limit := w.limits.get(topic); limit < w.cfg.MaxRecordBytes {
+			for _, rec := range nt.records {
+				if n := kgoBatchBytes(rec); n > limit {
+					return w.fail(fmt.Errorf("writing record to topic %q: %w: %d bytes with framing, the topic takes at most %d",
+						topic, ErrTopicLimit, n, limit))
+				}
+			}
+		}
 		for _, rec := range nt.records {
 			w.produce(rec)
 		}

@@ -59,6 +59,7 @@ type Writer struct {
 	cl     *kgo.Client
 	adm    *kadm.Client
 	topics map[string]struct{} // topics known to exist
+	limits *topicLimits
 	// creating holds the event topics being created (see produceTo), for
 	// the Writer's goroutine; createWant (under createMu) those the
 	// creator goroutine has yet to create, createKick wakes it. life ends
@@ -134,12 +135,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	limits := &topicLimits{max: cfg.MaxRecordBytes}
 	cl, err := cfg.Cluster.NewClient(
 		kgo.ClientID(cfg.ClientID),
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.TransactionTimeout(cfg.TransactionTimeout),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)),
+		// A batch fits its topic (franz-go asks when it first meets a
+		// partition, which is after the creator read the topic's limit).
+		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 { return int32(limits.get(topic)) }),
 		// Records wait up to producerLinger before their produce request
 		// (Commit's Flush sends at once); see there.
 		kgo.ProducerLinger(producerLinger),
@@ -166,6 +170,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		cl:         cl,
 		adm:        kadm.NewClient(cl),
 		topics:     make(map[string]struct{}),
+		limits:     limits,
 		creating:   make(map[string]*newTopic),
 		createKick: make(chan struct{}, 1),
 		fetchBytes: checkpointFetchBytes,
@@ -260,7 +265,10 @@ func (w *Writer) Begin() error {
 //
 // Write blocks only when the producer's buffer is full, to flush it; ctx
 // bounds that. A record that cannot fit in Config.MaxRecordBytes fails with
-// an error wrapping ErrRecordTooLarge and leaves the transaction usable.
+// an error wrapping ErrRecordTooLarge and leaves the transaction usable; so
+// does one larger than its topic's max.message.bytes, once the Writer has
+// read that (on the topic's first use: a record taken before fails the
+// transaction with ErrTopicLimit).
 // Write returns the first asynchronous produce failure or topic-creation
 // failure of the transaction, if one has been reported; after that, or after
 // an error wrapping ErrFenced, the transaction can only be aborted. A ctx
@@ -269,7 +277,11 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 	if r.Topic == "" {
 		return errors.New("writing record: empty topic")
 	}
-	if n := recordBatchBytes(&r); n > w.cfg.MaxRecordBytes {
+	if n, limit := recordBatchBytes(&r), w.limits.get(r.Topic); n > limit {
+		if limit < w.cfg.MaxRecordBytes {
+			return fmt.Errorf("writing record to topic %q: %w: %d bytes with framing, the topic takes at most %d (its max.message.bytes)",
+				r.Topic, ErrRecordTooLarge, n, limit)
+		}
 		return fmt.Errorf("writing record to topic %q: %w: %d bytes with framing, MaxRecordBytes is %d",
 			r.Topic, ErrRecordTooLarge, n, w.cfg.MaxRecordBytes)
 	}
@@ -554,16 +566,68 @@ const recordBatchOverhead = 4 + 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 
 // record with MESSAGE_TOO_LARGE, poisoning the transaction, exactly when
 // this exceeds the batch limit.
 func recordBatchBytes(r *transform.Record) int {
-	n := 1 + // attributes
-		1 + // timestamp delta, 0 for a batch's first record
-		1 + // offset delta, 0 likewise
-		varintLen(len(r.Key)) + len(r.Key) +
-		varintLen(len(r.Value)) + len(r.Value) +
-		varintLen(len(r.Headers))
+	n := recordBytes(len(r.Key), len(r.Value), len(r.Headers))
 	for _, h := range r.Headers {
 		n += varintLen(len(h.Key)) + len(h.Key) + varintLen(len(h.Value)) + len(h.Value)
 	}
 	return recordBatchOverhead + varintLen(n) + n
+}
+
+// kgoBatchBytes is recordBatchBytes of a record handed to franz-go.
+func kgoBatchBytes(r *kgo.Record) int {
+	n := recordBytes(len(r.Key), len(r.Value), len(r.Headers))
+	for _, h := range r.Headers {
+		n += varintLen(len(h.Key)) + len(h.Key) + varintLen(len(h.Value)) + len(h.Value)
+	}
+	return recordBatchOverhead + varintLen(n) + n
+}
+
+// recordBytes is the size of a record's fields before its headers'.
+func recordBytes(key, value, headers int) int {
+	return 1 + // attributes
+		1 + // timestamp delta, 0 for a batch's first record
+		1 + // offset delta, 0 likewise
+		varintLen(key) + key +
+		varintLen(value) + value +
+		varintLen(headers)
+}
+
+// topicLimits holds the max.message.bytes of the event topics that take
+// less than Config.MaxRecordBytes (max), read when the Writer first meets
+// each topic. The creator goroutine sets them, franz-go's producer and
+// Write read them.
+type topicLimits struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]int
+}
+
+// minTopicLimit is the smallest batch limit franz-go takes.
+const minTopicLimit = 512
+
+// get returns the size of the largest batch topic takes.
+func (l *topicLimits) get(topic string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n, ok := l.m[topic]; ok {
+		return n
+	}
+	return l.max
+}
+
+// set records topic's max.message.bytes, n, if it is below the Writer's
+// own limit.
+func (l *topicLimits) set(topic string, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n >= l.max {
+		delete(l.m, topic)
+		return
+	}
+	if l.m == nil {
+		l.m = make(map[string]int)
+	}
+	l.m[topic] = max(n, minTopicLimit)
 }
 
 func varintLen(n int) int {

@@ -2,11 +2,13 @@ package kafka
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -624,6 +626,50 @@ func TestRecordTooLarge(t *testing.T) {
 	commit(t, w, checkpoint("shop", 1))
 	if got := consumeCommitted(t, c, "shop.orders"); len(got) != 1 || len(got[0].Value) != len(fits.Value) {
 		t.Fatalf("committed %d records, want the one that fits", len(got))
+	}
+}
+
+// A topic that takes smaller records than MaxRecordBytes (its
+// max.message.bytes): a larger record written before the Writer read the
+// limit fails the transaction with ErrTopicLimit, which Retriable calls
+// retriable, and nothing of it commits; written again it fails at Write
+// with ErrRecordTooLarge, naming the topic's limit, leaving the transaction
+// usable. Small records whose sum exceeds the limit commit: the batches
+// fit the topic.
+func TestTopicLimit(t *testing.T) {
+	c := newCluster(t)
+	cfg := testConfig(c, "shop")
+	const limit = 2048
+	w := openWriter(t, cfg)
+	if _, err := w.adm.CreateTopic(t.Context(), 1, -1, map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(limit))}, "shop.small"); err != nil {
+		t.Fatal(err)
+	}
+	big := event("shop.small", "big", strings.Repeat("b", 2*limit))
+	write(t, w, event("shop.small", "first", "x"), big)
+	err := w.Commit(t.Context(), checkpoint("shop", 1))
+	if !errors.Is(err, ErrTopicLimit) || !Retriable(err) {
+		t.Fatalf("Commit with a record over the topic's limit: %v, want a retriable ErrTopicLimit", err)
+	}
+	if err := w.Abort(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	err = w.Write(t.Context(), big)
+	if !errors.Is(err, ErrRecordTooLarge) || !strings.Contains(err.Error(), "max.message.bytes") {
+		t.Fatalf("Write of the record again: %v, want ErrRecordTooLarge naming max.message.bytes", err)
+	}
+	var small []transform.Record
+	for i := range 20 {
+		// Random bytes: franz-go compresses batches, and the limit
+		// applies to what it sends.
+		v := make([]byte, limit/4)
+		rand.Read(v)
+		small = append(small, event("shop.small", strconv.Itoa(i), string(v)))
+	}
+	write(t, w, small...)
+	commit(t, w, checkpoint("shop", 1))
+	if got := consumeCommitted(t, c, "shop.small"); len(got) != len(small) {
+		t.Fatalf("committed %d records, want the %d small ones", len(got), len(small))
 	}
 }
 
