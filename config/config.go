@@ -405,6 +405,7 @@ func (k *Kafka) defaults(name string, has func(string) bool) {
 	if !has("kafka.partitions") {
 		k.Partitions = 1
 	}
+	k.Brokers = splitBrokers(k.Brokers)
 	if !has("kafka.replication_factor") {
 		k.ReplicationFactor = -1
 	}
@@ -720,6 +721,25 @@ func (k *Kafka) validate(v *checker, nameOK bool) {
 }
 
 // checkBroker accepts host:port with a non-empty host and a port 1-65535.
+// splitBrokers splits entries that list several brokers separated by
+// commas, as Kafka's bootstrap.servers does (brokers: ["${KAFKA_BROKERS}"]
+// with KAFKA_BROKERS=a:9092,b:9092).
+func splitBrokers(bs []string) []string {
+	var out []string
+	for _, b := range bs {
+		if !strings.Contains(b, ",") {
+			out = append(out, b)
+			continue
+		}
+		for _, p := range strings.Split(b, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 func checkBroker(b string) error {
 	host, port, err := net.SplitHostPort(b)
 	if err != nil {

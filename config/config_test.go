@@ -973,3 +973,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// An entry may list several brokers, as Kafka's bootstrap.servers does,
+// typically from one environment variable.
+func TestBrokersCommaSeparated(t *testing.T) {
+	t.Setenv("KAFKA_BROKERS", "a:9092, b:9093,")
+	cfg, err := Parse("shop.yaml", []byte(strings.Replace(pgBase, "[127.0.0.1:9092]", `["${KAFKA_BROKERS}", c:9094]`, 1)), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Kafka.Brokers, " "); got != "a:9092 b:9093 c:9094" {
+		t.Errorf("brokers %q, want a:9092 b:9093 c:9094", got)
+	}
+	_, err = Parse("shop.yaml", []byte(strings.Replace(pgBase, "[127.0.0.1:9092]", `["a:9092,b"]`, 1)), os.LookupEnv)
+	if err == nil || !strings.Contains(err.Error(), "kafka.brokers[1]") {
+		t.Errorf("a bad second broker in one entry: %v, want an error naming kafka.brokers[1]", err)
+	}
+}
