@@ -22,6 +22,11 @@ type haltError struct{ err error }
 func (e haltError) Error() string { return e.err.Error() }
 func (e haltError) Unwrap() error { return e.err }
 
+// errOtherServer: the checkpoint was written from another database server
+// than source.dsn points at; resuming at its position there would skip or
+// invent changes.
+var errOtherServer = errors.New("checkpoint of another server")
+
 // haltComponent tells whether err halts the connector for good, and which
 // component /readyz names for it.
 func haltComponent(err error) (string, bool) {
@@ -33,6 +38,7 @@ func haltComponent(err error) (string, bool) {
 		{pipeline.ErrIncompatibleSchema, componentSchema},
 		{postgres.ErrSlotLost, componentRetention},
 		{postgres.ErrSlotAhead, componentSource},
+		{errOtherServer, componentSource},
 		{mysql.ErrPositionPurged, componentRetention},
 	} {
 		if errors.Is(err, h.err) {

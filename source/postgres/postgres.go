@@ -68,6 +68,8 @@ type Source struct {
 	// snapMu guards it, and the catalog connection while chunks are read.
 	snapSQL []*pgx.Conn
 	snapMu  sync.Mutex
+	// createdSlot: Open created the replication slot (it did not exist).
+	createdSlot bool
 }
 
 type tableName struct{ schema, name string }
@@ -221,6 +223,7 @@ func (s *Source) createSlot(ctx context.Context) error {
 		return fmt.Errorf("creating replication slot %q: %w", s.cfg.Slot, err)
 	}
 	s.log.Info("created replication slot", "slot", s.cfg.Slot, "lsn", lsn)
+	s.createdSlot = true
 	return nil
 }
 

@@ -53,6 +53,10 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		if !ok {
 			return fmt.Errorf("starting replication: position %v is not a postgres LSN", from)
 		}
+		if slot > cp && s.createdSlot {
+			return fmt.Errorf("replication slot %q did not exist when cdc started (was it dropped?), so cdc created it, at %s; the last checkpoint in Kafka is %s, and the changes between them are not available from the new slot. Restarting will not help. To go on: with snapshot.mode: when_needed the next start snapshots the tables again and streams from the slot; or delete this connector's checkpoint (a tombstone for its key on the checkpoint topic), accepting the gap: %w",
+				s.cfg.Slot, slot, cp, ErrSlotAhead)
+		}
 		if slot > cp {
 			return fmt.Errorf("slot %q has confirmed %s but the last checkpoint in Kafka is %s; changes between them are no longer available from the slot. To start from the slot's position, accepting the gap, delete this connector's checkpoint (a tombstone for its key on the checkpoint topic); the changes in the gap can then only be recovered from the tables themselves: %w",
 				s.cfg.Slot, slot, cp, ErrSlotAhead)
