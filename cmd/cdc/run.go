@@ -190,8 +190,10 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	var partial *kafka.PartialTx
 	if cp != nil {
 		if cp.Server != src.Server() {
-			return fmt.Errorf("the checkpoint of connector %q belongs to %s server %q, but source.dsn points at %s server %q; use another connector name for another server, or delete the checkpoint to start over: %w",
+			err := fmt.Errorf("the checkpoint of connector %q belongs to %s server %q, but source.dsn points at %s server %q; use another connector name for another server, or delete the checkpoint to start over: %w",
 				cfg.Name, cp.Server.Type, cp.Server.ID, src.Server().Type, src.Server().ID, errOtherServer)
+			st.halt(componentSource, err.Error())
+			return haltError{err}
 		}
 		if from, err = src.ParsePosition(cp.Position); err != nil {
 			return fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
