@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 )
 
 // Fault scenarios (issue 13), each written once and run on both databases
@@ -22,8 +23,9 @@ import (
 
 // faultRun is a connector under continuous ledger writes.
 type faultRun struct {
-	cfg string
-	p   *proc
+	name string // the database's, where runs on both share a test
+	cfg  string
+	p    *proc
 	// stopWriting stops the writer and fails the test on its error.
 	stopWriting func()
 	// await waits until Kafka holds every committed change and verifies
@@ -44,17 +46,38 @@ func (r *faultRun) awaitProgress(t *testing.T, timeout time.Duration) {
 	r.c.until(timeout, func(es []event) bool { return reached(es, r.topics, want) })
 }
 
-// faultDB starts a faultRun on one database; extra is YAML under kafka:.
-// proxy puts a tcpProxy between the connectors started after it and the
+// faultDB starts a faultRun on one database. proxy puts a tcpProxy between the connectors started after it and the
 // database (the test's own connections go direct).
 type faultDB struct {
 	name  string
-	start func(t *testing.T, prefix, extra string) *faultRun
+	start func(t *testing.T, o faultOpts) *faultRun
 	proxy func(t *testing.T) *tcpProxy
+	// other starts a second, private server holding the run's tables
+	// (empty) and points the connectors started after it there.
+	other func(t *testing.T, r *faultRun)
+}
+
+// faultOpts shape a faultRun: the names' prefix, YAML under kafka:, and a
+// private Kafka cluster to use instead of the shared broker.
+type faultOpts struct {
+	prefix, extra string
+	kafka         *kafkaCluster
+	// pace pauses the writer after each transaction (see ledgerBook).
+	pace time.Duration
+}
+
+// seeds points the connectors at o.kafka, if set, and returns the seed
+// brokers of the test's own reads.
+func (o faultOpts) seeds(t *testing.T) []string {
+	if o.kafka == nil {
+		return []string{brokers}
+	}
+	t.Setenv("CDC_KAFKA_BROKERS", o.kafka.brokers())
+	return strings.Split(o.kafka.brokers(), ",")
 }
 
 var faultDBs = []faultDB{
-	{"postgres", func(t *testing.T, prefix, extra string) *faultRun {
+	{"postgres", func(t *testing.T, o faultOpts) *faultRun {
 		// A frozen connector's walsender holds the slot until
 		// wal_sender_timeout (60 s by default); the fault tests freeze.
 		dsn := os.Getenv("CDC_PG_DSN")
@@ -63,9 +86,10 @@ var faultDBs = []faultDB{
 			sep = "&"
 		}
 		t.Setenv("CDC_PG_DSN", dsn+sep+"options=-c%20wal_sender_timeout%3D3s")
-		l := startLedger(t, prefix, 10, extra)
+		seeds := o.seeds(t)
+		l := startLedger(t, o.prefix, 10, o.extra)
 		name := l.w.schema
-		c := newConsumer(t, "^"+name+`\.`)
+		c := newConsumerAt(t, seeds, "^"+name+`\.`)
 		return &faultRun{cfg: l.cfg, p: l.p, stopWriting: l.stopWriting,
 			await: func(t *testing.T) {
 				t.Helper()
@@ -82,6 +106,16 @@ var faultDBs = []faultDB{
 		u.Host = p.addr
 		t.Setenv("CDC_PG_DSN", u.String())
 		return p
+	}, func(t *testing.T, r *faultRun) {
+		dsn := privatePostgres(t)
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		ns, _, _ := strings.Cut(r.topics, ".")
+		(&ledgerWriter{schema: ns}).setup(t, conn)
+		t.Setenv("CDC_PG_DSN", dsn)
 	}},
 	{"mariadb", startMyLedger, func(t *testing.T) *tcpProxy {
 		cfg, err := mysql.ParseDSN(os.Getenv("CDC_MYSQL_DSN"))
@@ -92,21 +126,27 @@ var faultDBs = []faultDB{
 		cfg.Addr = p.addr
 		t.Setenv("CDC_MYSQL_DSN", cfg.FormatDSN())
 		return p
+	}, func(t *testing.T, r *faultRun) {
+		dsn := privateMariaDB(t)
+		ns, _, _ := strings.Cut(r.topics, ".")
+		(&myLedgerWriter{db: ns}).setup(t, sqlOpen(t, dsn))
+		t.Setenv("CDC_MYSQL_DSN", dsn)
 	}},
 }
 
 // startMyLedger is startLedger for MariaDB. MariaDB keeps no replication
 // slot: until the first checkpoint, a restart starts at the server's
 // current position, so the writes start once the seed is in Kafka.
-func startMyLedger(t *testing.T, prefix, extra string) *faultRun {
+func startMyLedger(t *testing.T, o faultOpts) *faultRun {
 	t.Helper()
-	name := uniq(prefix)
+	seeds := o.seeds(t)
+	name := uniq(o.prefix)
 	db := myConnect(t)
 	w := &myLedgerWriter{db: name, ledgerBook: newLedgerBook(10)}
 	w.setup(t, db)
-	p, cfg := myStartCDC(t, name, extra)
+	p, cfg := myStartCDC(t, name, o.extra)
 	w.seed(t, db)
-	c := newConsumer(t, "^"+name+`\.`+name+`\.`)
+	c := newConsumerAt(t, seeds, "^"+name+`\.`+name+`\.`)
 	c.atLeast(w.keys, 60*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	werr := make(chan error, 1)
@@ -134,7 +174,7 @@ func startMyLedger(t *testing.T, prefix, extra string) *faultRun {
 func TestFaultKillRestart(t *testing.T) {
 	for i, db := range faultDBs {
 		t.Run(db.name, func(t *testing.T) {
-			r := db.start(t, "kill", "  batch:\n    linger: 30ms\n    max_events: 200\n")
+			r := db.start(t, faultOpts{prefix: "kill", extra: "  batch:\n    linger: 30ms\n    max_events: 200\n"})
 			r.p = killCycles(t, r.cfg, r.p, 20, uint64(11+i))
 			r.finish(t)
 		})
@@ -155,7 +195,7 @@ func TestFaultZombieWakesFenced(t *testing.T) {
 			const timeout = 3 * time.Second
 			// Transactions that stay open 2 s under the writes: the freeze
 			// lands in one, which is the case that looks like a timeout.
-			r := db.start(t, "zombie", "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n")
+			r := db.start(t, faultOpts{prefix: "zombie", extra: "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n"})
 			time.Sleep(time.Second)
 			pid := r.p.cmd.Process.Pid
 			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
@@ -200,7 +240,7 @@ func TestFaultKafkaCutPastTransactionTimeout(t *testing.T) {
 		t.Run(db.name, func(t *testing.T) {
 			proxy := newKafkaProxy(t, brokers)
 			t.Setenv("CDC_KAFKA_BROKERS", proxy.addr)
-			r := db.start(t, "kcut", "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n")
+			r := db.start(t, faultOpts{prefix: "kcut", extra: "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n"})
 			r.p.logOnFailure()
 			time.Sleep(time.Second)
 			proxy.cut()
@@ -221,7 +261,7 @@ func TestFaultKafkaCutPastTransactionTimeout(t *testing.T) {
 func TestFaultFrozenPastTransactionTimeout(t *testing.T) {
 	for _, db := range faultDBs {
 		t.Run(db.name, func(t *testing.T) {
-			r := db.start(t, "frozen", "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n")
+			r := db.start(t, faultOpts{prefix: "frozen", extra: "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n"})
 			r.p.logOnFailure()
 			time.Sleep(time.Second)
 			pid := r.p.cmd.Process.Pid
@@ -286,7 +326,7 @@ func TestFaultSourceNetwork(t *testing.T) {
 	for _, db := range faultDBs {
 		t.Run(db.name, func(t *testing.T) {
 			proxy := db.proxy(t)
-			r := db.start(t, "srcnet", "  batch:\n    linger: 50ms\n")
+			r := db.start(t, faultOpts{prefix: "srcnet", extra: "  batch:\n    linger: 50ms\n"})
 			r.p.logOnFailure()
 			proxy.delay(30 * time.Millisecond)
 			time.Sleep(3 * time.Second)
@@ -327,7 +367,7 @@ func TestFaultKafkaNetwork(t *testing.T) {
 		t.Run(db.name, func(t *testing.T) {
 			proxy := newKafkaProxy(t, brokers)
 			t.Setenv("CDC_KAFKA_BROKERS", proxy.addr)
-			r := db.start(t, "kafkanet", "  batch:\n    linger: 50ms\n")
+			r := db.start(t, faultOpts{prefix: "kafkanet", extra: "  batch:\n    linger: 50ms\n"})
 			r.p.logOnFailure()
 			proxy.delay(50 * time.Millisecond)
 			time.Sleep(3 * time.Second)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -69,8 +70,14 @@ func newSchemaConsumer(t *testing.T, topicRegex string) *consumer {
 
 func newConsumer(t *testing.T, topicRegex string) *consumer {
 	t.Helper()
+	return newConsumerAt(t, []string{brokers}, topicRegex)
+}
+
+// newConsumerAt is newConsumer on the brokers seeds.
+func newConsumerAt(t *testing.T, seeds []string, topicRegex string) *consumer {
+	t.Helper()
 	regexp.MustCompile(topicRegex)
-	cl, err := kgo.NewClient(append(consumerOpts(topicRegex), kgo.SeedBrokers(brokers))...)
+	cl, err := kgo.NewClient(append(consumerOpts(topicRegex), kgo.SeedBrokers(seeds...))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +187,15 @@ func (c *consumer) drain(quiet time.Duration) []event {
 		}
 		return time.Since(last) >= quiet
 	})
+}
+
+// kafkaAdmin returns an admin client of the shared broker.
+func kafkaAdmin(t *testing.T) *kadm.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
 }
