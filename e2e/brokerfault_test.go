@@ -38,7 +38,9 @@ func startFaultRuns(t *testing.T, o faultOpts) []*faultRun {
 func awaitAll(t *testing.T, rs []*faultRun, timeout time.Duration, after string) {
 	t.Helper()
 	start := time.Now()
-	defer func() { t.Logf("%s: both connectors caught up in %v", after, time.Since(start).Round(100*time.Millisecond)) }()
+	defer func() {
+		t.Logf("%s: both connectors caught up in %v", after, time.Since(start).Round(100*time.Millisecond))
+	}()
 	for _, r := range rs {
 		mark := len(r.p.Log())
 		r.awaitProgress(t, timeout)
