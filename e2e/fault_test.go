@@ -55,6 +55,10 @@ type faultDB struct {
 	// other starts a second, private server holding the run's tables
 	// (empty) and points the connectors started after it there.
 	other func(t *testing.T, r *faultRun)
+	// private starts a private server and points the test (its own
+	// connections, and the connectors) at it until t ends; restart stops
+	// it (crash: abruptly) and starts it again.
+	private func(t *testing.T) (restart func(crash bool))
 }
 
 // faultOpts shape a faultRun: the names' prefix, YAML under kafka:, and a
@@ -64,6 +68,8 @@ type faultOpts struct {
 	kafka         *kafkaCluster
 	// pace pauses the writer after each transaction (see ledgerBook).
 	pace time.Duration
+	// restartable makes the writer ride a restart of the database server.
+	restartable bool
 }
 
 // seeds points the connectors at o.kafka, if set, and returns the seed
@@ -87,7 +93,11 @@ var faultDBs = []faultDB{
 		}
 		t.Setenv("CDC_PG_DSN", dsn+sep+"options=-c%20wal_sender_timeout%3D3s")
 		seeds := o.seeds(t)
-		l := startLedger(t, o.prefix, 10, o.extra)
+		var redial func() string
+		if o.restartable {
+			redial = func() string { return pgDSN }
+		}
+		l := startLedgerWith(t, o.prefix, 10, o.extra, redial)
 		name := l.w.schema
 		c := newConsumerAt(t, seeds, "^"+name+`\.`)
 		return &faultRun{cfg: l.cfg, p: l.p, stopWriting: l.stopWriting,
@@ -116,6 +126,20 @@ var faultDBs = []faultDB{
 		ns, _, _ := strings.Cut(r.topics, ".")
 		(&ledgerWriter{schema: ns}).setup(t, conn)
 		t.Setenv("CDC_PG_DSN", dsn)
+	}, func(t *testing.T) func(bool) {
+		pg := startPrivatePG(t)
+		saved := pgDSN
+		pgDSN = pg.dsn
+		t.Cleanup(func() { pgDSN = saved })
+		t.Setenv("CDC_PG_DSN", pg.dsn)
+		return func(crash bool) {
+			if crash {
+				pg.crash()
+			} else {
+				pg.stop()
+			}
+			pg.start()
+		}
 	}},
 	{"mariadb", startMyLedger, func(t *testing.T) *tcpProxy {
 		cfg, err := mysql.ParseDSN(os.Getenv("CDC_MYSQL_DSN"))
@@ -131,6 +155,20 @@ var faultDBs = []faultDB{
 		ns, _, _ := strings.Cut(r.topics, ".")
 		(&myLedgerWriter{db: ns}).setup(t, sqlOpen(t, dsn))
 		t.Setenv("CDC_MYSQL_DSN", dsn)
+	}, func(t *testing.T) func(bool) {
+		my := startPrivateMariaDB(t)
+		saved := mariaDSN
+		mariaDSN = my.dsn
+		t.Cleanup(func() { mariaDSN = saved })
+		t.Setenv("CDC_MYSQL_DSN", my.dsn)
+		return func(crash bool) {
+			if crash {
+				my.kill()
+			} else {
+				my.stop()
+			}
+			my.start()
+		}
 	}},
 }
 
@@ -142,7 +180,7 @@ func startMyLedger(t *testing.T, o faultOpts) *faultRun {
 	seeds := o.seeds(t)
 	name := uniq(o.prefix)
 	db := myConnect(t)
-	w := &myLedgerWriter{db: name, ledgerBook: newLedgerBook(10)}
+	w := &myLedgerWriter{db: name, ledgerBook: newLedgerBook(10), resilient: o.restartable}
 	w.setup(t, db)
 	p, cfg := myStartCDC(t, name, o.extra)
 	w.seed(t, db)
@@ -380,6 +418,31 @@ func TestFaultKafkaNetwork(t *testing.T) {
 			r.awaitProgress(t, 90*time.Second)
 			if r.p.exited() {
 				t.Fatalf("connector exited; log:\n%s", r.p.Log())
+			}
+			r.finish(t)
+		})
+	}
+}
+
+// The database server restarted under the writes, on both databases
+// (private servers): first a clean shutdown, then a crash (PostgreSQL's
+// immediate shutdown, MariaDB killed), each followed by a start on the
+// same data. cdc reconnects and resumes from its checkpoint in the
+// process; the writer reconnects too, settling the commits whose answer
+// the restart swallowed. Every committed change arrives exactly once.
+func TestFaultSourceRestart(t *testing.T) {
+	for _, db := range faultDBs {
+		t.Run(db.name, func(t *testing.T) {
+			restart := db.private(t)
+			r := db.start(t, faultOpts{prefix: "dbrestart", extra: "  batch:\n    linger: 50ms\n", restartable: true})
+			r.p.logOnFailure()
+			for _, crash := range []bool{false, true} {
+				time.Sleep(2 * time.Second)
+				restart(crash)
+				r.awaitProgress(t, 90*time.Second)
+				if r.p.exited() {
+					t.Fatalf("server restarted (crash %v): the connector exited; log:\n%s", crash, r.p.Log())
+				}
 			}
 			r.finish(t)
 		})

@@ -115,7 +115,9 @@ func myDSNFor(t *testing.T, user, pass string) string {
 // share a rows event); one in ten does the same work and rolls back. It
 // remembers what committed.
 type myLedgerWriter struct {
-	db string
+	// resilient makes the writer ride a server restart.
+	resilient bool
+	db        string
 	ledgerBook
 }
 
@@ -139,72 +141,115 @@ func (w *myLedgerWriter) seed(t *testing.T, db *sql.DB) {
 
 func (w *myLedgerWriter) run(ctx context.Context, db *sql.DB) error {
 	rng := rand.New(rand.NewPCG(1, 2))
-	bg := context.Background()
 	for ctx.Err() == nil {
-		n := 1 + rng.IntN(3)
-		ks := map[int]bool{}
-		for len(ks) < n {
-			ks[1+rng.IntN(w.keys)] = true
-		}
-		var keys []int
-		for k := range ks {
-			keys = append(keys, k)
-		}
-		sort.Ints(keys) // fixed lock order: no deadlocks
-		rollback := rng.IntN(10) == 0
-		multi, single := "multi", "single"
-		if rollback {
-			multi, single = "rollback", "rollback"
-		}
-		tx, err := db.BeginTx(bg, nil)
+		vals, rollback, atCommit, err := w.tx(db, rng)
 		if err != nil {
-			return err
-		}
-		vals := map[int]int{}
-		for _, k := range keys {
-			if _, err := tx.ExecContext(bg, fmt.Sprintf("UPDATE %s.counters SET v = v + 1 WHERE k = ?", w.db), k); err != nil {
-				tx.Rollback()
+			if !w.resilient {
 				return err
 			}
-			var v int
-			if err := tx.QueryRowContext(bg, fmt.Sprintf("SELECT v FROM %s.counters WHERE k = ?", w.db), k).Scan(&v); err != nil {
-				tx.Rollback()
-				return err
-			}
-			vals[k] = v
-		}
-		if rng.IntN(2) == 0 {
-			q := fmt.Sprintf("INSERT INTO %s.ledger VALUES ", w.db)
-			for i, k := range keys {
-				if i > 0 {
-					q += ", "
-				}
-				q += fmt.Sprintf("(%d, %d, '%s')", k, vals[k], multi)
-			}
-			if _, err := tx.ExecContext(bg, q); err != nil {
-				tx.Rollback()
-				return err
-			}
-		} else {
-			for _, k := range keys {
-				if _, err := tx.ExecContext(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES (?, ?, ?)", w.db), k, vals[k], single); err != nil {
-					tx.Rollback()
+			// The server went away (a restart under the writes): retry
+			// until it is back, settling a commit whose answer was lost
+			// from the counter it set.
+			if atCommit {
+				if err := w.settle(ctx, db, vals); err != nil {
 					return err
 				}
 			}
+			time.Sleep(100 * time.Millisecond)
+			continue
 		}
 		if rollback {
-			if err := tx.Rollback(); err != nil {
-				return err
-			}
 			w.rolledBack()
 			continue
 		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
 		w.committed(vals)
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+	}
+	return nil
+}
+
+// tx runs one transaction of the ledger writer. atCommit tells that err is
+// the commit's: the transaction may have committed.
+func (w *myLedgerWriter) tx(db *sql.DB, rng *rand.Rand) (vals map[int]int, rollback, atCommit bool, err error) {
+	bg := context.Background()
+	n := 1 + rng.IntN(3)
+	ks := map[int]bool{}
+	for len(ks) < n {
+		ks[1+rng.IntN(w.keys)] = true
+	}
+	var keys []int
+	for k := range ks {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys) // fixed lock order: no deadlocks
+	rollback = rng.IntN(10) == 0
+	multi, single := "multi", "single"
+	if rollback {
+		multi, single = "rollback", "rollback"
+	}
+	tx, err := db.BeginTx(bg, nil)
+	if err != nil {
+		return nil, false, false, err
+	}
+	defer tx.Rollback()
+	vals = map[int]int{}
+	for _, k := range keys {
+		if _, err := tx.ExecContext(bg, fmt.Sprintf("UPDATE %s.counters SET v = v + 1 WHERE k = ?", w.db), k); err != nil {
+			return nil, false, false, err
+		}
+		var v int
+		if err := tx.QueryRowContext(bg, fmt.Sprintf("SELECT v FROM %s.counters WHERE k = ?", w.db), k).Scan(&v); err != nil {
+			return nil, false, false, err
+		}
+		vals[k] = v
+	}
+	if rng.IntN(2) == 0 {
+		q := fmt.Sprintf("INSERT INTO %s.ledger VALUES ", w.db)
+		for i, k := range keys {
+			if i > 0 {
+				q += ", "
+			}
+			q += fmt.Sprintf("(%d, %d, '%s')", k, vals[k], multi)
+		}
+		if _, err := tx.ExecContext(bg, q); err != nil {
+			return nil, false, false, err
+		}
+	} else {
+		for _, k := range keys {
+			if _, err := tx.ExecContext(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES (?, ?, ?)", w.db), k, vals[k], single); err != nil {
+				return nil, false, false, err
+			}
+		}
+	}
+	if rollback {
+		return vals, true, false, tx.Rollback()
+	}
+	if err := tx.Commit(); err != nil {
+		return vals, false, true, err
+	}
+	return vals, false, false, nil
+}
+
+// settle records the transaction that set vals as committed if the
+// counters say it did (the writer alone moves them, by one each time),
+// asking until the server answers, for up to a minute.
+func (w *myLedgerWriter) settle(ctx context.Context, db *sql.DB, vals map[int]int) error {
+	deadline := time.Now().Add(time.Minute)
+	for k, v := range vals {
+		for {
+			var now int
+			err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT v FROM %s.counters WHERE k = ?", w.db), k).Scan(&now)
+			if err == nil {
+				if now == v {
+					w.committed(vals)
+				}
+				return nil
+			}
+			if ctx.Err() != nil || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	return nil
 }

@@ -20,6 +20,9 @@ import (
 // transactions does the same work and rolls back. It remembers what
 // committed.
 type ledgerWriter struct {
+	// redial, when set, makes the writer ride a server restart: it
+	// returns the DSN to connect to again.
+	redial func() string
 	schema string
 	ledgerBook
 }
@@ -41,68 +44,121 @@ func (w *ledgerWriter) seed(t *testing.T, db *pgx.Conn) {
 func (w *ledgerWriter) run(ctx context.Context, t *testing.T, db *pgx.Conn) error {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for ctx.Err() == nil {
-		n := 1 + rng.IntN(3)
-		ks := map[int]bool{}
-		for len(ks) < n {
-			ks[1+rng.IntN(w.keys)] = true
-		}
-		var keys []int
-		for k := range ks {
-			keys = append(keys, k)
-		}
-		sort.Ints(keys) // fixed lock order: no deadlocks between writers
-		rollback := rng.IntN(10) == 0
-		multi, single := "multi", "single"
-		if rollback {
-			multi, single = "rollback", "rollback"
-		}
-		bg := context.Background()
-		tx, err := db.Begin(bg)
+		vals, rollback, atCommit, err := w.tx(db, rng)
 		if err != nil {
-			return err
-		}
-		vals := map[int]int{}
-		for _, k := range keys {
-			var v int
-			if err := tx.QueryRow(bg, fmt.Sprintf("UPDATE %s.counters SET v = v + 1 WHERE k = $1 RETURNING v", w.schema), k).Scan(&v); err != nil {
-				tx.Rollback(bg)
+			if w.redial == nil {
 				return err
 			}
-			vals[k] = v
-		}
-		if rng.IntN(2) == 0 {
-			// One multi-row statement.
-			q := fmt.Sprintf("INSERT INTO %s.ledger VALUES ", w.schema)
-			for i, k := range keys {
-				if i > 0 {
-					q += ", "
-				}
-				q += fmt.Sprintf("(%d, %d, '%s')", k, vals[k], multi)
-			}
-			if _, err := tx.Exec(bg, q); err != nil {
-				tx.Rollback(bg)
+			// The server went away (a restart under the writes): dial
+			// until it is back, then settle a commit whose answer was lost
+			// from the counter it set.
+			db.Close(context.Background())
+			if db, err = w.reconnect(ctx); err != nil {
 				return err
 			}
-		} else {
-			for _, k := range keys {
-				if _, err := tx.Exec(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES ($1, $2, $3)", w.schema), k, vals[k], single); err != nil {
-					tx.Rollback(bg)
+			if atCommit {
+				if err := w.settle(db, vals); err != nil {
 					return err
 				}
 			}
+			continue
 		}
 		if rollback {
-			if err := tx.Rollback(bg); err != nil {
-				return err
-			}
 			w.rolledBack()
 			continue
 		}
-		if err := tx.Commit(bg); err != nil {
-			return err
-		}
 		w.committed(vals)
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+	}
+	return nil
+}
+
+// tx runs one transaction of the ledger writer. atCommit tells that err is
+// the commit's: the transaction may have committed.
+func (w *ledgerWriter) tx(db *pgx.Conn, rng *rand.Rand) (vals map[int]int, rollback, atCommit bool, err error) {
+	n := 1 + rng.IntN(3)
+	ks := map[int]bool{}
+	for len(ks) < n {
+		ks[1+rng.IntN(w.keys)] = true
+	}
+	var keys []int
+	for k := range ks {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys) // fixed lock order: no deadlocks between writers
+	rollback = rng.IntN(10) == 0
+	multi, single := "multi", "single"
+	if rollback {
+		multi, single = "rollback", "rollback"
+	}
+	bg := context.Background()
+	tx, err := db.Begin(bg)
+	if err != nil {
+		return nil, false, false, err
+	}
+	defer tx.Rollback(bg)
+	vals = map[int]int{}
+	for _, k := range keys {
+		var v int
+		if err := tx.QueryRow(bg, fmt.Sprintf("UPDATE %s.counters SET v = v + 1 WHERE k = $1 RETURNING v", w.schema), k).Scan(&v); err != nil {
+			return nil, false, false, err
+		}
+		vals[k] = v
+	}
+	if rng.IntN(2) == 0 {
+		// One multi-row statement.
+		q := fmt.Sprintf("INSERT INTO %s.ledger VALUES ", w.schema)
+		for i, k := range keys {
+			if i > 0 {
+				q += ", "
+			}
+			q += fmt.Sprintf("(%d, %d, '%s')", k, vals[k], multi)
+		}
+		if _, err := tx.Exec(bg, q); err != nil {
+			return nil, false, false, err
+		}
+	} else {
+		for _, k := range keys {
+			if _, err := tx.Exec(bg, fmt.Sprintf("INSERT INTO %s.ledger VALUES ($1, $2, $3)", w.schema), k, vals[k], single); err != nil {
+				return nil, false, false, err
+			}
+		}
+	}
+	if rollback {
+		return vals, true, false, tx.Rollback(bg)
+	}
+	if err := tx.Commit(bg); err != nil {
+		return vals, false, true, err
+	}
+	return vals, false, false, nil
+}
+
+// reconnect dials w.redial until it answers, for up to a minute.
+func (w *ledgerWriter) reconnect(ctx context.Context) (*pgx.Conn, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		db, err := pgx.Connect(cctx, w.redial())
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return db, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// settle records the transaction that set vals as committed if the
+// counters say it did (the writer alone moves them, by one each time).
+func (w *ledgerWriter) settle(db *pgx.Conn, vals map[int]int) error {
+	for k, v := range vals {
+		var now int
+		if err := db.QueryRow(context.Background(), fmt.Sprintf("SELECT v FROM %s.counters WHERE k = $1", w.schema), k).Scan(&now); err != nil {
+			return err
+		}
+		if now == v {
+			w.committed(vals)
+		}
+		return nil
 	}
 	return nil
 }
@@ -182,9 +238,15 @@ type ledgerRun struct {
 // settings in extra, seeds the counters once it streams, and starts writing.
 func startLedger(t *testing.T, prefix string, keys int, extra string) *ledgerRun {
 	t.Helper()
+	return startLedgerWith(t, prefix, keys, extra, nil)
+}
+
+// startLedgerWith is startLedger with the writer's redial set (nil: none).
+func startLedgerWith(t *testing.T, prefix string, keys int, extra string, redial func() string) *ledgerRun {
+	t.Helper()
 	name := uniq(prefix)
 	db := pgConnect(t)
-	w := &ledgerWriter{schema: name, ledgerBook: newLedgerBook(keys)}
+	w := &ledgerWriter{schema: name, ledgerBook: newLedgerBook(keys), redial: redial}
 	w.setup(t, db)
 	dropSlotAtEnd(t, db, name, name)
 	p, cfg := pgStartCDC(t, name, extra)

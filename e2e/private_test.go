@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -31,11 +32,12 @@ func privateDir(t *testing.T, prefix string) string {
 	return dir
 }
 
-// privatePG is a throwaway PostgreSQL; stop and start restart it on the
-// same port and data.
+// privatePG is a throwaway PostgreSQL; stop (fast shutdown) or crash
+// (immediate shutdown: no checkpoint, recovery at the next start), then
+// start, restart it on the same port and data.
 type privatePG struct {
-	dsn         string
-	stop, start func()
+	dsn                string
+	stop, start, crash func()
 }
 
 // privatePostgres starts a PostgreSQL with wal_level=logical and the given
@@ -83,6 +85,12 @@ func startPrivatePG(t *testing.T, settings ...string) *privatePG {
 			t.Fatalf("pg_ctl stop: %v %s", err, out)
 		}
 	}
+	pg.crash = func() {
+		t.Helper()
+		if out, err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
+			t.Fatalf("pg_ctl stop -m immediate: %v %s", err, out)
+		}
+	}
 	pg.start()
 	t.Cleanup(func() { asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop").Run() })
 	return pg
@@ -92,6 +100,18 @@ func startPrivatePG(t *testing.T, settings ...string) *privatePG {
 // e2e/services.sh (ROW binlog, FULL metadata, GTID strict mode) plus the
 // given extra mariadbd flags, and returns the DSN of its user cdc.
 func privateMariaDB(t *testing.T, flags ...string) string {
+	return startPrivateMariaDB(t, flags...).dsn
+}
+
+// privateMy is a throwaway MariaDB; stop (SIGTERM, a clean shutdown) or
+// kill (SIGKILL), then start, restart it on the same port and data.
+type privateMy struct {
+	dsn               string
+	start, stop, kill func()
+}
+
+// startPrivateMariaDB is privateMariaDB with control over the server.
+func startPrivateMariaDB(t *testing.T, flags ...string) *privateMy {
 	t.Helper()
 	bin, err := exec.LookPath("mariadbd")
 	if err != nil {
@@ -113,33 +133,49 @@ func privateMariaDB(t *testing.T, flags ...string) string {
 		"--log-bin=" + filepath.Join(data, "binlog"), "--binlog-format=ROW", "--binlog-row-image=FULL", "--binlog-row-metadata=FULL",
 		"--server-id=1", "--gtid-strict-mode=ON", "--skip-name-resolve", "--innodb-buffer-pool-size=64M",
 		"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--default-time-zone=+00:00"}, flags...)
-	cmd := exec.Command(bin, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting mariadbd: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
 	root := func(q string) error {
 		return exec.Command("mariadb", "--no-defaults", "--protocol=socket", "-S", sock, "-uroot", "-e", q).Run()
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for root("SELECT 1") != nil {
+	my := &privateMy{dsn: fmt.Sprintf("cdc:cdc@tcp(127.0.0.1:%d)/cdc", port)}
+	var cmd *exec.Cmd
+	var done chan struct{}
+	my.start = func() {
+		t.Helper()
+		cmd = exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting mariadbd: %v", err)
+		}
+		done = make(chan struct{})
+		go func(c *exec.Cmd, d chan struct{}) { c.Wait(); close(d) }(cmd, done)
+		deadline := time.Now().Add(60 * time.Second)
+		for root("SELECT 1") != nil {
+			select {
+			case <-done:
+				log, _ := os.ReadFile(filepath.Join(dir, "mariadb.err"))
+				t.Fatalf("mariadbd exited:\n%s", log)
+			default:
+			}
+			if time.Now().After(deadline) {
+				log, _ := os.ReadFile(filepath.Join(dir, "mariadb.err"))
+				t.Fatalf("mariadbd not ready after 60s:\n%s", log)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	signal := func(sig syscall.Signal) {
+		t.Helper()
+		cmd.Process.Signal(sig)
 		select {
 		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "mariadb.err"))
-			t.Fatalf("mariadbd exited:\n%s", log)
-		default:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			<-done
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "mariadb.err"))
-			t.Fatalf("mariadbd not ready after 60s:\n%s", log)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
+	my.stop = func() { signal(syscall.SIGTERM) }
+	my.kill = func() { signal(syscall.SIGKILL) }
+	my.start()
+	t.Cleanup(func() { signal(syscall.SIGKILL) })
 	for _, q := range []string{
 		"CREATE USER 'cdc'@'127.0.0.1' IDENTIFIED BY 'cdc'",
 		"GRANT ALL PRIVILEGES ON *.* TO 'cdc'@'127.0.0.1' WITH GRANT OPTION",
@@ -149,7 +185,7 @@ func privateMariaDB(t *testing.T, flags ...string) string {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	return fmt.Sprintf("cdc:cdc@tcp(127.0.0.1:%d)/cdc", port)
+	return my
 }
 
 // sqlOpen opens a database/sql pool on a private MariaDB.
