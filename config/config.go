@@ -88,6 +88,12 @@ type Source struct {
 	// XAMaxBytes bounds the memory prepared XA transactions' changes take
 	// until their XA COMMIT; default 64 MiB.
 	XAMaxBytes int `yaml:"xa_max_bytes"`
+	// Failover "gtid" accepts a checkpoint written from another server
+	// when its position is a GTID position: the operator's word that the
+	// server is of the same replication lineage (a replica promoted with
+	// the same GTID history), which the server checks by refusing a GTID
+	// its binlog does not hold. "" (default): another server halts.
+	Failover string `yaml:"failover,omitempty"`
 	// TLS encrypts the MySQL connections (catalog, snapshot and binlog);
 	// see security.go.
 	TLS TLS `yaml:"tls,omitempty"`
@@ -164,6 +170,8 @@ const (
 	DefaultBatchMaxEvents  = 5000
 	DefaultBatchMaxBytes   = 4 << 20
 	DefaultXAMaxBytes      = 64 << 20
+	// FailoverGTID is source.failover's one value.
+	FailoverGTID           = "gtid"
 	minBatchMaxBytes       = 1024
 	maxBatchLinger         = time.Minute
 	maxPostgresName        = 63 // NAMEDATALEN-1: longer names are truncated by Postgres
@@ -533,7 +541,11 @@ func (s *Source) validate(v *checker, nameOK bool) {
 		v.onlyFor("source.flavor", s.Flavor != "", "mysql")
 		v.onlyFor("source.heartbeat", s.Heartbeat != 0, "mysql")
 		v.onlyFor("source.xa_max_bytes", s.XAMaxBytes != 0, "mysql")
+		v.onlyFor("source.failover", s.Failover != "", "mysql")
 	case SourceMySQL:
+		if s.Failover != "" && s.Failover != FailoverGTID {
+			v.add("source.failover", "unknown value %q (valid values: %s, or leave it out)", s.Failover, FailoverGTID)
+		}
 		switch {
 		case s.ServerID == 0 && !v.has("source.server_id"):
 			v.required("source.server_id", "for mysql sources (a number from 1 to 4294967295, unique among the server's replicas)")

@@ -555,6 +555,14 @@ func TestParseErrors(t *testing.T) {
 			data: strings.Replace(mysqlBase, "  server_id: 1\n", "  server_id: 1\n  xa_max_bytes: 100\n", 1),
 			want: []string{"shop.yaml:7: source.xa_max_bytes: must be at least 1024 (a byte count, e.g. 67108864 for 64 MiB), got 100"},
 		}, {
+			name: "validate: failover",
+			data: strings.Replace(mysqlBase, "  server_id: 1\n", "  server_id: 1\n  failover: auto\n", 1),
+			want: []string{"shop.yaml:7: source.failover: unknown value \"auto\" (valid values: gtid, or leave it out)"},
+		}, {
+			name: "validate: failover on postgres",
+			data: strings.Replace(pgBase, "  tables:", "  failover: gtid\n  tables:", 1),
+			want: []string{"shop.yaml:5: source.failover: applies only to mysql sources"},
+		}, {
 			name: "validate: durations must be positive",
 			data: strings.Replace(pgBase, "  tables:", "  status_interval: 0s\n  tables:", 1),
 			want: []string{"shop.yaml:5: source.status_interval: must be positive, got 0s"},

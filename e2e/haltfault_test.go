@@ -4,9 +4,13 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // Faults after which cdc must halt (issue 13): going on would skip
@@ -95,4 +99,96 @@ func TestFaultOtherServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A MariaDB failover under the writes: a primary and a replica of it
+// (log_slave_updates, GTIDs), the writer and cdc reaching the primary
+// through an address that then moves to the replica (a virtual IP),
+// after the replica caught up and was promoted. cdc notices on its next
+// binlog connection that the server changed and halts (exit 3) rather
+// than resume one server's position on another; told that the new server
+// is of the same lineage (source.failover: gtid), the restart resumes at
+// the checkpoint's GTIDs there. Every committed change arrives exactly
+// once, across the failover.
+func TestFaultMariaDBFailover(t *testing.T) {
+	primary := startPrivateMariaDB(t)
+	replica := startPrivateMariaDB(t, "--server-id=2", "--log-slave-updates=ON")
+	pdb, rdb := sqlOpen(t, primary.dsn), sqlOpen(t, replica.dsn)
+	pcfg, err := mysql.ParseDSN(primary.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcfg, err := mysql.ParseDSN(replica.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gtidPos := func() string {
+		var pos string
+		if err := pdb.QueryRow("SELECT @@GLOBAL.gtid_binlog_pos").Scan(&pos); err != nil {
+			t.Fatal(err)
+		}
+		return pos
+	}
+	host, port, _ := strings.Cut(pcfg.Addr, ":")
+	myExec(t, rdb, "RESET MASTER", "SET GLOBAL gtid_slave_pos = '"+gtidPos()+"'",
+		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%s, MASTER_USER='cdc', MASTER_PASSWORD='cdc', MASTER_USE_GTID=slave_pos", host, port),
+		"START SLAVE")
+
+	vip := newTCPProxy(t, pcfg.Addr)
+	vcfg := pcfg.Clone()
+	vcfg.Addr = vip.addr
+	saved := mariaDSN
+	mariaDSN = vcfg.FormatDSN()
+	t.Cleanup(func() { mariaDSN = saved })
+	t.Setenv("CDC_MYSQL_DSN", mariaDSN)
+
+	r := faultDBs[1].start(t, faultOpts{prefix: "failover", extra: "  batch:\n    linger: 50ms\n", restartable: true})
+	r.p.logOnFailure()
+	time.Sleep(time.Second)
+	r.awaitProgress(t, 60*time.Second)
+
+	// The failover: the address stops answering, the replica applies
+	// everything the primary has, is promoted, and the address moves.
+	vip.cut()
+	var caught int
+	if err := rdb.QueryRow("SELECT MASTER_GTID_WAIT(?, 60)", gtidPos()).Scan(&caught); err != nil || caught != 0 {
+		t.Fatalf("replica did not catch up with the primary (%d): %v", caught, err)
+	}
+	myExec(t, rdb, "STOP SLAVE", "RESET SLAVE ALL")
+	atFailover := r.book.snapshot()
+	vip.retarget(rcfg.Addr)
+	vip.restore()
+
+	if code := r.p.waitExit(60 * time.Second); code != 3 {
+		t.Fatalf("address moved to another server: exit code %d, want 3 (halted); log:\n%s", code, r.p.Log())
+	}
+	assertOneLineError(t, r.p.Log(), "source.dsn now reaches mariadb server")
+
+	cfg, err := os.ReadFile(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := strings.Replace(string(cfg), "  heartbeat: 1s\n", "  heartbeat: 1s\n  failover: gtid\n", 1)
+	if told == string(cfg) {
+		t.Fatal("could not add source.failover to the config")
+	}
+	if err := os.WriteFile(r.cfg, []byte(told), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.p = startCDC(t, r.cfg)
+	r.p.logOnFailure()
+	waitStreaming(t, r.p)
+	if !strings.Contains(r.p.Log(), "resuming on another server of the same GTID lineage") {
+		t.Errorf("the restart does not say it resumes on another server; log:\n%s", r.p.Log())
+	}
+	time.Sleep(2 * time.Second)
+	r.awaitProgress(t, 60*time.Second)
+	moved := false
+	for k, v := range r.book.snapshot() {
+		moved = moved || v > atFailover[k]
+	}
+	if !moved {
+		t.Fatal("nothing was written on the new primary")
+	}
+	r.finish(t)
 }

@@ -232,8 +232,19 @@ func (p *tcpProxy) restore() {
 	p.serve(ln)
 }
 
+// retarget sends the connections made from now on to target (a virtual
+// IP moving to another server); open ones stay where they are.
+func (p *tcpProxy) retarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+}
+
 func (p *tcpProxy) forward(client net.Conn) {
-	server, err := net.Dial("tcp", p.target)
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
+	server, err := net.Dial("tcp", target)
 	if err != nil {
 		client.Close()
 		return

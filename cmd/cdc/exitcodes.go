@@ -39,6 +39,7 @@ func haltComponent(err error) (string, bool) {
 		{postgres.ErrSlotLost, componentRetention},
 		{postgres.ErrSlotAhead, componentSource},
 		{errOtherServer, componentSource},
+		{mysql.ErrServerChanged, componentSource},
 		{mysql.ErrPositionPurged, componentRetention},
 	} {
 		if errors.Is(err, h.err) {

@@ -189,14 +189,16 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	var seq uint64
 	var partial *kafka.PartialTx
 	if cp != nil {
-		if cp.Server != src.Server() {
-			err := fmt.Errorf("the checkpoint of connector %q belongs to %s server %q, but source.dsn points at %s server %q; use another connector name for another server, or delete the checkpoint to start over: %w",
-				cfg.Name, cp.Server.Type, cp.Server.ID, src.Server().Type, src.Server().ID, errOtherServer)
-			st.halt(componentSource, err.Error())
-			return haltError{err}
-		}
 		if from, err = src.ParsePosition(cp.Position); err != nil {
 			return fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+		}
+		if cp.Server != src.Server() {
+			if from, err = failoverPosition(cfg, cp, src, from); err != nil {
+				st.halt(componentSource, err.Error())
+				return haltError{err}
+			}
+			log.Warn("resuming on another server of the same GTID lineage (source.failover: gtid); the next checkpoint names this server",
+				"checkpoint_server", cp.Server.ID, "server", src.Server().ID, "position", from.String())
 		}
 		seq, partial = cp.Seq, cp.Partial
 		if partial != nil {
@@ -425,6 +427,9 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		err = fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
 	}
 	if err != nil {
+		if errors.Is(err, mysql.ErrServerChanged) && cfg.Source.Failover == config.FailoverGTID {
+			return err // exit 1: the restart resumes on the new server
+		}
 		if component, ok := haltComponent(err); ok {
 			st.halt(component, err.Error())
 			return haltError{err}
@@ -595,15 +600,14 @@ func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sou
 			return nil, nil // its prerequisites are reported above
 		}
 		defer src.Close()
-		if cp.Server != src.Server() {
-			return []source.Problem{{
-				Message: fmt.Sprintf("the checkpoint belongs to %s server %q, but source.dsn points at %s server %q", cp.Server.Type, cp.Server.ID, src.Server().Type, src.Server().ID),
-				Fix:     "use another connector name for another server, or delete the checkpoint to start over",
-			}}, nil
-		}
 		pos, err := src.ParsePosition(cp.Position)
 		if err != nil {
 			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
+		}
+		if cp.Server != src.Server() {
+			if pos, err = failoverPosition(cfg, cp, src, pos); err != nil {
+				return []source.Problem{{Message: strings.TrimSuffix(err.Error(), ": "+errOtherServer.Error())}}, nil
+			}
 		}
 		if err := src.CheckResume(ctx, pos); err != nil {
 			return []source.Problem{{Message: err.Error()}}, nil
@@ -654,12 +658,39 @@ func retryable(err error) string {
 		}
 		return ""
 	}
-	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, postgres.ErrSlotLost, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, context.Canceled} {
+	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, postgres.ErrSlotLost, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, mysql.ErrServerChanged, context.Canceled} {
 		if errors.Is(err, fatal) {
 			return ""
 		}
 	}
 	return "source"
+}
+
+// failoverPosition returns where the checkpoint cp, written from another
+// server than src, resumes on src: with source.failover gtid, its GTID
+// position (the server refuses one its binlog does not hold). Otherwise,
+// and for a position without GTIDs, an error wrapping errOtherServer.
+func failoverPosition(cfg *config.Config, cp *kafka.Checkpoint, src streamer, from source.Position) (source.Position, error) {
+	here := src.Server()
+	refused := fmt.Errorf("the checkpoint of connector %q belongs to %s server %q, but source.dsn points at %s server %q", cfg.Name, cp.Server.Type, cp.Server.ID, here.Type, here.ID)
+	if cfg.Source.Failover != config.FailoverGTID {
+		hint := "use another connector name for another server, or delete the checkpoint to start over"
+		if cfg.Source.Type == config.SourceMySQL {
+			hint += "; if it is a replica promoted with the same GTID history, set source.failover: gtid"
+		}
+		return nil, fmt.Errorf("%w; %s: %w", refused, hint, errOtherServer)
+	}
+	if cp.Server.Type != here.Type {
+		return nil, fmt.Errorf("%w: a %s position cannot be resumed on %s (source.failover gtid needs the same flavor): %w", refused, cp.Server.Type, here.Type, errOtherServer)
+	}
+	p, ok := from.(mysql.Position)
+	if ok {
+		p, ok = p.OnAnotherServer()
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w, and its position %s is not a GTID position without prepared XA transactions, which is all that source.failover gtid can resume on another server: %w", refused, from, errOtherServer)
+	}
+	return p, nil
 }
 
 // resumePoint reads the newest checkpoint again.
@@ -673,6 +704,11 @@ func resumePoint(ctx context.Context, sink *kafka.Writer, src streamer, name str
 	pos, err := src.ParsePosition(cp.Position)
 	if err != nil {
 		return nil, 0, nil, nil, fmt.Errorf("reading checkpoint of connector %q: %w", name, err)
+	}
+	if cp.Server != src.Server() { // accepted at start (source.failover), not committed since
+		if p, ok := pos.(mysql.Position); ok {
+			pos, _ = p.OnAnotherServer()
+		}
 	}
 	return pos, cp.Seq, cp.Partial, cp, nil
 }

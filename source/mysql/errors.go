@@ -18,6 +18,10 @@ var (
 	// ErrXATooLarge: an XA transaction committed whose prepared changes did
 	// not fit the memory cdc holds them in (Config.MaxXABytes).
 	ErrXATooLarge = errors.New("prepared XA transaction too large")
+	// ErrServerChanged: the server source.dsn reaches is not the one cdc
+	// started on (a failover, a name that now points elsewhere), found
+	// when the binlog connection was opened again.
+	ErrServerChanged = errors.New("the server changed")
 )
 
 // Problem is one unmet prerequisite, with its fix.

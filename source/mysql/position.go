@@ -99,6 +99,18 @@ func (p Position) IsZero() bool { return p.kind == kindNone }
 // HasGTID reports whether p is a GTID position.
 func (p Position) HasGTID() bool { return p.kind == kindMariaDB || p.kind == kindMySQL }
 
+// OnAnotherServer returns the GTID position p as another server of the same
+// replication lineage knows it: without the binlog file and offset, which
+// are each server's own. ok is false for a file position, and for one that
+// holds prepared XA transactions (they are found again by file offsets).
+func (p Position) OnAnotherServer() (Position, bool) {
+	if !p.HasGTID() || len(p.xaPending) > 0 {
+		return Position{}, false
+	}
+	p.file, p.offset = "", 0
+	return p, true
+}
+
 // File returns the binlog file and offset; "" when a GTID position does not
 // know them.
 func (p Position) File() (name string, offset uint32) { return p.file, p.offset }

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/cdc-go/cdc/source"
 )
@@ -282,6 +284,9 @@ func (r *reader) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.sameServer(ctx); err != nil {
+		return err
+	}
 	var tlsCfg *tls.Config
 	if s.dsn.TLS != nil {
 		tlsCfg = s.dsn.TLS.Clone()
@@ -481,3 +486,35 @@ func (d debugHandler) Handle(ctx context.Context, r slog.Record) error {
 
 func (d debugHandler) WithAttrs(as []slog.Attr) slog.Handler { return debugHandler{d.h.WithAttrs(as)} }
 func (d debugHandler) WithGroup(name string) slog.Handler    { return debugHandler{d.h.WithGroup(name)} }
+
+// sameServer checks, on a new connection, that source.dsn still reaches
+// the server cdc started on: after a failover, or a name that now points
+// elsewhere, resuming at a position of the old server would skip or
+// invent changes. It returns an error wrapping ErrServerChanged if not;
+// an unreachable server is a transientError like any lost connection.
+func (s *Source) sameServer(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	conn, err := mysqldrv.NewConnector(s.dsn)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	vars, err := globalVariables(ctx, db)
+	if err != nil {
+		return transientError{fmt.Errorf("checking the server's identity: %w", err)}
+	}
+	st := server{flavor: s.srv.flavor, uuid: vars["server_uuid"], host: vars["report_host"]}
+	if st.host == "" {
+		st.host = vars["hostname"]
+	}
+	sid, _ := strconv.ParseUint(vars["server_id"], 10, 32)
+	st.serverID = uint32(sid)
+	st.port, _ = strconv.Atoi(vars["port"])
+	if now := serverIdentity(st); now != s.id {
+		return fmt.Errorf("source.dsn now reaches %s server %q, not %q that this run started on (a failover, or the address now points elsewhere); stopping rather than resume a position of one server on another (with source.failover: gtid a restart resumes on the new server at the same GTIDs): %w",
+			now.Type, now.ID, s.id.ID, ErrServerChanged)
+	}
+	return nil
+}
