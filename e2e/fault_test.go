@@ -274,44 +274,44 @@ func TestFaultZombieWakesFenced(t *testing.T) {
 // instead, with a new producer, is not built yet.) A transaction only opened
 // during the cut, which the broker never saw, is recovered in the process.
 func TestFaultKafkaCutPastTransactionTimeout(t *testing.T) {
-	for _, db := range faultDBs {
-		t.Run(db.name, func(t *testing.T) {
-			proxy := newKafkaProxy(t, brokers)
-			t.Setenv("CDC_KAFKA_BROKERS", proxy.addr)
-			r := db.start(t, faultOpts{prefix: "kcut", extra: "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n"})
-			r.p.logOnFailure()
-			time.Sleep(time.Second)
-			proxy.cut()
-			// The broker aborts timed-out transactions on its cleanup
-			// round (transaction.abort.timed.out.transaction.cleanup.interval.ms,
-			// 10 s by default).
-			time.Sleep(15 * time.Second)
-			proxy.restore()
-			r.resumeAfterTimeout(t)
-		})
+	proxy := newKafkaProxy(t, brokers)
+	t.Setenv("CDC_KAFKA_BROKERS", proxy.addr)
+	rs := startFaultRuns(t, faultOpts{prefix: "kcut", extra: "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n"})
+	time.Sleep(time.Second)
+	proxy.cut()
+	// The broker aborts timed-out transactions on its cleanup round
+	// (transaction.abort.timed.out.transaction.cleanup.interval.ms, 10 s
+	// by default).
+	time.Sleep(15 * time.Second)
+	proxy.restore()
+	for _, r := range rs {
+		t.Logf("%s:", r.name)
+		r.resumeAfterTimeout(t)
 	}
 }
 
 // A connector frozen (SIGSTOP) for longer than its transaction timeout,
 // with no other instance: the broker aborts its open transaction. When it
 // wakes up it commits no half, finds no other instance, exits 1 saying the
-// transaction timed out, and the restart resumes exactly once.
+// transaction timed out, and the restart resumes exactly once. (Both
+// databases' connectors at once.)
 func TestFaultFrozenPastTransactionTimeout(t *testing.T) {
-	for _, db := range faultDBs {
-		t.Run(db.name, func(t *testing.T) {
-			r := db.start(t, faultOpts{prefix: "frozen", extra: "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n"})
-			r.p.logOnFailure()
-			time.Sleep(time.Second)
-			pid := r.p.cmd.Process.Pid
-			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(15 * time.Second) // past the broker's cleanup round
-			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-				t.Fatal(err)
-			}
-			r.resumeAfterTimeout(t)
-		})
+	rs := startFaultRuns(t, faultOpts{prefix: "frozen", extra: "  transaction_timeout: 3s\n  batch:\n    linger: 2s\n    min_linger: 2s\n"})
+	time.Sleep(time.Second)
+	for _, r := range rs {
+		if err := syscall.Kill(r.p.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(15 * time.Second) // past the broker's cleanup round
+	for _, r := range rs {
+		if err := syscall.Kill(r.p.cmd.Process.Pid, syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rs {
+		t.Logf("%s:", r.name)
+		r.resumeAfterTimeout(t)
 	}
 }
 

@@ -21,13 +21,7 @@ import (
 // so that the client keeps connecting through it. Its faultSet
 // (netfault_test.go) stalls or delays the traffic.
 type kafkaProxy struct {
-	*faultSet
-	t      *testing.T
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
+	*tcpProxy
 	// trap, when set, cuts the proxy at the next request with this API
 	// key (see cutAtRequest).
 	trap *requestTrap
@@ -75,69 +69,9 @@ func (p *kafkaProxy) cutTrapped() {
 
 func newKafkaProxy(t *testing.T, target string) *kafkaProxy {
 	t.Helper()
-	p := &kafkaProxy{faultSet: newFaultSet(), t: t, target: target, conns: map[net.Conn]struct{}{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(func() {
-		p.heal()
-		p.cut()
-	})
+	p := &kafkaProxy{}
+	p.tcpProxy = newProxy(t, target, func(c net.Conn) { p.forward(c) })
 	return p
-}
-
-func (p *kafkaProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.forward(c)
-		}
-	}()
-}
-
-// cut closes the listener and every connection.
-func (p *kafkaProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]struct{}{}
-}
-
-// restore listens again on the same address.
-func (p *kafkaProxy) restore() {
-	p.t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy: listening again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
-}
-
-func (p *kafkaProxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil {
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
 }
 
 type apiReq struct {

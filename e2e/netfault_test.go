@@ -174,11 +174,22 @@ type tcpProxy struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]struct{}
+	handle func(client net.Conn) // forward, or a proxy's own
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
 	t.Helper()
-	p := &tcpProxy{faultSet: newFaultSet(), t: t, target: target, conns: map[net.Conn]struct{}{}}
+	return newProxy(t, target, nil)
+}
+
+// newProxy listens for connections to target and hands each to handle
+// (nil: forward), which tracks the connections it opens.
+func newProxy(t *testing.T, target string, handle func(net.Conn)) *tcpProxy {
+	t.Helper()
+	p := &tcpProxy{faultSet: newFaultSet(), t: t, target: target, conns: map[net.Conn]struct{}{}, handle: handle}
+	if p.handle == nil {
+		p.handle = p.forward
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +213,7 @@ func (p *tcpProxy) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
-			go p.forward(c)
+			go p.handle(c)
 		}
 	}()
 }
@@ -232,6 +243,19 @@ func (p *tcpProxy) restore() {
 	p.serve(ln)
 }
 
+// track records open connections for cut; false when the proxy is cut.
+func (p *tcpProxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
 // retarget sends the connections made from now on to target (a virtual
 // IP moving to another server); open ones stay where they are.
 func (p *tcpProxy) retarget(target string) {
@@ -249,15 +273,11 @@ func (p *tcpProxy) forward(client net.Conn) {
 		client.Close()
 		return
 	}
-	p.mu.Lock()
-	if p.ln == nil {
-		p.mu.Unlock()
+	if !p.track(client, server) {
 		client.Close()
 		server.Close()
 		return
 	}
-	p.conns[client], p.conns[server] = struct{}{}, struct{}{}
-	p.mu.Unlock()
 	cf := p.open()
 	defer p.closed(cf)
 	closeBoth := func() {
