@@ -193,7 +193,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 			return fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
 		}
 		if cp.Server != src.Server() {
-			if from, err = failoverPosition(cfg, cp, src, from); err != nil {
+			if from, err = failoverPosition(cfg, cp, src.Server(), from); err != nil {
 				st.halt(componentSource, err.Error())
 				return haltError{err}
 			}
@@ -605,7 +605,7 @@ func checkCheckpoint(ctx context.Context, cfg *config.Config, out io.Writer, sou
 			return nil, fmt.Errorf("reading checkpoint of connector %q: %w", cfg.Name, err)
 		}
 		if cp.Server != src.Server() {
-			if pos, err = failoverPosition(cfg, cp, src, pos); err != nil {
+			if pos, err = failoverPosition(cfg, cp, src.Server(), pos); err != nil {
 				return []source.Problem{{Message: strings.TrimSuffix(err.Error(), ": "+errOtherServer.Error())}}, nil
 			}
 		}
@@ -667,11 +667,10 @@ func retryable(err error) string {
 }
 
 // failoverPosition returns where the checkpoint cp, written from another
-// server than src, resumes on src: with source.failover gtid, its GTID
+// server than here, resumes on here: with source.failover gtid, its GTID
 // position (the server refuses one its binlog does not hold). Otherwise,
 // and for a position without GTIDs, an error wrapping errOtherServer.
-func failoverPosition(cfg *config.Config, cp *kafka.Checkpoint, src streamer, from source.Position) (source.Position, error) {
-	here := src.Server()
+func failoverPosition(cfg *config.Config, cp *kafka.Checkpoint, here source.Server, from source.Position) (source.Position, error) {
 	refused := fmt.Errorf("the checkpoint of connector %q belongs to %s server %q, but source.dsn points at %s server %q", cfg.Name, cp.Server.Type, cp.Server.ID, here.Type, here.ID)
 	if cfg.Source.Failover != config.FailoverGTID {
 		hint := "use another connector name for another server, or delete the checkpoint to start over"
