@@ -361,38 +361,47 @@ func (r *faultRun) finish(t *testing.T) {
 // status intervals or heartbeats) rather than wait on a dead connection
 // for ever. Every change arrives exactly once.
 func TestFaultSourceNetwork(t *testing.T) {
+	// Both databases at once, each behind its own proxy.
+	var proxies []*tcpProxy
 	for _, db := range faultDBs {
-		t.Run(db.name, func(t *testing.T) {
-			proxy := db.proxy(t)
-			r := db.start(t, faultOpts{prefix: "srcnet", extra: "  batch:\n    linger: 50ms\n"})
-			r.p.logOnFailure()
-			proxy.delay(30 * time.Millisecond)
-			time.Sleep(3 * time.Second)
-			proxy.delay(0)
-
-			proxy.cut()
-			time.Sleep(3 * time.Second)
-			proxy.restore()
-			r.awaitProgress(t, 60*time.Second)
-
-			lost := strings.Count(r.p.Log(), "resuming from the last checkpoint") + strings.Count(r.p.Log(), "binlog connection lost")
-			proxy.blackhole()
-			// Three status intervals or heartbeats (1 s each here): well
-			// within 10 s.
-			deadline := time.Now().Add(10 * time.Second)
-			for strings.Count(r.p.Log(), "resuming from the last checkpoint")+strings.Count(r.p.Log(), "binlog connection lost") == lost {
-				if time.Now().After(deadline) || r.p.exited() {
-					t.Fatalf("10 s after the connection went silent, cdc has not dropped it; log:\n%s", r.p.Log())
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			r.awaitProgress(t, 60*time.Second)
-			if r.p.exited() {
-				t.Fatalf("connector exited; log:\n%s", r.p.Log())
-			}
-			r.finish(t)
-		})
+		proxies = append(proxies, db.proxy(t))
 	}
+	rs := startFaultRuns(t, faultOpts{prefix: "srcnet", extra: "  batch:\n    linger: 50ms\n"})
+	each := func(f func(*tcpProxy)) {
+		for _, p := range proxies {
+			f(p)
+		}
+	}
+	each(func(p *tcpProxy) { p.delay(30 * time.Millisecond) })
+	time.Sleep(3 * time.Second)
+	each(func(p *tcpProxy) { p.delay(0) })
+
+	each((*tcpProxy).cut)
+	time.Sleep(3 * time.Second)
+	each((*tcpProxy).restore)
+	awaitAll(t, rs, 60*time.Second, "the network to the database cut and restored")
+
+	drops := func(r *faultRun) int {
+		return strings.Count(r.p.Log(), "resuming from the last checkpoint") + strings.Count(r.p.Log(), "binlog connection lost")
+	}
+	var before []int
+	for _, r := range rs {
+		before = append(before, drops(r))
+	}
+	each((*tcpProxy).blackhole)
+	// Three status intervals or heartbeats (1 s each here): well within
+	// 10 s.
+	deadline := time.Now().Add(10 * time.Second)
+	for i, r := range rs {
+		for drops(r) == before[i] {
+			if time.Now().After(deadline) || r.p.exited() {
+				t.Fatalf("%s: 10 s after the connection went silent, cdc has not dropped it; log:\n%s", r.name, r.p.Log())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	awaitAll(t, rs, 60*time.Second, "the open connections to the database black-holed")
+	finishAll(t, rs)
 }
 
 // The network between cdc and Kafka fails under the writes, each time for
@@ -401,27 +410,19 @@ func TestFaultSourceNetwork(t *testing.T) {
 // ones work). cdc rides the first two, replaces the dead connections of
 // the third, and every change arrives exactly once.
 func TestFaultKafkaNetwork(t *testing.T) {
-	for _, db := range faultDBs {
-		t.Run(db.name, func(t *testing.T) {
-			proxy := newKafkaProxy(t, brokers)
-			t.Setenv("CDC_KAFKA_BROKERS", proxy.addr)
-			r := db.start(t, faultOpts{prefix: "kafkanet", extra: "  batch:\n    linger: 50ms\n"})
-			r.p.logOnFailure()
-			proxy.delay(50 * time.Millisecond)
-			time.Sleep(3 * time.Second)
-			proxy.delay(0)
-			proxy.stall()
-			time.Sleep(5 * time.Second)
-			proxy.unstall()
-			r.awaitProgress(t, 60*time.Second)
-			proxy.blackhole()
-			r.awaitProgress(t, 90*time.Second)
-			if r.p.exited() {
-				t.Fatalf("connector exited; log:\n%s", r.p.Log())
-			}
-			r.finish(t)
-		})
-	}
+	proxy := newKafkaProxy(t, brokers)
+	t.Setenv("CDC_KAFKA_BROKERS", proxy.addr)
+	rs := startFaultRuns(t, faultOpts{prefix: "kafkanet", extra: "  batch:\n    linger: 50ms\n"})
+	proxy.delay(50 * time.Millisecond)
+	time.Sleep(3 * time.Second)
+	proxy.delay(0)
+	proxy.stall()
+	time.Sleep(5 * time.Second)
+	proxy.unstall()
+	awaitAll(t, rs, 60*time.Second, "the connections to Kafka stalled 5 s")
+	proxy.blackhole()
+	awaitAll(t, rs, 90*time.Second, "the open connections to Kafka black-holed")
+	finishAll(t, rs)
 }
 
 // The database server restarted under the writes, on both databases
