@@ -348,8 +348,12 @@ func (r *reader) session(ctx context.Context) error {
 		dog     *time.Timer
 	)
 	arm := func() {
-		wctx, wcancel = context.WithCancelCause(ctx)
-		dog = time.AfterFunc(idle, func() { wcancel(errIdleBinlog) })
+		// The timer's func cancels its own context: a watchdog that fired
+		// late, as the next one is armed, must not read wcancel (a data
+		// race) nor cancel the new context.
+		c, cancel := context.WithCancelCause(ctx)
+		wctx, wcancel = c, cancel
+		dog = time.AfterFunc(idle, func() { cancel(errIdleBinlog) })
 	}
 	arm()
 	defer func() { dog.Stop(); wcancel(nil) }()
