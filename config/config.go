@@ -118,6 +118,10 @@ type Kafka struct {
 	HistoryRetention Duration `yaml:"history_retention"` // default 7d
 	TransactionTopic string   `yaml:"transaction_topic"` // BEGIN/END records; "" disables
 	DeadLetterTopic  string   `yaml:"dead_letter_topic"` // "" means "<topic>.DLT" per event
+	// OnTopicDenied is what an event does whose topic the broker denies
+	// cdc WRITE on (an ACL): stop the connector (the default) or go to
+	// the dead-letter topic.
+	OnTopicDenied OnTopicDenied `yaml:"on_topic_denied"`
 	// Partitions and ReplicationFactor apply to topics created on demand.
 	Partitions        int `yaml:"partitions"`         // default 1
 	ReplicationFactor int `yaml:"replication_factor"` // default -1: the broker's default

@@ -200,6 +200,24 @@ func (c *Compression) UnmarshalYAML(n *yaml.Node) error {
 	return unmarshalEnum(n, c, "compression", c.values())
 }
 
+// OnTopicDenied is kafka.on_topic_denied.
+type OnTopicDenied string
+
+// The reactions to a topic the broker denies WRITE on.
+const (
+	TopicDeniedStop OnTopicDenied = "stop"
+	TopicDeniedDLT  OnTopicDenied = "dlt"
+)
+
+func (OnTopicDenied) values() []OnTopicDenied {
+	return []OnTopicDenied{TopicDeniedStop, TopicDeniedDLT}
+}
+
+// UnmarshalYAML accepts only stop and dlt.
+func (o *OnTopicDenied) UnmarshalYAML(n *yaml.Node) error {
+	return unmarshalEnum(n, o, "on_topic_denied", o.values())
+}
+
 // Defaults of the Kafka client settings; they are franz-go's.
 const (
 	DefaultCompression            = CompressionSnappy
@@ -220,6 +238,9 @@ func (c *Config) clientDefaults() {
 	c.Source.TLS.defaults("source.tls", has, dir)
 	if k.Compression == "" {
 		k.Compression = DefaultCompression
+	}
+	if k.OnTopicDenied == "" {
+		k.OnTopicDenied = TopicDeniedStop
 	}
 	if !has("kafka.dial_timeout") {
 		k.DialTimeout = Duration(DefaultDialTimeout)

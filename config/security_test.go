@@ -160,6 +160,7 @@ func TestSecurityConfigErrors(t *testing.T) {
 		{"  sasl:\n    mechanism: plain\n    password: p\n", "shop.yaml:8: kafka.sasl.username is required"},
 		{"  sasl:\n    mechanism: plain\n    username: u\n    password: ${KAFKA_PW}\n", "shop.yaml:11: kafka.sasl.password: environment variable KAFKA_PW is not set"},
 		{"  compression: lz5\n", `shop.yaml:8: kafka.compression: unknown compression "lz5" (did you mean "lz4"? valid values: none, gzip, snappy, lz4, zstd)`},
+		{"  on_topic_denied: dead_letter\n", `shop.yaml:8: kafka.on_topic_denied: unknown on_topic_denied "dead_letter" (valid values: stop, dlt)`},
 		{"  dial_timeout: 0s\n", "shop.yaml:8: kafka.dial_timeout: must be between 100ms and 5m0s, got 0s"},
 		{"  request_timeout_overhead: 1h\n", "shop.yaml:8: kafka.request_timeout_overhead: must be between 1s and 5m0s, got 1h0m0s"},
 		{"  metadata_max_age: 10ms\n", "shop.yaml:8: kafka.metadata_max_age: must be between 10s and 1h0m0s, got 10ms"},

@@ -28,6 +28,10 @@ type matrixDriver interface {
 	// start starts cdc capturing ns with extra config lines and waits until
 	// it streams.
 	start(t *testing.T, ns, extra string) *proc
+	// config is the connector config start runs on (one capturing every
+	// table of ns, on CDC_KAFKA_BROKERS), for tests that start cdc
+	// themselves.
+	config(ns, extra string) string
 	// read returns what the database itself reads back for every row of
 	// ns.t: id -> column -> its text under readExpr, nil for NULL.
 	read(t *testing.T, ns string, cols []matrixColumn) map[int]map[string]*string
@@ -94,6 +98,8 @@ func (d *pgMatrix) create(t *testing.T, ns string, setup []string, cols []matrix
 func (d *pgMatrix) String() string { return "postgres" }
 
 func (d *pgMatrix) exec(t *testing.T, stmts ...string) { t.Helper(); pgExec(t, d.db, stmts...) }
+
+func (d *pgMatrix) config(ns, extra string) string { return pgConfig(ns, extra) }
 
 func (d *pgMatrix) start(t *testing.T, ns, extra string) *proc {
 	t.Helper()
@@ -172,6 +178,8 @@ func (d *myMatrix) create(t *testing.T, ns string, setup []string, cols []matrix
 func (d *myMatrix) String() string { return "mariadb" }
 
 func (d *myMatrix) exec(t *testing.T, stmts ...string) { t.Helper(); myExec(t, d.db, stmts...) }
+
+func (d *myMatrix) config(ns, extra string) string { return myConfig(ns, newServerID(), extra) }
 
 func (d *myMatrix) start(t *testing.T, ns, extra string) *proc {
 	t.Helper()

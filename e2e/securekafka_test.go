@@ -36,7 +36,12 @@ import (
 // Its PLAINTEXT listener is only for the broker's own inter-broker traffic.
 // It is stopped and its data removed when the test binary ends.
 type secureKafka struct {
-	Addr   string // the SASL_SSL listener, host:port
+	Addr string // the SASL_SSL listener, host:port
+	// Plain is the PLAINTEXT listener, whose principal (ANONYMOUS) is the
+	// authorizer's super user: tests set ACLs through it. The broker
+	// authorizes with StandardAuthorizer and allows what no ACL names, so
+	// that ACLs a test adds deny only what it names.
+	Plain  string
 	CAFile string // PEM of the CA that signed the broker's certificate
 	// CertFile and KeyFile are a client certificate the CA signed: the
 	// listener requires one (ssl.client.auth=required).
@@ -152,6 +157,9 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
+super.users=User:ANONYMOUS
 `, plain, secure, controller, keystore, filepath.Join(dir, "data"), caFile, password)), 0o600)
 	if err != nil {
 		return fail(err)
@@ -203,7 +211,7 @@ rootLogger.appenderRef.out.ref = OUT
 		<-done
 		os.RemoveAll(dir)
 	}
-	k := &secureKafka{Addr: fmt.Sprintf("127.0.0.1:%d", secure), CAFile: caFile, CertFile: certFile, KeyFile: keyFile,
+	k := &secureKafka{Addr: fmt.Sprintf("127.0.0.1:%d", secure), Plain: fmt.Sprintf("127.0.0.1:%d", plain), CAFile: caFile, CertFile: certFile, KeyFile: keyFile,
 		User: "cdc", Password: password, caPool: ca.pool, cert: clientCert}
 	brokerLog := func() string { b, _ := os.ReadFile(logFile); return string(b) }
 	deadline := time.Now().Add(120 * time.Second)

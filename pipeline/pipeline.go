@@ -98,6 +98,10 @@ type Options struct {
 	TransactionTopic string
 	// DeadLetterTopic overrides the "<topic>.DLT" default.
 	DeadLetterTopic string
+	// DeadLetterDenied sends the changes whose topic the broker denies
+	// (kafka.ErrTopicDenied) to the dead-letter topic; without it such a
+	// change stops Run with the error.
+	DeadLetterDenied bool
 	// Fallback encodes changes the Router rejects, for the dead-letter
 	// topic: the original row in the table envelope.
 	Fallback *transform.Tables
@@ -543,10 +547,16 @@ func (p *run) handle(ctx context.Context, m source.Message) error {
 				r = p.deadLetter(r, m.Change, DeadLetterConversion, m.Change.Err)
 			}
 			if err := p.write(ctx, r); err != nil {
-				if !errors.Is(err, kafka.ErrRecordTooLarge) {
+				var dl transform.Record
+				switch {
+				case errors.Is(err, kafka.ErrRecordTooLarge):
+					dl = p.deadLetter(transform.Record{Topic: r.Topic, Key: r.Key, Headers: r.Headers}, m.Change, DeadLetterTooLarge, err)
+				case errors.Is(err, kafka.ErrTopicDenied) && p.opt.DeadLetterDenied:
+					dl = p.deadLetter(r, m.Change, DeadLetterDenied, err)
+				default:
 					return err
 				}
-				if err := p.write(ctx, p.deadLetter(transform.Record{Topic: r.Topic, Key: r.Key, Headers: r.Headers}, m.Change, DeadLetterTooLarge, err)); err != nil {
+				if err := p.write(ctx, dl); err != nil {
 					return err
 				}
 			}
@@ -805,6 +815,11 @@ const (
 	// DeadLetterTooLarge: the record exceeded kafka.max_record_bytes; it
 	// has no value.
 	DeadLetterTooLarge DeadLetterKind = "too_large"
+	// DeadLetterDenied: the broker denied the record's topic
+	// (DeadLetterDenied option). The record is the one that was to be
+	// written, headers and all; `cdc dlt replay` writes it as it is to its
+	// topic once the grant is made.
+	DeadLetterDenied DeadLetterKind = "denied"
 )
 
 // deadLetter turns a record that cannot be delivered as is into a record for

@@ -70,8 +70,9 @@ func dltMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // form of that value. Rows the routes still reject are listed on stdout and stay in the
 // dead-letter topic, but the group moves past them: to try them again,
 // reset the group's offsets. Records without a value (tombstones, oversize
-// records) are skipped. It returns once no more rows arrive for a moment,
-// with an error when some rows still fail.
+// records) are skipped, except dead letters of a denied topic (kind
+// "denied"), which are written as they are. It returns once no more rows
+// arrive for a moment, with an error when some rows still fail.
 func dltReplay(ctx context.Context, path string, stdout io.Writer) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
@@ -207,7 +208,7 @@ func (r *replayer) batch(ctx context.Context, sess *kgo.GroupTransactSession, re
 	var failures []string
 	replayed, skipped := 0, 0
 	for _, rec := range recs {
-		if rec.Value == nil {
+		if rec.Value == nil && dltKind(rec) != pipeline.DeadLetterDenied { // a denied tombstone is replayed
 			skipped++
 			continue
 		}
@@ -264,6 +265,14 @@ func (r *replayer) replay(rec *kgo.Record) ([]*kgo.Record, error) {
 		// convert (or nothing): routing it would publish that as a value.
 		return nil, fmt.Errorf("not replayable: a value could not be converted (%s); the row holds the raw source value, not a converted one: fix the value in the database (an UPDATE sends the row again)", reason)
 	}
+	from := rec.Topic + "/" + strconv.Itoa(int(rec.Partition)) + "/" + strconv.FormatInt(rec.Offset, 10)
+	if kind == string(pipeline.DeadLetterDenied) {
+		out := deniedRecord(rec, pos, from)
+		if out.Topic == "" {
+			return nil, errors.New("dead letter of a denied topic without its cdc.dlt.topic header")
+		}
+		return []*kgo.Record{out}, nil
+	}
 	ch, err := transform.DecodeEnvelope(rec.Key, rec.Value, pos)
 	if err != nil {
 		return nil, err
@@ -272,7 +281,6 @@ func (r *replayer) replay(rec *kgo.Record) ([]*kgo.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	from := rec.Topic + "/" + strconv.Itoa(int(rec.Partition)) + "/" + strconv.FormatInt(rec.Offset, 10)
 	out := make([]*kgo.Record, 0, len(routed))
 	for _, tr := range routed {
 		k := &kgo.Record{Topic: tr.Topic, Key: tr.Key, Value: tr.Value}
@@ -289,6 +297,38 @@ func (r *replayer) replay(rec *kgo.Record) ([]*kgo.Record, error) {
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// dltKind is the cdc.dlt.kind header of rec.
+func dltKind(rec *kgo.Record) pipeline.DeadLetterKind {
+	for _, h := range rec.Headers {
+		if h.Key == "cdc.dlt.kind" {
+			return pipeline.DeadLetterKind(h.Value)
+		}
+	}
+	return ""
+}
+
+// deniedRecord is the record a dead letter of kind "denied" holds: the one
+// the connector was to write to cdc.dlt.topic when the broker denied it,
+// which the replay writes as it is (routing it again could not rebuild an
+// outbox event), without the dead-letter headers.
+func deniedRecord(rec *kgo.Record, pos, from string) *kgo.Record {
+	out := &kgo.Record{Key: rec.Key, Value: rec.Value}
+	for _, h := range rec.Headers {
+		switch {
+		case h.Key == "cdc.dlt.topic":
+			out.Topic = string(h.Value)
+		case strings.HasPrefix(h.Key, "cdc.dlt."):
+		default:
+			out.Headers = append(out.Headers, h)
+		}
+	}
+	if pos != "" {
+		out.Headers = append(out.Headers, kgo.RecordHeader{Key: headerOriginalPosition, Value: []byte(pos)})
+	}
+	out.Headers = append(out.Headers, kgo.RecordHeader{Key: headerReplayedFrom, Value: []byte(from)})
+	return out
 }
 
 // ensureTopic creates a topic the replay writes to when it does not exist,

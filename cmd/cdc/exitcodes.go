@@ -35,6 +35,7 @@ func haltComponent(err error) (string, bool) {
 		component string
 	}{
 		{kafka.ErrFenced, componentConnector},
+		{kafka.ErrTopicDenied, componentKafka},
 		{pipeline.ErrIncompatibleSchema, componentSchema},
 		{postgres.ErrSlotLost, componentRetention},
 		{postgres.ErrSlotAhead, componentSource},

@@ -286,12 +286,13 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		MaxOpen:           cfg.Kafka.TransactionTimeout.Std() / 2,
 		HeartbeatInterval: cfg.Source.StatusInterval.Std(),
 		TransactionTopic:  cfg.Kafka.TransactionTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		Fallback:        fallback,
-		Schemas:         schemas(cfg, history),
-		Metrics:         metrics,
-		Log:             log,
-		ShutdownTimeout: shutdownTimeout,
-		Snapshot:        snap.ref, SnapshotTopic: snapshotTopic(cfg), SnapshotInit: snap.init, OnSnapshotDone: onSnapshotDone,
+		DeadLetterDenied: cfg.Kafka.OnTopicDenied == config.TopicDeniedDLT,
+		Fallback:         fallback,
+		Schemas:          schemas(cfg, history),
+		Metrics:          metrics,
+		Log:              log,
+		ShutdownTimeout:  shutdownTimeout,
+		Snapshot:         snap.ref, SnapshotTopic: snapshotTopic(cfg), SnapshotInit: snap.init, OnSnapshotDone: onSnapshotDone,
 		SignalsTopic: signalsTopic(cfg), Signals: signals,
 	}
 	if opts.Replay, err = replayOption(cfg, cp); err != nil {
@@ -425,6 +426,9 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	}
 	if errors.Is(err, kafka.ErrFenced) {
 		err = fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
+	}
+	if de, ok := errors.AsType[*kafka.DeniedError](err); ok {
+		err = fmt.Errorf("%w; %s", err, grantHint(cfg, de.Topic))
 	}
 	if err != nil {
 		if errors.Is(err, mysql.ErrServerChanged) && cfg.Source.Failover == config.FailoverGTID {
@@ -641,6 +645,20 @@ func compatibilityPolicy(cfg *config.Config) func(string) (schema.Compatibility,
 		}
 		return "", false, false
 	}
+}
+
+// grantHint tells what to do about a topic the broker denied.
+func grantHint(cfg *config.Config, topic string) string {
+	principal := "<the connector's principal>"
+	if cfg.Kafka.SASL.Username != "" {
+		principal = "User:" + cfg.Kafka.SASL.Username
+	}
+	hint := fmt.Sprintf("grant it WRITE and DESCRIBE on the topic (kafka-acls.sh --bootstrap-server <broker> --add --allow-principal %s --operation Write --operation Describe --topic %s)", principal, topic)
+	internal := topic == cfg.Kafka.CheckpointTopic || topic == cfg.Kafka.HistoryTopic
+	if !internal && cfg.Kafka.OnTopicDenied == config.TopicDeniedStop {
+		hint += ", or set kafka.on_topic_denied: dlt to send the events of denied topics to the dead-letter topic"
+	}
+	return hint
 }
 
 // retryFor bounds how long run keeps resuming after failures in a row.

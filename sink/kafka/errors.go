@@ -43,6 +43,22 @@ var (
 	// record again, Write fails it with ErrRecordTooLarge. Retriable reports
 	// true for it.
 	ErrTopicLimit = errors.New("record larger than its topic's max.message.bytes")
+
+	// ErrTopicDenied reports a record for a topic the broker denied this
+	// client (TOPIC_AUTHORIZATION_FAILED: no WRITE, or no DESCRIBE, on it
+	// in the broker's ACLs). Write returns it without producing, so the
+	// open transaction stays usable, once the Writer has learnt of the
+	// denial; a denial of the checkpoint or history topic is reported with
+	// it too, and the transaction can only be aborted.
+	ErrTopicDenied = errors.New("the broker denied access to the topic")
+
+	// ErrDeniedInTransaction reports that the broker denied a topic of the
+	// open transaction (a record already taken for it failed). The
+	// transaction can only be aborted; the Writer now knows the topic is
+	// denied, so when the caller resumes from the checkpoint and writes the
+	// record again, Write fails it with ErrTopicDenied. Retriable reports
+	// true for it.
+	ErrDeniedInTransaction = errors.New("the broker denied a topic of the transaction")
 )
 
 // fencingErrors are the broker answers meaning this producer's transactional
@@ -59,6 +75,31 @@ var fencingErrors = []error{
 // errAbortedByCoordinator marks a commit the coordinator answered as a
 // retry of a transaction it had already aborted (see commitAnswer).
 var errAbortedByCoordinator = errors.New("the transaction coordinator had already aborted the transaction")
+
+// DeniedError is the error wrapping ErrTopicDenied: the topic and the
+// broker's answer.
+type DeniedError struct {
+	Topic string
+	Err   error // the broker's TOPIC_AUTHORIZATION_FAILED, with what was asked
+}
+
+func (e *DeniedError) Error() string {
+	return fmt.Sprintf("%v: topic %q (%v)", ErrTopicDenied, e.Topic, e.Err)
+}
+
+func (e *DeniedError) Unwrap() []error { return []error{ErrTopicDenied, e.Err} }
+
+// denial is what Write answers for the records of topic once the broker
+// denied it with err.
+func denial(topic string, err error) error {
+	return &DeniedError{Topic: topic, Err: err}
+}
+
+// deniedInTransaction is the failure of the open transaction that taught
+// the Writer topic is denied.
+func deniedInTransaction(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, ErrDeniedInTransaction, err)
+}
 
 func isFenced(err error) bool {
 	for _, f := range fencingErrors {
@@ -117,10 +158,10 @@ func wrap(op string, err error) error {
 // caller resumes from LoadCheckpoint.
 func Retriable(err error) bool {
 	if err == nil || isFenced(err) || errors.Is(err, ErrTransactionTimeout) ||
-		errors.Is(err, ErrRecordTooLarge) || errors.Is(err, context.Canceled) {
+		errors.Is(err, ErrRecordTooLarge) || errors.Is(err, ErrTopicDenied) || errors.Is(err, context.Canceled) {
 		return false
 	}
-	if errors.Is(err, ErrTopicLimit) {
+	if errors.Is(err, ErrTopicLimit) || errors.Is(err, ErrDeniedInTransaction) {
 		return true
 	}
 	if ke, ok := errors.AsType[*kerr.Error](err); ok {

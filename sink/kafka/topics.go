@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,11 +182,7 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 	}
 	// Ask first: creating a topic that exists may be refused (no CREATE
 	// permission) rather than answered with TOPIC_ALREADY_EXISTS.
-	var details kadm.TopicDetails
-	err := retryTransient(ctx, func() (err error) {
-		details, err = w.adm.ListTopics(ctx, names...)
-		return err
-	})
+	details, err := w.listTopics(ctx, names)
 	if err != nil {
 		for _, nt := range want {
 			nt.err = fmt.Errorf("describing topic %q: %w", nt.topic, err)
@@ -238,6 +235,36 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 			}
 		}
 	}
+}
+
+// listTopics lists names. kadm fails the whole answer when the broker
+// denies one topic of it; then each topic is asked on its own, so that only
+// the denied ones fail (with an answer whose Err is the denial).
+func (w *Writer) listTopics(ctx context.Context, names []string) (kadm.TopicDetails, error) {
+	list := func(names ...string) (details kadm.TopicDetails, err error) {
+		err = retryTransient(ctx, func() (err error) {
+			details, err = w.adm.ListTopics(ctx, names...)
+			return err
+		})
+		return details, err
+	}
+	details, err := list(names...)
+	if !errors.Is(err, kerr.TopicAuthorizationFailed) || len(names) == 1 {
+		return details, err
+	}
+	details = make(kadm.TopicDetails, len(names))
+	for _, name := range names {
+		d, err := list(name)
+		switch {
+		case errors.Is(err, kerr.TopicAuthorizationFailed):
+			details[name] = kadm.TopicDetail{Topic: name, Err: err}
+		case err != nil:
+			return nil, err
+		default:
+			maps.Copy(details, d)
+		}
+	}
+	return details, nil
 }
 
 // readLimits reads the max.message.bytes of those of want that exist now
@@ -306,6 +333,10 @@ func (w *Writer) settleTopics(ctx context.Context, wait bool) error {
 			}
 		}
 		delete(w.creating, topic)
+		if errors.Is(nt.err, kerr.TopicAuthorizationFailed) {
+			w.limits.deny(topic, nt.err)
+			return w.fail(deniedInTransaction("writing to a new topic", nt.err))
+		}
 		if nt.err != nil {
 			return w.fail(nt.err)
 		}

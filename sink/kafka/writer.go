@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-go/cdc/transform"
@@ -248,9 +249,20 @@ func (w *Writer) Begin() error {
 	w.async.reset()
 	began, timeout := w.began, w.cfg.TransactionTimeout
 	w.promise = func(r *kgo.Record, err error) {
-		if err != nil {
-			w.async.set(wrapTxn(fmt.Sprintf("producing record to topic %q", r.Topic), err, time.Since(began), timeout))
+		if err == nil {
+			return
 		}
+		op := fmt.Sprintf("producing record to topic %q", r.Topic)
+		if errors.Is(err, kerr.TopicAuthorizationFailed) {
+			if r.Topic == w.cfg.CheckpointTopic || r.Topic == w.cfg.HistoryTopic {
+				w.async.set(fmt.Errorf("%s: %w", op, denial(r.Topic, err)))
+				return
+			}
+			w.limits.deny(r.Topic, err)
+			w.async.set(deniedInTransaction(op, err))
+			return
+		}
+		w.async.set(wrapTxn(op, err, time.Since(began), timeout))
 	}
 	return nil
 }
@@ -268,7 +280,9 @@ func (w *Writer) Begin() error {
 // an error wrapping ErrRecordTooLarge and leaves the transaction usable; so
 // does one larger than its topic's max.message.bytes, once the Writer has
 // read that (on the topic's first use: a record taken before fails the
-// transaction with ErrTopicLimit).
+// transaction with ErrTopicLimit), and one for a topic the broker denied
+// (ErrTopicDenied; a record taken before the denial was known fails the
+// transaction with ErrDeniedInTransaction).
 // Write returns the first asynchronous produce failure or topic-creation
 // failure of the transaction, if one has been reported; after that, or after
 // an error wrapping ErrFenced, the transaction can only be aborted. A ctx
@@ -277,7 +291,11 @@ func (w *Writer) Write(ctx context.Context, r transform.Record) error {
 	if r.Topic == "" {
 		return errors.New("writing record: empty topic")
 	}
-	if n, limit := recordBatchBytes(&r), w.limits.get(r.Topic); n > limit {
+	limit, denied := w.limits.lookup(r.Topic)
+	if denied != nil {
+		return fmt.Errorf("writing record to topic %q: %w", r.Topic, denied)
+	}
+	if n := recordBatchBytes(&r); n > limit {
 		if limit < w.cfg.MaxRecordBytes {
 			return fmt.Errorf("writing record to topic %q: %w: %d bytes with framing, the topic takes at most %d (its max.message.bytes)",
 				r.Topic, ErrRecordTooLarge, n, limit)
@@ -594,12 +612,41 @@ func recordBytes(key, value, headers int) int {
 
 // topicLimits holds the max.message.bytes of the event topics that take
 // less than Config.MaxRecordBytes (max), read when the Writer first meets
-// each topic. The creator goroutine sets them, franz-go's producer and
-// Write read them.
+// each topic, and the topics the broker denied. The creator goroutine sets
+// the limits, produce promises and settleTopics the denials; franz-go's
+// producer and Write read them. A denial lasts as long as the Writer: a
+// grant made later is seen by the next run.
 type topicLimits struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]int
+	mu     sync.Mutex
+	max    int
+	m      map[string]int
+	denied map[string]error
+}
+
+// lookup returns the size of the largest batch topic takes and, if the
+// broker denied topic, what Write answers for it.
+func (l *topicLimits) lookup(topic string) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err, ok := l.denied[topic]; ok {
+		return 0, err
+	}
+	if n, ok := l.m[topic]; ok {
+		return n, nil
+	}
+	return l.max, nil
+}
+
+// deny records that the broker denied topic with err.
+func (l *topicLimits) deny(topic string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.denied == nil {
+		l.denied = make(map[string]error)
+	}
+	if _, ok := l.denied[topic]; !ok {
+		l.denied[topic] = denial(topic, err)
+	}
 }
 
 // minTopicLimit is the smallest batch limit franz-go takes.
