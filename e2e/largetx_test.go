@@ -52,40 +52,103 @@ const largeTxKafka = `  transaction_timeout: 2s
 `
 
 func TestPostgresLargeTransactionKillRestart(t *testing.T) {
-	keys, rounds, cycles := largeTxShape(false)
-	name := uniq("pglargetx")
-	db := pgConnect(t)
-	w := &ledgerWriter{schema: name, ledgerBook: newLedgerBook(keys)}
-	w.setup(t, db)
-	dropSlotAtEnd(t, db, name, name)
-	createTopics(t, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
-	p, cfg := pgStartCDC(t, name, fmt.Sprintf(largeTxKafka, name))
-	w.seed(t, db)
-	c := newConsumer(t, "^"+name+`\.`)
-	seeded(t, c, p, keys)
-
-	pgExec(t, db, fmt.Sprintf(`DO $$ BEGIN FOR s IN 1..%d LOOP
-		INSERT INTO %[2]s.ledger SELECT k, s, 'bulk' FROM generate_series(1, %[3]d) k;
-		UPDATE %[2]s.counters SET v = s;
-	END LOOP; END $$`, rounds, name, keys))
-	w.committed(allKeys(keys, rounds))
-	largeTxKills(t, c, cfg, p, name, keys, rounds, cycles,
-		func(es []event) bool { return w.done(t, es, name) },
-		func(es []event) { w.verify(t, es, name) })
+	lt := startLargeTx(t, false, []string{brokers})
+	lt.faults(t, largeTxShapeCycles(false), lt.killRestart)
 }
 
 func TestMySQLLargeTransactionKillRestart(t *testing.T) {
-	keys, rounds, cycles := largeTxShape(true)
-	name := uniq("mylargetx")
+	lt := startLargeTx(t, true, []string{brokers})
+	lt.faults(t, largeTxShapeCycles(true), lt.killRestart)
+}
+
+// The broker of a private cluster killed and restarted while one huge
+// source transaction streams, and then the connector SIGKILLed, on each
+// database: the Kafka transaction open at each broker kill outlives
+// the 2 s transaction timeout, so the broker aborts it and cdc exits 1
+// (or, if it committed just before, rides the restart); each restart
+// resumes inside the source transaction, and every change arrives exactly
+// once with one BEGIN and one END.
+func TestFaultLargeTransactionBrokerRestart(t *testing.T) {
+	k := privateKafka(t, 1)
+	t.Setenv("CDC_KAFKA_BROKERS", k.brokers())
+	seeds := strings.Split(k.brokers(), ",")
+	for _, mariadb := range []bool{false, true} {
+		t.Run(map[bool]string{false: "postgres", true: "mariadb"}[mariadb], func(t *testing.T) {
+			lt := startLargeTx(t, mariadb, seeds)
+			lt.restartOnExit = true
+			lt.faults(t, 2, func(t *testing.T, i int) {
+				if i == 1 {
+					lt.killRestart(t, i)
+					return
+				}
+				t.Logf("fault %d: killing the broker", i)
+				k.kill(1)
+				time.Sleep(time.Second)
+				k.start(t, 1)
+				k.waitBrokers(t, 1, 120*time.Second)
+			})
+		})
+	}
+}
+
+// largeTxShapeCycles is how many faults land in the big transaction.
+func largeTxShapeCycles(mariadb bool) int { _, _, cycles := largeTxShape(mariadb); return cycles }
+
+// largeTx is a connector streaming one big source transaction (largeTxShape)
+// after a seed of keys rows.
+type largeTx struct {
+	name         string
+	keys, rounds int
+	c            *consumer
+	cfg          string
+	p            *proc
+	done         func([]event) bool
+	verify       func([]event)
+	// restartOnExit restarts a connector that exits 1 by itself (as a
+	// supervisor would), instead of failing.
+	restartOnExit bool
+	restarts      int // restartOnExit restarts
+	resumedInside int // runs that resumed inside the big transaction
+}
+
+// startLargeTx creates the ledger on the database (MariaDB or Postgres),
+// starts cdc on the brokers seeds (CDC_KAFKA_BROKERS must name them),
+// waits for the seed and commits the big transaction.
+func startLargeTx(t *testing.T, mariadb bool, seeds []string) *largeTx {
+	t.Helper()
+	keys, rounds, _ := largeTxShape(mariadb)
+	lt := &largeTx{keys: keys, rounds: rounds}
+	if !mariadb {
+		lt.name = uniq("pglargetx")
+		name := lt.name
+		db := pgConnect(t)
+		w := &ledgerWriter{schema: name, ledgerBook: newLedgerBook(keys)}
+		w.setup(t, db)
+		dropSlotAtEnd(t, db, name, name)
+		createTopicsAt(t, seeds, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
+		lt.p, lt.cfg = pgStartCDC(t, name, fmt.Sprintf(largeTxKafka, name))
+		w.seed(t, db)
+		lt.c = newConsumerAt(t, seeds, "^"+name+`\.`)
+		seeded(t, lt.c, lt.p, keys)
+		pgExec(t, db, fmt.Sprintf(`DO $$ BEGIN FOR s IN 1..%d LOOP
+		INSERT INTO %[2]s.ledger SELECT k, s, 'bulk' FROM generate_series(1, %[3]d) k;
+		UPDATE %[2]s.counters SET v = s;
+	END LOOP; END $$`, rounds, name, keys))
+		w.committed(allKeys(keys, rounds))
+		lt.done = func(es []event) bool { return w.done(t, es, name) }
+		lt.verify = func(es []event) { w.verify(t, es, name) }
+		return lt
+	}
+	lt.name = uniq("mylargetx")
+	name := lt.name
 	db := myConnect(t)
 	w := &myLedgerWriter{db: name, ledgerBook: newLedgerBook(keys)}
 	w.setup(t, db)
-	createTopics(t, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
-	p, cfg := myStartCDC(t, name, fmt.Sprintf(largeTxKafka, name))
+	createTopicsAt(t, seeds, name+"."+name+".counters", name+"."+name+".ledger", name+".transactions")
+	lt.p, lt.cfg = myStartCDC(t, name, fmt.Sprintf(largeTxKafka, name))
 	w.seed(t, db)
-	c := newConsumer(t, "^"+name+`\.`)
-	seeded(t, c, p, keys)
-
+	lt.c = newConsumerAt(t, seeds, "^"+name+`\.`)
+	seeded(t, lt.c, lt.p, keys)
 	sqls := []string{"BEGIN"}
 	for s := 1; s <= rounds; s++ {
 		sqls = append(sqls,
@@ -94,9 +157,9 @@ func TestMySQLLargeTransactionKillRestart(t *testing.T) {
 	}
 	myExec(t, db, append(sqls, "COMMIT")...)
 	w.committed(allKeys(keys, rounds))
-	largeTxKills(t, c, cfg, p, name, keys, rounds, cycles,
-		func(es []event) bool { return w.done(t, es, name) },
-		func(es []event) { w.verify(t, es, name) })
+	lt.done = func(es []event) bool { return w.done(t, es, name) }
+	lt.verify = func(es []event) { w.verify(t, es, name) }
+	return lt
 }
 
 // allKeys is the counters of keys keys, each set to v.
@@ -108,53 +171,73 @@ func allKeys(keys, v int) map[int]int {
 	return m
 }
 
-// largeTxKills kills the connector cycles times while the big transaction
-// streams (each time after more of it became visible, so that the kills
-// land inside it), restarts it, waits for the rest and verifies.
-func largeTxKills(t *testing.T, c *consumer, cfg string, p *proc, name string, keys, rounds, cycles int,
-	done func([]event) bool, verify func([]event)) {
+// killRestart is the fault of the kill tests: SIGKILL the connector and
+// start it again.
+func (lt *largeTx) killRestart(t *testing.T, i int) {
+	t.Logf("fault %d: killing the connector", i)
+	lt.p.kill()
+	lt.retire()
+	lt.p = startCDC(t, lt.cfg)
+}
+
+// retire counts whether the connector's run resumed inside the big
+// transaction; call it once the run ended.
+func (lt *largeTx) retire() {
+	if strings.Contains(lt.p.Log(), "resuming from checkpoint inside a source transaction") {
+		lt.resumedInside++
+	}
+}
+
+// alive fails the test if the connector exited by itself, or, with
+// restartOnExit, restarts one that exited 1.
+func (lt *largeTx) alive(t *testing.T, when string) {
 	t.Helper()
+	if !lt.p.exited() {
+		return
+	}
+	if code := lt.p.waitExit(time.Second); !lt.restartOnExit || code != 1 {
+		t.Fatalf("%s: connector exited by itself (code %d); log:\n%s", when, code, lt.p.Log())
+	}
+	t.Logf("%s: connector exited 1 (%s); restarting it", when, lastLine(lt.p.Log()))
+	lt.retire()
+	lt.restarts++
+	lt.p = startCDC(t, lt.cfg)
+}
+
+// faults causes fault cycles times while the big transaction streams (each
+// time after more of it became visible, so that the faults land inside
+// it), waits for the rest and verifies.
+func (lt *largeTx) faults(t *testing.T, cycles int, fault func(t *testing.T, i int)) {
+	t.Helper()
+	keys, rounds, c, name := lt.keys, lt.rounds, lt.c, lt.name
 	big := 2 * keys * rounds
 	rng := rand.New(rand.NewPCG(uint64(keys), uint64(rounds)))
 	var peak int64
-	resumedInside := 0
 	started := time.Now()
 	for i := range cycles {
 		target := keys + (i+1)*big/(cycles+1) + rng.IntN(big/(4*(cycles+1)))
 		c.until(180*time.Second, func(es []event) bool {
-			if p.exited() {
-				t.Fatalf("cycle %d: connector exited by itself; log:\n%s", i, p.Log())
-			}
+			lt.alive(t, fmt.Sprintf("cycle %d", i))
 			return len(es) >= target
 		})
 		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
-		if p.exited() {
-			t.Fatalf("cycle %d: connector exited by itself; log:\n%s", i, p.Log())
-		}
-		peak = max(peak, vmHWM(t, p))
-		t.Logf("cycle %d: %d events after %v; killing", i, len(c.got), time.Since(started).Round(100*time.Millisecond))
-		p.kill()
-		if strings.Contains(p.Log(), "resuming from checkpoint inside a source transaction") {
-			resumedInside++
-		}
-		p = startCDC(t, cfg)
+		lt.alive(t, fmt.Sprintf("cycle %d", i))
+		peak = max(peak, vmHWM(t, lt.p))
+		t.Logf("cycle %d: %d events after %v", i, len(c.got), time.Since(started).Round(100*time.Millisecond))
+		fault(t, i)
 	}
 	// The seed and the big transaction, with their BEGIN and END (done
 	// decodes every event: call it once the count is there).
 	c.until(300*time.Second, func(es []event) bool {
-		if p.exited() {
-			t.Fatalf("connector exited by itself; log:\n%s", p.Log())
-		}
-		return len(es) >= keys+big+4 && done(es)
+		lt.alive(t, "after the faults")
+		return len(es) >= keys+big+4 && lt.done(es)
 	})
 	elapsed := time.Since(started)
-	peak = max(peak, vmHWM(t, p))
-	if strings.Contains(p.Log(), "resuming from checkpoint inside a source transaction") {
-		resumedInside++
-	}
+	peak = max(peak, vmHWM(t, lt.p))
+	lt.retire()
 	es := c.settle(2 * time.Second)
-	verify(es)
-	if resumedInside == 0 {
+	lt.verify(es)
+	if lt.resumedInside == 0 {
 		t.Errorf("no restart resumed inside the large transaction: the test did not exercise partial checkpoints")
 	}
 
@@ -181,9 +264,9 @@ func largeTxKills(t *testing.T, c *consumer, cfg string, p *proc, name string, k
 	if fmt.Sprint(counts) != fmt.Sprint([]int{keys, big}) {
 		t.Errorf("END event counts %v, want [%d %d]", counts, keys, big)
 	}
-	p.stopOK()
-	t.Logf("%d-event source transaction across %d SIGKILLs (%d restarts resumed inside it) in %v; peak RSS of cdc %d MiB",
-		big, cycles, resumedInside, elapsed.Round(time.Second), peak/1024)
+	lt.p.stopOK()
+	t.Logf("%d-event source transaction across %d faults (%d runs resumed inside it, %d restarts after an exit 1) in %v; peak RSS of cdc %d MiB",
+		big, cycles, lt.resumedInside, lt.restarts, elapsed.Round(time.Second), peak/1024)
 }
 
 // seeded waits until the seed's events arrived.
@@ -201,9 +284,12 @@ func seeded(t *testing.T, c *consumer, p *proc, n int) {
 // createTopics creates topics with 3 partitions (as pgConfig and myConfig
 // set), so that the connector's first records to them do not wait for a
 // new topic's metadata inside a 2-second Kafka transaction.
-func createTopics(t *testing.T, topics ...string) {
+func createTopics(t *testing.T, topics ...string) { createTopicsAt(t, []string{brokers}, topics...) }
+
+// createTopicsAt is createTopics on the brokers seeds.
+func createTopicsAt(t *testing.T, seeds []string, topics ...string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
 		t.Fatal(err)
 	}
