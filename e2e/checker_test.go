@@ -273,18 +273,36 @@ func (b *ledgerBook) done(es []event, topics string) bool {
 // reached reports whether the counters in es reached want (each one's
 // seed, value 0, at least).
 func reached(es []event, topics string, want map[int]int) bool {
-	last := map[string]int{}
-	for _, e := range es {
+	var s counterScan
+	return s.reached(es, topics, want)
+}
+
+// counterScan is reached over a growing list of events, reading each event
+// once (a soak reads millions): the last counter value of each key in the
+// events scanned so far.
+type counterScan struct {
+	n    int // events scanned
+	last map[string]int
+}
+
+// reached is the package's reached for es, of which the first s.n are the
+// events scanned before.
+func (s *counterScan) reached(es []event, topics string, want map[int]int) bool {
+	if s.last == nil || len(es) < s.n { // new, or over other events
+		s.last, s.n = map[string]int{}, 0
+	}
+	for _, e := range es[s.n:] {
 		if e.Topic != topics+".counters" || e.Value == nil {
 			continue
 		}
 		var v envelope
 		if json.Unmarshal(e.Value, &v) == nil && v.After != nil {
-			last[e.Key] = int(v.After["v"].(float64))
+			s.last[e.Key] = int(v.After["v"].(float64))
 		}
 	}
+	s.n = len(es)
 	for k, v := range want {
-		if got, ok := last[fmt.Sprintf(`{"k":%d}`, k)]; !ok || got < v {
+		if got, ok := s.last[fmt.Sprintf(`{"k":%d}`, k)]; !ok || got < v {
 			return false
 		}
 	}

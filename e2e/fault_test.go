@@ -36,6 +36,7 @@ type faultRun struct {
 	book   *ledgerBook
 	c      *consumer
 	topics string
+	seen   counterScan // awaitProgress's, over c's events
 }
 
 // awaitProgress waits until Kafka holds every change committed before the
@@ -43,7 +44,7 @@ type faultRun struct {
 func (r *faultRun) awaitProgress(t *testing.T, timeout time.Duration) {
 	t.Helper()
 	want := r.book.snapshot()
-	r.c.until(timeout, func(es []event) bool { return reached(es, r.topics, want) })
+	r.c.until(timeout, func(es []event) bool { return r.seen.reached(es, r.topics, want) })
 }
 
 // faultDB starts a faultRun on one database. proxy puts a tcpProxy between the connectors started after it and the
