@@ -87,8 +87,15 @@ func (p *proc) Log() string {
 // startCDC starts `cdc run -c cfg`. The process is killed at test end.
 func startCDC(t *testing.T, cfg string, env ...string) *proc {
 	t.Helper()
+	return startCommand(t, env, "run", "-c", cfg)
+}
+
+// startCommand starts cdc with args (and env added). The process is killed
+// at test end.
+func startCommand(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, done: make(chan struct{})}
-	p.cmd = exec.Command(cdcBin, "run", "-c", cfg)
+	p.cmd = exec.Command(cdcBin, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = p
 	p.cmd.Stdout = p

@@ -127,6 +127,10 @@ commands:
                     op r with source.snapshot "incremental" (docs/snapshots.md)
   snapshot -c FILE -cancel ID [-wait D]
                     stop the tables of snapshot ID that are not done
+  verify  -c FILE [-every D [-listen ADDR]] [-timeout D] [TABLE...]
+                    compare the tables with the rows their events rebuild: asks
+                    the connector for an on-demand snapshot and checks each row
+                    (docs/reliability.md); exit 1 when a row does not match
   healthcheck [-url URL]
                     exit 0 if URL answers 200 (default http://127.0.0.1:9187/readyz)
   version           print the version
@@ -174,6 +178,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return snapshotCommand(ctx, rest, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, stdout, stderr)
+	case "verify":
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return verifyCommand(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cdc %s\n", buildVersion())
 		return nil

@@ -141,14 +141,11 @@ func snapshotCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return usageError{fmt.Errorf("snapshot: %w", err)}
 	}
-	topic := signalsTopic(cfg)
-	pctx, pcancel := context.WithTimeout(ctx, connectTimeout)
-	off, err := kafka.Publish(pctx, kafkaCluster(cfg), topic, int16(cfg.Kafka.ReplicationFactor), []byte(sig.ID), value)
-	pcancel()
+	off, err := publishSignal(ctx, cfg, sig.ID, value)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote to %s at offset %d: %s\n", topic, off, value)
+	fmt.Fprintf(stdout, "wrote to %s at offset %d: %s\n", signalsTopic(cfg), off, value)
 	members, err := kafka.RunningMembers(ctx, kafkaCluster(cfg), cfg.Name)
 	switch {
 	case err != nil:
@@ -168,13 +165,20 @@ func snapshotCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	return waitAnswer(ctx, stdout, cfg, sig.ID, off, *wait)
 }
 
+// publishSignal writes a signal (its id and text) to the connector's
+// signals topic and returns its offset.
+func publishSignal(ctx context.Context, cfg *config.Config, id string, value []byte) (int64, error) {
+	pctx, pcancel := context.WithTimeout(ctx, connectTimeout)
+	defer pcancel()
+	return kafka.Publish(pctx, kafkaCluster(cfg), signalsTopic(cfg), int16(cfg.Kafka.ReplicationFactor), []byte(id), value)
+}
+
 // errAnswered stops Follow once the answer is found.
 var errAnswered = errors.New("answered")
 
-// waitAnswer reads the signals topic after the request at offset off until
-// the connector's answer to id arrives, and prints it; a rejection is an
-// error.
-func waitAnswer(ctx context.Context, stdout io.Writer, cfg *config.Config, id string, off int64, wait time.Duration) error {
+// answerTo reads the signals topic after the request at offset off until
+// the connector's answer to id arrives, and returns it.
+func answerTo(ctx context.Context, cfg *config.Config, id string, off int64, wait time.Duration) (snapshot.Signal, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var ans snapshot.Signal
@@ -188,9 +192,17 @@ func waitAnswer(ctx context.Context, stdout io.Writer, cfg *config.Config, id st
 	}, nil)
 	switch {
 	case errors.Is(err, errAnswered):
+		return ans, nil
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("no answer to request %q within %v (is connector %q running?); the request stays in the topic", id, wait, cfg.Name)
-	default:
+		return ans, fmt.Errorf("no answer to request %q within %v (is connector %q running?); the request stays in the topic", id, wait, cfg.Name)
+	}
+	return ans, err
+}
+
+// waitAnswer is answerTo, printing the answer; a rejection is an error.
+func waitAnswer(ctx context.Context, stdout io.Writer, cfg *config.Config, id string, off int64, wait time.Duration) error {
+	ans, err := answerTo(ctx, cfg, id, off, wait)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s", ans.Type, strings.Join(ans.Tables, ", "))
