@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -71,7 +72,8 @@ func TestVerify(t *testing.T) {
 			close(stop)
 			wg.Wait()
 			table := ns + ".t: "
-			if code != 0 || !strings.Contains(stdout, table) || !strings.Contains(stdout, " 0 differ, 0 missing, 0 extra") {
+			if code != 0 || !strings.Contains(stdout, table) || !strings.Contains(stdout, " 0 differ, 0 missing, 0 extra") ||
+				!regexp.MustCompile(`checkpoint history \(\S+\): [1-9]\d* checkpoints, 0 gaps, 0 position regressions`).MatchString(stdout) {
 				t.Fatalf("verify under writes: exit %d, want 0 and no mismatch; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}
 			var matched int
@@ -113,6 +115,7 @@ func TestVerify(t *testing.T) {
 			bogus := []*kgo.Record{forge(5, "u", "invented"), forge(9, "d", nil), forge(50000, "c", "invented")}
 			// 50000 lands in 5's partition; its key would hash elsewhere, and
 			// the verifier reads every partition.
+			bogus = append(bogus, forgeHistory(t, ns))
 			if err := cl.ProduceSync(context.Background(), bogus...).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +133,10 @@ func TestVerify(t *testing.T) {
 					t.Errorf("verify does not report %q; stdout:\n%s", w, stdout)
 				}
 			}
-			if n := strings.Count(stdout, "\n  "); n != len(want) {
+			if !strings.Contains(stdout, " lies before checkpoint ") {
+				t.Errorf("verify does not report the forged checkpoint's position regression; stdout:\n%s", stdout)
+			}
+			if n := strings.Count(stdout, "\n  "+ns+".t "); n != len(want) {
 				t.Errorf("verify lists %d rows, want %d; stdout:\n%s", n, len(want), stdout)
 			}
 
@@ -176,4 +182,55 @@ func scrape(url string) string {
 		return ""
 	}
 	return string(b)
+}
+
+// forgeHistory returns a checkpoint history record of connector name that
+// follows its last one but goes back to its first one's position, as a
+// connector resuming at a wrong position would write.
+func forgeHistory(t *testing.T, name string) *kgo.Record {
+	t.Helper()
+	topic := "_cdc_checkpoints_e2e.history"
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, _ := ends.Lookup(topic, 0)
+	var first, last map[string]any
+	var lastRec *kgo.Record
+	for n := int64(0); n < end.Offset-1; {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		if fs.NumRecords() == 0 {
+			break
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			n = r.Offset
+			if string(r.Key) != name {
+				return
+			}
+			var v map[string]any
+			if json.Unmarshal(r.Value, &v) != nil {
+				return
+			}
+			if first == nil {
+				first = v
+			}
+			last, lastRec = v, r
+		})
+	}
+	if first == nil {
+		t.Fatalf("no checkpoint history of %s", name)
+	}
+	cp := last["checkpoint"].(map[string]any)
+	cp["seq"] = cp["seq"].(float64) + 1
+	cp["position"] = first["checkpoint"].(map[string]any)["position"]
+	b, _ := json.Marshal(last)
+	return &kgo.Record{Topic: topic, Partition: lastRec.Partition, Key: lastRec.Key, Value: b}
 }

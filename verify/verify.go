@@ -302,3 +302,65 @@ func hash(v json.RawMessage) uint64 {
 	h.Write(bytes.TrimSpace(v))
 	return h.Sum64()
 }
+
+// Checkpoint is what CheckHistory reads of one committed checkpoint.
+type Checkpoint struct {
+	Seq      uint64
+	Server   string // the database server the position belongs to
+	Position []byte
+	// Moved: the connector was moved here on purpose (`cdc positions set`,
+	// `cdc run -from`; the checkpoint starts a replay).
+	Moved bool
+}
+
+// Continuity is what CheckHistory found.
+type Continuity struct {
+	Checkpoints int
+	// Gaps are checkpoints whose Seq is not the previous one's plus one
+	// (a commit missing from the history, or two writers); Regressions
+	// those whose position lies before the previous one's on the same
+	// server without a move. Both are discontinuities worth an alert.
+	Gaps, Regressions int
+	// Fresh are starts afresh (Seq 1 again: the checkpoint was deleted);
+	// Failovers changes of server. Neither is a finding.
+	Fresh, Failovers int
+	Findings         []string
+}
+
+// CheckHistory checks that the committed checkpoints, oldest first, follow
+// each other: each the next Seq, each at or after the one before it
+// (reached(earlier, later) tells, with the source's order).
+func CheckHistory(cps []Checkpoint, reached func(earlier, later []byte) (bool, error)) Continuity {
+	c := Continuity{Checkpoints: len(cps)}
+	note := func(format string, args ...any) {
+		if len(c.Findings) < MaxFindings {
+			c.Findings = append(c.Findings, fmt.Sprintf(format, args...))
+		}
+	}
+	for i := 1; i < len(cps); i++ {
+		a, b := cps[i-1], cps[i]
+		switch {
+		case b.Seq == 1 && a.Seq != 0:
+			c.Fresh++
+			continue
+		case b.Seq != a.Seq+1:
+			c.Gaps++
+			note("checkpoint %d follows checkpoint %d", b.Seq, a.Seq)
+		}
+		switch {
+		case b.Moved:
+		case a.Server != b.Server:
+			c.Failovers++
+		default:
+			ok, err := reached(a.Position, b.Position)
+			if err != nil {
+				note("checkpoint %d: %v", b.Seq, err)
+				c.Regressions++
+			} else if !ok {
+				c.Regressions++
+				note("checkpoint %d at %s lies before checkpoint %d at %s", b.Seq, b.Position, a.Seq, a.Position)
+			}
+		}
+	}
+	return c
+}

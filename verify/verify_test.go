@@ -135,3 +135,33 @@ func TestDebeziumEnvelopesAndOtherValues(t *testing.T) {
 		t.Errorf("%d rows after a truncate", s.Rows())
 	}
 }
+
+func TestCheckHistory(t *testing.T) {
+	reached := func(a, b []byte) (bool, error) {
+		var x, y int
+		if _, err := fmt.Sscan(string(a), &x); err != nil {
+			return false, err
+		}
+		fmt.Sscan(string(b), &y)
+		return y >= x, nil
+	}
+	cp := func(seq uint64, server, pos string, moved bool) Checkpoint {
+		return Checkpoint{Seq: seq, Server: server, Position: []byte(pos), Moved: moved}
+	}
+	c := CheckHistory([]Checkpoint{
+		cp(1, "a", "10", false),
+		cp(2, "a", "10", false), // same position (a partial transaction): fine
+		cp(3, "a", "20", false),
+		cp(5, "a", "30", false), // a gap
+		cp(6, "a", "25", false), // a regression
+		cp(7, "a", "5", true),   // moved back on purpose
+		cp(8, "b", "1", false),  // another server
+		cp(1, "b", "0", false),  // afresh
+		cp(2, "b", "3", false),
+	}, reached)
+	want := Continuity{Checkpoints: 9, Gaps: 1, Regressions: 1, Fresh: 1, Failovers: 1,
+		Findings: []string{"checkpoint 5 follows checkpoint 3", "checkpoint 6 at 25 lies before checkpoint 5 at 30"}}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got  %+v\nwant %+v", c, want)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-go/cdc/config"
+	"github.com/cdc-go/cdc/sink/kafka"
 	"github.com/cdc-go/cdc/snapshot"
 	"github.com/cdc-go/cdc/verify"
 )
@@ -77,10 +79,19 @@ func verifyCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 		printReport(stdout, rep)
-		m.update(rep)
+		cont, err := checkContinuity(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		printContinuity(stdout, cfg, cont)
+		m.update(rep, cont)
 		if *every <= 0 {
-			if n := rep.Mismatches(); n > 0 {
+			n := rep.Mismatches()
+			if n > 0 {
 				return fmt.Errorf("%d rows of the tables do not match the events (listed above)", n)
+			}
+			if n := cont.Gaps + cont.Regressions; n > 0 {
+				return fmt.Errorf("%d discontinuities in the checkpoint history (listed above)", n)
 			}
 			return nil
 		}
@@ -316,6 +327,40 @@ func (v *verifier) snapshotDone(id string) bool {
 	return true
 }
 
+// checkContinuity checks the connector's checkpoint history.
+func checkContinuity(ctx context.Context, cfg *config.Config) (verify.Continuity, error) {
+	hist, err := kafka.ReadHistory(ctx, kafkaCluster(cfg), cfg.Kafka.HistoryTopic, cfg.Name)
+	if err != nil {
+		return verify.Continuity{}, fmt.Errorf("reading the checkpoint history: %w", err)
+	}
+	cps := make([]verify.Checkpoint, len(hist))
+	for i, e := range hist {
+		moved := e.Replay != nil && (i == 0 || hist[i-1].Replay == nil || !bytes.Equal(hist[i-1].Replay.Until, e.Replay.Until))
+		cps[i] = verify.Checkpoint{Seq: e.Seq, Server: e.Server.Type + " " + e.Server.ID, Position: e.Position, Moved: moved}
+	}
+	ord := order(cfg)
+	return verify.CheckHistory(cps, func(earlier, later []byte) (bool, error) {
+		a, err := parsePosition(cfg, earlier)
+		if err != nil {
+			return false, err
+		}
+		b, err := parsePosition(cfg, later)
+		if err != nil {
+			return false, err
+		}
+		return ord.Reached(a, b), nil
+	}), nil
+}
+
+// printContinuity writes what checkContinuity found.
+func printContinuity(w io.Writer, cfg *config.Config, c verify.Continuity) {
+	fmt.Fprintf(w, "checkpoint history (%s): %d checkpoints, %d gaps, %d position regressions; %d starts afresh, %d server changes\n",
+		cfg.Kafka.HistoryTopic, c.Checkpoints, c.Gaps, c.Regressions, c.Fresh, c.Failovers)
+	for _, f := range c.Findings {
+		fmt.Fprintln(w, "  "+f)
+	}
+}
+
 // printReport writes a line per table and the rows that did not match.
 func printReport(w io.Writer, rep verify.Report) {
 	var tables []string
@@ -341,6 +386,7 @@ func printReport(w io.Writer, rep verify.Report) {
 // verifyMetrics are the counts of the last run, by table and result.
 type verifyMetrics struct {
 	rows *prometheus.GaugeVec
+	disc *prometheus.GaugeVec
 	runs prometheus.Counter
 	last prometheus.Gauge
 }
@@ -352,10 +398,12 @@ func serveVerifyMetrics(addr string, log *slog.Logger) (*verifyMetrics, error) {
 	m := &verifyMetrics{
 		rows: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cdc_verify_rows",
 			Help: "Rows of the last verify run by table and result: match, differs, missing, extra (mismatches), changed, unknown (not comparable)."}, []string{"table", "result"}),
+		disc: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cdc_verify_checkpoint_discontinuities",
+			Help: "Discontinuities of the checkpoint history at the last verify run: gap (a sequence number skipped or repeated), regression (a position before the previous one on the same server, without a move)."}, []string{"kind"}),
 		runs: prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_verify_runs_total", Help: "Verify runs completed."}),
 		last: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cdc_verify_last_run_timestamp_seconds", Help: "When the last verify run ended."}),
 	}
-	reg.MustRegister(m.rows, m.runs, m.last)
+	reg.MustRegister(m.rows, m.disc, m.runs, m.last)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("verify: -listen %s: %w", addr, err)
@@ -371,10 +419,12 @@ func serveVerifyMetrics(addr string, log *slog.Logger) (*verifyMetrics, error) {
 	return m, nil
 }
 
-func (m *verifyMetrics) update(rep verify.Report) {
+func (m *verifyMetrics) update(rep verify.Report, c verify.Continuity) {
 	if m == nil {
 		return
 	}
+	m.disc.WithLabelValues("gap").Set(float64(c.Gaps))
+	m.disc.WithLabelValues("regression").Set(float64(c.Regressions))
 	for t, c := range rep.Counts {
 		for _, r := range verifyResults {
 			m.rows.WithLabelValues(t, string(r)).Set(float64(c[r]))
