@@ -99,6 +99,10 @@ type State struct {
 	Complete func(topic string) bool
 
 	rows   map[rowKey]*row
+	names  map[string]string // topic and table names, interned: one string per name, not per row
+	// columns numbers the column names of each table: a row keeps its
+	// columns' hashes in a slice indexed by those numbers.
+	columns map[string]*columns
 	run    int  // the run in progress, or the last one
 	active bool // between Begin and End
 	report Report
@@ -108,14 +112,57 @@ type rowKey struct{ topic, key string }
 
 type row struct {
 	table   string
-	cols    map[string]uint64 // column -> hash of its JSON value
+	cols    []uint64 // by column number: hash of the JSON value, 0 when absent
 	alive   bool
 	changed int // the last run during which a change of the key arrived
 	checked int // the last run whose snapshot confirmed or refuted it
 }
 
 // NewState returns an empty State.
-func NewState() *State { return &State{rows: map[rowKey]*row{}} }
+func NewState() *State {
+	return &State{rows: map[rowKey]*row{}, names: map[string]string{}, columns: map[string]*columns{}}
+}
+
+// columns are the column names of a table met so far, numbered.
+type columns struct {
+	index map[string]int
+	names []string
+}
+
+func (c *columns) number(name string) int {
+	if i, ok := c.index[name]; ok {
+		return i
+	}
+	c.index[name] = len(c.names)
+	c.names = append(c.names, name)
+	return len(c.names) - 1
+}
+
+// hashes are after's column hashes, by cols' numbers; a column of
+// Unavailable keeps its hash in old.
+func (c *columns) hashes(after map[string]json.RawMessage, old []uint64) []uint64 {
+	h := make([]uint64, len(c.names)+len(after))
+	for name, v := range after {
+		i := c.number(name)
+		if i >= len(h) {
+			h = append(h, make([]uint64, i+1-len(h))...)
+		}
+		if slices.Contains(Unavailable, string(bytes.TrimSpace(v))) && i < len(old) && old[i] != 0 {
+			h[i] = old[i]
+			continue
+		}
+		h[i] = hash(v)
+	}
+	return slices.Clip(h[:len(c.names)])
+}
+
+func (s *State) intern(name string) string {
+	if n, ok := s.names[name]; ok {
+		return n
+	}
+	s.names[name] = name
+	return name
+}
 
 // Rows is the number of rows the events hold.
 func (s *State) Rows() int {
@@ -176,8 +223,13 @@ func (s *State) Apply(topic string, key, value []byte) bool {
 	if ns == "" {
 		ns = e.Source.DB
 	}
-	table := ns + "." + e.Source.Table
-	k := rowKey{topic, string(key)}
+	table := s.intern(ns + "." + e.Source.Table)
+	cols := s.columns[table]
+	if cols == nil {
+		cols = &columns{index: map[string]int{}}
+		s.columns[table] = cols
+	}
+	k := rowKey{s.intern(topic), string(key)}
 	r := s.rows[k]
 	switch e.Op {
 	case "c", "u", "d", "r":
@@ -194,13 +246,13 @@ func (s *State) Apply(topic string, key, value []byte) bool {
 	var snap string
 	json.Unmarshal(e.Source.Snapshot, &snap)
 	if e.Op == "r" && snap == "incremental" && s.active && (r == nil || r.checked < s.run) {
-		s.check(topic, table, k, r, e.After)
+		s.check(topic, table, k, r, cols, e.After)
 		if r = s.rows[k]; r != nil {
 			r.checked = s.run
 		}
 	}
 	if r == nil {
-		r = &row{table: table, cols: map[string]uint64{}}
+		r = &row{table: table}
 		s.rows[k] = r
 		if e.Op == "r" && snap == "incremental" && s.active {
 			r.checked = s.run
@@ -213,38 +265,31 @@ func (s *State) Apply(topic string, key, value []byte) bool {
 		r.alive = false
 		return true
 	}
-	old := r.cols
-	r.cols = make(map[string]uint64, len(e.After))
-	for c, v := range e.After {
-		if slices.Contains(Unavailable, string(bytes.TrimSpace(v))) {
-			if h, ok := old[c]; ok {
-				r.cols[c] = h
-				continue
-			}
-		}
-		r.cols[c] = hash(v)
-	}
+	r.cols = cols.hashes(e.After, r.cols)
 	r.alive = true
 	return true
 }
 
 // check compares snapshot row after with r, the row the events hold.
-func (s *State) check(topic, table string, k rowKey, r *row, after map[string]json.RawMessage) {
+func (s *State) check(topic, table string, k rowKey, r *row, cols *columns, after map[string]json.RawMessage) {
 	switch {
 	case r == nil && (s.Complete == nil || !s.Complete(topic)):
 		s.count(Finding{Table: table, Key: k.key, Result: Unknown})
 	case r == nil || !r.alive:
 		s.count(Finding{Table: table, Key: k.key, Result: Missing})
 	default:
+		got := cols.hashes(after, nil)
 		var diff []string
-		for c, v := range after {
-			if h, ok := r.cols[c]; !ok || h != hash(v) {
-				diff = append(diff, c)
+		for i, name := range cols.names {
+			var a, b uint64
+			if i < len(got) {
+				a = got[i]
 			}
-		}
-		for c := range r.cols {
-			if _, ok := after[c]; !ok {
-				diff = append(diff, c)
+			if i < len(r.cols) {
+				b = r.cols[i]
+			}
+			if a != b {
+				diff = append(diff, name)
 			}
 		}
 		if len(diff) == 0 {
@@ -297,10 +342,11 @@ func (s *State) End(tables []string) Report {
 	return rep
 }
 
+// hash is never 0, which marks an absent column.
 func hash(v json.RawMessage) uint64 {
 	h := fnv.New64a()
 	h.Write(bytes.TrimSpace(v))
-	return h.Sum64()
+	return max(h.Sum64(), 1)
 }
 
 // Checkpoint is what CheckHistory reads of one committed checkpoint.

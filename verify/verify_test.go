@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -164,4 +165,25 @@ func TestCheckHistory(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}
+}
+
+// BenchmarkApply applies creates of rows of ten columns and reports the
+// heap each row of the State keeps (docs/reliability.md quotes it):
+//
+//	go test -run - -bench Apply -benchtime 200000x ./verify
+func BenchmarkApply(b *testing.B) {
+	s := NewState()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := range b.N {
+		v := fmt.Appendf(nil, `{"after":{"id":%d,"c1":"aaaaaaaa","c2":12345,"c3":"2026-01-01T00:00:00Z","c4":true,"c5":"x","c6":1.5,"c7":"yy","c8":null,"c9":"zzz"},"op":"c","source":{"schema":"public","table":"t","snapshot":"false"}}`, i)
+		s.Apply("p.public.t", fmt.Appendf(nil, `{"id":%d}`, i), v)
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(s)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heap-bytes/row")
 }
