@@ -66,6 +66,9 @@ func TestSoak(t *testing.T) {
 	}
 	s.await(t, 300*time.Second, "the writes stopped")
 	for _, r := range s.rs {
+		r.verifyClean(t)
+	}
+	for _, r := range s.rs {
 		t.Logf("%s: %d events, %d restarts after an exit 1", r.name, len(r.c.got), s.restarts[r.name])
 		r.await(t)
 		r.p.stopOK()
