@@ -100,17 +100,8 @@ var soakFaults = []soakFault{
 			r.p.logOnFailure()
 		}
 	}},
-	{"broker killed (SIGKILL) and restarted", func(t *testing.T, s *soak) {
-		s.k.kill(1)
-		time.Sleep(2 * time.Second)
-		s.k.start(t, 1)
-		s.k.waitBrokers(t, 1, 120*time.Second)
-	}},
-	{"database servers crashed and restarted", func(t *testing.T, s *soak) {
-		for _, restart := range s.restartDB {
-			restart(true)
-		}
-	}},
+	{"broker killed (SIGKILL) and restarted", func(t *testing.T, s *soak) { s.restartBroker(t, s.k.kill) }},
+	{"database servers crashed and restarted", func(t *testing.T, s *soak) { s.restartDBs(true) }},
 	{"network to the databases cut for 5 s", func(t *testing.T, s *soak) {
 		for _, p := range s.proxies {
 			p.cut()
@@ -120,17 +111,8 @@ var soakFaults = []soakFault{
 			p.restore()
 		}
 	}},
-	{"broker stopped (SIGTERM) and restarted", func(t *testing.T, s *soak) {
-		s.k.stop(1)
-		time.Sleep(2 * time.Second)
-		s.k.start(t, 1)
-		s.k.waitBrokers(t, 1, 120*time.Second)
-	}},
-	{"database servers stopped cleanly and restarted", func(t *testing.T, s *soak) {
-		for _, restart := range s.restartDB {
-			restart(false)
-		}
-	}},
+	{"broker stopped (SIGTERM) and restarted", func(t *testing.T, s *soak) { s.restartBroker(t, s.k.stop) }},
+	{"database servers stopped cleanly and restarted", func(t *testing.T, s *soak) { s.restartDBs(false) }},
 	{"connectors stopped (SIGTERM) and restarted", func(t *testing.T, s *soak) {
 		for _, r := range s.rs {
 			r.p.stopOK()
@@ -143,6 +125,22 @@ var soakFaults = []soakFault{
 			p.blackhole()
 		}
 	}},
+}
+
+// restartBroker takes the broker down (stop or kill), starts it again 2 s
+// later and waits until it serves.
+func (s *soak) restartBroker(t *testing.T, down func(int)) {
+	down(1)
+	time.Sleep(2 * time.Second)
+	s.k.start(t, 1)
+	s.k.waitBrokers(t, 1, 120*time.Second)
+}
+
+// restartDBs restarts both database servers (crash: abruptly).
+func (s *soak) restartDBs(crash bool) {
+	for _, restart := range s.restartDB {
+		restart(crash)
+	}
 }
 
 // supervise restarts, as a supervisor would, r's connector if it exited 1
