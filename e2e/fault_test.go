@@ -403,6 +403,10 @@ func TestFaultSourceNetwork(t *testing.T) {
 	for _, r := range rs {
 		before = append(before, drops(r))
 	}
+	// Let the retention guard (every 10 s) dial its catalog connection
+	// again after the cut: the black hole must catch an idle pooled
+	// connection too, which a query waits on for ever unless cdc drops it.
+	time.Sleep(12 * time.Second)
 	each((*tcpProxy).blackhole)
 	// Three status intervals or heartbeats (1 s each here): well within
 	// 10 s.

@@ -177,6 +177,13 @@ func serverIdentity(st server) source.Server {
 	return source.Server{Type: string(st.flavor), ID: fmt.Sprintf("%d@%s:%d", st.serverID, st.host, st.port)}
 }
 
+// The catalog pool: at most poolIdle idle connections, each read bounded by
+// poolReadTimeout unless the DSN sets readTimeout.
+const (
+	poolIdle        = 2
+	poolReadTimeout = 2 * time.Minute
+)
+
 // connect opens a small pool for catalog queries and checks that the server
 // answers. The returned driver config, TLS included, is the one every later
 // connection (snapshot, binlog) starts from.
@@ -208,12 +215,19 @@ func connect(ctx context.Context, src Config) (*sql.DB, *mysqldrv.Config, error)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	conn, err := mysqldrv.NewConnector(cfg)
+	pool := cfg.Clone()
+	if pool.ReadTimeout == 0 {
+		// A catalog query on a connection gone silent (black-holed by a
+		// firewall) would otherwise wait for ever; none takes this long.
+		pool.ReadTimeout = poolReadTimeout
+	}
+	conn, err := mysqldrv.NewConnector(pool)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mysql dsn: %w", err)
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(poolIdle)
 	db.SetConnMaxIdleTime(time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()

@@ -112,13 +112,26 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, reconnectMax)
+		// Whatever broke the binlog connection (a firewall that forgot
+		// the connections, a server restart) may have broken the pool's
+		// idle connections too, and a query on a black-holed one waits
+		// for ever: drop them, so the queries below dial afresh.
+		s.db.SetMaxIdleConns(0)
+		s.db.SetMaxIdleConns(poolIdle)
 		// Another replica may have taken our server_id (the server drops
 		// the older of the two): reconnecting would drop it in turn.
-		if rep, err := replicaWithServerID(ctx, s.db, s.cfg.ServerID); err == nil && rep != nil && rep.host != s.cfg.registerHost() {
+		cctx, cancel := context.WithTimeout(ctx, conflictCheckTimeout)
+		rep, err := replicaWithServerID(cctx, s.db, s.cfg.ServerID)
+		cancel()
+		if err == nil && rep != nil && rep.host != s.cfg.registerHost() {
 			return fmt.Errorf("%s; fix: %s: %w", conflictProblem(s.cfg, rep).Message, conflictProblem(s.cfg, rep).Fix, ErrServerIDConflict)
 		}
 	}
 }
+
+// conflictCheckTimeout bounds the look for another replica with our
+// server_id before a reconnection (it is skipped when it fails).
+const conflictCheckTimeout = 10 * time.Second
 
 // transientError marks failures that a new connection may cure.
 type transientError struct{ err error }

@@ -236,8 +236,10 @@ func (r *reader) run(ctx context.Context) error {
 		}
 		if time.Since(r.lastPoll) >= r.src.cfg.TablePollInterval {
 			// Bounded: the catalog connection may have gone silent
-			// while the stream is fine.
-			pctx, cancel := context.WithTimeout(ctx, startTimeout)
+			// (with the stream, or while the stream is fine); meanwhile
+			// nothing watches the stream, so no longer than its own
+			// silence bound.
+			pctx, cancel := context.WithTimeout(ctx, min(startTimeout, silence))
 			err := r.src.pollTables(pctx)
 			cancel()
 			if err != nil {
@@ -408,7 +410,11 @@ func (r *reader) handle(ctx context.Context, at LSN, msg pglogrepl.Message) erro
 			return nil
 		}
 		delete(r.skip, m.RelationID)
-		t, err := r.src.describe(ctx, m)
+		// Bounded like the table poll: a silent catalog connection
+		// would stop the stream for good.
+		dctx, cancel := context.WithTimeout(ctx, startTimeout)
+		t, err := r.src.describe(dctx, m)
+		cancel()
 		if err != nil {
 			return err
 		}
