@@ -98,14 +98,14 @@ type State struct {
 	// never named is then Missing, not Unknown. Nil means never.
 	Complete func(topic string) bool
 
-	rows   map[rowKey]*row
-	names  map[string]string // topic and table names, interned: one string per name, not per row
+	rows  map[rowKey]*row
+	names map[string]string // topic and table names, interned: one string per name, not per row
 	// columns numbers the column names of each table: a row keeps its
 	// columns' hashes in a slice indexed by those numbers.
 	columns map[string]*columns
-	run    int  // the run in progress, or the last one
-	active bool // between Begin and End
-	report Report
+	run     int  // the run in progress, or the last one
+	active  bool // between Begin and End
+	report  Report
 }
 
 type rowKey struct{ topic, key string }
