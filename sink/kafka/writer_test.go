@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/cdc-go/cdc/source"
 	"github.com/cdc-go/cdc/transform"
@@ -106,11 +108,11 @@ func load(t *testing.T, w *Writer, connector string) *Checkpoint {
 // records while reading so that it knows where each partition ends (the last
 // offset below the last stable offset is a record or a transaction marker),
 // and drops them from the result.
-func consumeCommitted(t *testing.T, c *kfake.Cluster, topic string) []*kgo.Record {
+func consumeCommitted(t *testing.T, c *kfake.Cluster, topic string, opts ...kgo.Opt) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,13 +134,13 @@ func consumeCommitted(t *testing.T, c *kfake.Cluster, topic string) []*kgo.Recor
 	if len(remaining) == 0 {
 		return nil
 	}
-	cons, err := kgo.NewClient(
+	cons, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(c.ListenAddrs()...),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
-	)
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -774,5 +776,46 @@ func TestLoadCheckpointWaitsForOtherOpenTransactions(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < hold/2 {
 		t.Fatalf("returned after %v, before the other transaction ended", waited)
+	}
+}
+
+// A topic the broker's ACLs deny: a record already taken for it fails the
+// transaction with a retriable ErrDeniedInTransaction; once known, Write
+// refuses its records up front with ErrTopicDenied (the transaction stays
+// usable), while other topics, one of them listed with it, are written.
+func TestTopicDenied(t *testing.T) {
+	all := func(res kmsg.ACLResourceType, name string) kfake.ACL {
+		return kfake.ACL{Resource: res, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationAll, Allow: true}
+	}
+	c := newCluster(t, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser("PLAIN", "admin", "admin"),
+		kfake.User("PLAIN", "cdc", "pw",
+			all(kmsg.ACLResourceTypeTopic, "*"), all(kmsg.ACLResourceTypeCluster, "kafka-cluster"),
+			all(kmsg.ACLResourceTypeTransactionalId, "*"), all(kmsg.ACLResourceTypeGroup, "*"),
+			kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: "shop.denied", Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationWrite}))
+	cfg := testConfig(c, "shop")
+	cfg.Cluster.SASL = SASL{Mechanism: "plain", Username: "cdc", Password: "pw"}
+	w := openWriter(t, cfg)
+	if _, err := w.adm.CreateTopics(t.Context(), 1, -1, nil, "shop.denied", "shop.ok"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, w, event("shop.ok", "1", "a"), event("shop.denied", "1", "b"))
+	err := w.Commit(t.Context(), checkpoint("shop", 1))
+	if !errors.Is(err, ErrDeniedInTransaction) || !Retriable(err) || errors.Is(err, ErrTopicDenied) {
+		t.Fatalf("Commit with a record for the denied topic: %v, want a retriable ErrDeniedInTransaction", err)
+	}
+	if err := w.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Write(t.Context(), event("shop.denied", "1", "b"))
+	var de *DeniedError
+	if !errors.Is(err, ErrTopicDenied) || Retriable(err) || !errors.As(err, &de) || de.Topic != "shop.denied" {
+		t.Fatalf("Write for the denied topic again: %v, want a DeniedError of shop.denied, not retriable", err)
+	}
+	write(t, w, event("shop.ok", "1", "a"), event("shop.other", "2", "c"))
+	commit(t, w, checkpoint("shop", 1))
+	for topic, n := range map[string]int{"shop.ok": 1, "shop.other": 1, "shop.denied": 0} {
+		if got := consumeCommitted(t, c, topic, kgo.SASL(plain.Auth{User: "admin", Pass: "admin"}.AsMechanism())); len(got) != n {
+			t.Errorf("%s: %d committed records, want %d", topic, len(got), n)
+		}
 	}
 }
