@@ -5,12 +5,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 )
 
 // Faults after which cdc must halt (issue 13): going on would skip
@@ -191,4 +193,44 @@ func TestFaultMariaDBFailover(t *testing.T) {
 		t.Fatal("nothing was written on the new primary")
 	}
 	r.finish(t)
+}
+
+// The address cdc reaches Postgres by moves to another server under the
+// writes (a DNS change, a virtual IP moved to a server that is no copy of
+// this one): on its next connection cdc sees another system identifier
+// and halts (exit 3) rather than stream that server's slot from this
+// one's position. What arrived is a prefix of what committed.
+func TestFaultPGAddressMoves(t *testing.T) {
+	vip := faultDBs[0].proxy(t)
+	r := faultDBs[0].start(t, faultOpts{prefix: "pgmoves", extra: "  batch:\n    linger: 50ms\n"})
+	r.p.logOnFailure()
+	r.awaitProgress(t, 60*time.Second)
+	otherDSN := privatePostgres(t)
+	other, err := url.Parse(otherDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other server has the connector's database too.
+	here, err := url.Parse(pgDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(context.Background(), otherDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+strings.TrimPrefix(here.Path, "/")); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	vip.cut()
+	limit := r.book.snapshot()
+	vip.retarget(other.Host)
+	vip.restore()
+	if code := r.p.waitExit(60 * time.Second); code != 3 {
+		t.Fatalf("address moved to another server: exit code %d, want 3 (halted); log:\n%s", code, r.p.Log())
+	}
+	assertOneLineError(t, r.p.Log(), "source.dsn now reaches postgres server")
+	r.stopWriting()
+	r.book.verifyHalted(t, r.c.settle(2*time.Second), r.topics, limit)
 }

@@ -41,6 +41,7 @@ func haltComponent(err error) (string, bool) {
 		{postgres.ErrSlotAhead, componentSource},
 		{errOtherServer, componentSource},
 		{mysql.ErrServerChanged, componentSource},
+		{postgres.ErrServerChanged, componentSource},
 		{mysql.ErrPositionPurged, componentRetention},
 	} {
 		if errors.Is(err, h.err) {

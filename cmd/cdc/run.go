@@ -676,7 +676,7 @@ func retryable(err error) string {
 		}
 		return ""
 	}
-	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, postgres.ErrSlotLost, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, mysql.ErrServerChanged, context.Canceled} {
+	for _, fatal := range []error{postgres.ErrSlotAhead, postgres.ErrSlotMissing, postgres.ErrSlotLost, postgres.ErrServerChanged, mysql.ErrPositionPurged, mysql.ErrServerIDConflict, mysql.ErrServerChanged, context.Canceled} {
 		if errors.Is(err, fatal) {
 			return ""
 		}

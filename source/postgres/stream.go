@@ -30,7 +30,8 @@ const slotBusyWait = 60 * time.Second
 // Sends on out block (backpressure); while blocked, Stream keeps answering
 // the server so that wal_sender_timeout does not end the connection.
 func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- source.Message) error {
-	if err := s.ping(ctx); err != nil {
+	here, err := s.identity(ctx)
+	if err != nil {
 		// The catalog connection died with the last session (a server
 		// restart, a terminated backend, a network that went silent):
 		// open a new one.
@@ -42,6 +43,13 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 		}
 		s.sql.Close(context.Background())
 		s.sql = conn
+		if here, err = s.identity(ctx); err != nil {
+			return err
+		}
+	}
+	if here != s.server {
+		return fmt.Errorf("source.dsn now reaches postgres server %q, not %q that this run started on (the address now points elsewhere); stopping rather than resume a position of one server on another: %w",
+			here.ID, s.server.ID, ErrServerChanged)
 	}
 	slot, _, err := s.slotLSN(ctx)
 	if err != nil {
@@ -97,10 +105,17 @@ func (s *Source) Stream(ctx context.Context, from source.Position, out chan<- so
 const startTimeout = 15 * time.Second
 
 // ping checks the catalog connection, within startTimeout.
-func (s *Source) ping(ctx context.Context) error {
+// identity is the server the catalog connection reaches, asked on every
+// (re)start of the stream: an address that moved to another server (a
+// failover, a DNS change) must not resume this one's position there.
+func (s *Source) identity(ctx context.Context) (source.Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	return s.sql.Ping(ctx)
+	var sysID, db string
+	if err := s.sql.QueryRow(ctx, "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database()").Scan(&sysID, &db); err != nil {
+		return source.Server{}, fmt.Errorf("reading the server's identity: %w", err)
+	}
+	return source.Server{Type: "postgres", ID: sysID + "/" + db}, nil
 }
 
 func (s *Source) startReplication(ctx context.Context, start LSN) (*pgconn.PgConn, error) {
