@@ -52,18 +52,18 @@ const largeTxKafka = `  transaction_timeout: 2s
 `
 
 func TestPostgresLargeTransactionKillRestart(t *testing.T) {
-	lt := startLargeTx(t, false, []string{brokers})
+	lt := startLargeTx(t, false, []string{brokers}, 0)
 	lt.faults(t, largeTxShapeCycles(false), lt.killRestart)
 }
 
 func TestMySQLLargeTransactionKillRestart(t *testing.T) {
-	lt := startLargeTx(t, true, []string{brokers})
+	lt := startLargeTx(t, true, []string{brokers}, 0)
 	lt.faults(t, largeTxShapeCycles(true), lt.killRestart)
 }
 
 // The broker of a private cluster killed and restarted while one huge
-// source transaction streams, and then the connector SIGKILLed, on each
-// database: the Kafka transaction open at each broker kill outlives
+// source transaction (60k changes; 1M with CDC_E2E_LONG=1) streams, and
+// then the connector SIGKILLed, on each database: the Kafka transaction open at each broker kill outlives
 // the 2 s transaction timeout, so the broker aborts it and cdc exits 1
 // (or, if it committed just before, rides the restart); each restart
 // resumes inside the source transaction, and every change arrives exactly
@@ -74,7 +74,9 @@ func TestFaultLargeTransactionBrokerRestart(t *testing.T) {
 	seeds := strings.Split(k.brokers(), ",")
 	for _, mariadb := range []bool{false, true} {
 		t.Run(map[bool]string{false: "postgres", true: "mariadb"}[mariadb], func(t *testing.T) {
-			lt := startLargeTx(t, mariadb, seeds)
+			// 60k changes: enough to outlast a broker restart, and short
+			// enough for CI.
+			lt := startLargeTx(t, mariadb, seeds, 300)
 			lt.restartOnExit = true
 			lt.faults(t, 2, func(t *testing.T, i int) {
 				if i == 1 {
@@ -113,10 +115,14 @@ type largeTx struct {
 
 // startLargeTx creates the ledger on the database (MariaDB or Postgres),
 // starts cdc on the brokers seeds (CDC_KAFKA_BROKERS must name them),
-// waits for the seed and commits the big transaction.
-func startLargeTx(t *testing.T, mariadb bool, seeds []string) *largeTx {
+// waits for the seed and commits the big transaction (largeTxShape, with
+// rounds rounds unless 0; CDC_E2E_LONG keeps its own).
+func startLargeTx(t *testing.T, mariadb bool, seeds []string, rounds int) *largeTx {
 	t.Helper()
-	keys, rounds, _ := largeTxShape(mariadb)
+	keys, shaped, _ := largeTxShape(mariadb)
+	if rounds == 0 || os.Getenv("CDC_E2E_LONG") == "1" {
+		rounds = shaped
+	}
 	lt := &largeTx{keys: keys, rounds: rounds}
 	if !mariadb {
 		lt.name = uniq("pglargetx")

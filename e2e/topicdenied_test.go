@@ -70,6 +70,7 @@ func denyWrite(t *testing.T, k *secureKafka, topic string, describe bool) (grant
 // others arrive exactly once, and the connector keeps running. Once the
 // grants are made, cdc dlt replay writes the dead letters to their topics.
 func TestFaultTopicDenied(t *testing.T) {
+	t.Parallel()
 	k := startSecureKafka(t)
 	env := []string{"CDC_KAFKA_BROKERS=" + k.Addr}
 	secret := writeSecret(t, k.Password)

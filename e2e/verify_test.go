@@ -28,6 +28,7 @@ import (
 // the binlog never saw (sql_log_bin=0). The next run names each of those
 // rows, with the column that differs, and exits 1.
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	for _, d := range []matrixDriver{newPGMatrix(t), newMyMatrix(t)} {
 		t.Run(d.String(), func(t *testing.T) {
 			ns := uniq("verify")
@@ -37,7 +38,8 @@ func TestVerify(t *testing.T) {
 				rows = append(rows, fmt.Sprintf("(%d, 'row %d')", i, i))
 			}
 			d.exec(t, "INSERT INTO "+ns+".t VALUES "+strings.Join(rows, ", "))
-			cfg := writeConfig(t, d.config(ns, "  batch:\n    linger: 10ms\nsnapshot:\n  chunk_size: 64\n"))
+			// Its own history topic: the forged checkpoint below goes there.
+			cfg := writeConfig(t, d.config(ns, "  history_topic: "+ns+".cp-history\n  batch:\n    linger: 10ms\nsnapshot:\n  chunk_size: 64\n"))
 			p := startCDC(t, cfg)
 			p.logOnFailure()
 			waitStreaming(t, p)
@@ -115,7 +117,7 @@ func TestVerify(t *testing.T) {
 			bogus := []*kgo.Record{forge(5, "u", "invented"), forge(9, "d", nil), forge(50000, "c", "invented")}
 			// 50000 lands in 5's partition; its key would hash elsewhere, and
 			// the verifier reads every partition.
-			bogus = append(bogus, forgeHistory(t, ns))
+			bogus = append(bogus, forgeHistory(t, ns+".cp-history", ns))
 			if err := cl.ProduceSync(context.Background(), bogus...).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
@@ -184,12 +186,11 @@ func scrape(url string) string {
 	return string(b)
 }
 
-// forgeHistory returns a checkpoint history record of connector name that
+// forgeHistory returns a checkpoint history record for topic of connector name that
 // follows its last one but goes back to its first one's position, as a
 // connector resuming at a wrong position would write.
-func forgeHistory(t *testing.T, name string) *kgo.Record {
+func forgeHistory(t *testing.T, topic, name string) *kgo.Record {
 	t.Helper()
-	topic := "_cdc_checkpoints_e2e.history"
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
