@@ -216,7 +216,7 @@ func TestFaultKillRestart(t *testing.T) {
 			r := db.start(t, faultOpts{prefix: "kill", extra: "  batch:\n    linger: 30ms\n    max_events: 200\n"})
 			r.p = killCycles(t, r.cfg, r.p, 20, uint64(11+i))
 			r.name = db.name
-			r.verifyClean(t) // under the writes, across the 20 restarts' checkpoints
+			r.verifyClean(t, 3*time.Minute) // under the writes, across the 20 restarts' checkpoints
 			r.finish(t)
 		})
 	}
@@ -347,13 +347,14 @@ func (r *faultRun) resumeAfterTimeout(t *testing.T) {
 // verifyClean runs cdc verify on the run's connector (running): every row
 // of its tables must match the events, and the checkpoint history must be
 // continuous.
-func (r *faultRun) verifyClean(t *testing.T) {
+func (r *faultRun) verifyClean(t *testing.T, timeout time.Duration) {
 	t.Helper()
-	code, stdout, stderr := runCDC(t, 3*time.Minute, nil, "verify", "-c", r.cfg)
+	start := time.Now()
+	code, stdout, stderr := runCDC(t, timeout, nil, "verify", "-c", r.cfg)
 	if code != 0 || strings.Count(stdout, " 0 differ, 0 missing, 0 extra;") != 2 || !strings.Contains(stdout, " 0 gaps, 0 position regressions;") {
 		t.Fatalf("%s: cdc verify: exit %d, want 0, both tables clean and a continuous history; stdout:\n%s\nstderr:\n%s", r.name, code, stdout, stderr)
 	}
-	t.Logf("%s: cdc verify: %s", r.name, strings.ReplaceAll(strings.TrimSpace(stdout), "\n", "; "))
+	t.Logf("%s: cdc verify in %v: %s", r.name, time.Since(start).Round(time.Second), strings.ReplaceAll(strings.TrimSpace(stdout), "\n", "; "))
 }
 
 // finish lets the running connector stream a second more, stops the
