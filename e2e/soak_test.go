@@ -17,7 +17,8 @@ import (
 // second each connector delivered; after each fault, how long both took to
 // catch up; at the end, the checker's verdict over every event. Private
 // services: a one-node Kafka cluster, a PostgreSQL and a MariaDB, each
-// connector reaching its database through a fault proxy. Not in CI:
+// connector reaching its database and Kafka through fault proxies. Not in
+// CI:
 //
 //	CDC_E2E_SOAK=30m go test -count=1 -tags e2e -timeout 90m -run TestSoak -v ./e2e/
 func TestSoak(t *testing.T) {
@@ -32,12 +33,14 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	k := privateKafka(t, 1)
-	s := &soak{k: k}
+	s := &soak{k: k, kafkaProxy: newKafkaProxy(t, k.brokers())}
 	for _, db := range faultDBs {
 		s.restartDB = append(s.restartDB, db.private(t))
 		s.proxies = append(s.proxies, db.proxy(t))
 	}
-	s.rs = startFaultRuns(t, faultOpts{prefix: "soak", extra: "  batch:\n    linger: 50ms\n", kafka: k, restartable: true})
+	// A transaction timeout the longest Kafka cut outlasts.
+	extra := fmt.Sprintf("  transaction_timeout: %s\n  batch:\n    linger: 50ms\n", soakTxnTimeout)
+	s.rs = startFaultRuns(t, faultOpts{prefix: "soak", extra: extra, kafka: k, kafkaVia: s.kafkaProxy.addr, restartable: true})
 	started := time.Now()
 	next, fault := started.Add(every), 0
 	tick, last := started, s.counts()
@@ -58,6 +61,11 @@ func TestSoak(t *testing.T) {
 			t.Logf("fault %d at %v: %s", fault+1, time.Since(started).Round(time.Second), f.name)
 			f.cause(t, s)
 			s.await(t, 180*time.Second, f.name)
+			for _, r := range s.rs {
+				if n := strings.Count(r.p.Log(), reopenedLine); n > 0 {
+					t.Logf("%s: %d new producers in the process after a transaction timeout, in this run of the connector", r.name, n)
+				}
+			}
 			next, fault = time.Now().Add(every), fault+1
 		}
 	}
@@ -83,8 +91,10 @@ type soak struct {
 	k         *kafkaCluster
 	rs        []*faultRun
 	restartDB []func(crash bool) // by faultDBs index, as rs
-	proxies   []*tcpProxy
-	restarts  map[string]int
+	proxies   []*tcpProxy        // to the databases
+	// kafkaProxy is between both connectors and the broker.
+	kafkaProxy *kafkaProxy
+	restarts   map[string]int
 }
 
 // soakFault is one fault of the schedule, caused on both databases'
@@ -127,6 +137,21 @@ var soakFaults = []soakFault{
 			p.blackhole()
 		}
 	}},
+	{"network to Kafka cut for 5 s", func(t *testing.T, s *soak) { s.cutKafka(5 * time.Second) }},
+	{"open connections to Kafka black-holed", func(t *testing.T, s *soak) { s.kafkaProxy.blackhole() }},
+	{fmt.Sprintf("network to Kafka cut for 25 s, past the %v transaction timeout", soakTxnTimeout), func(t *testing.T, s *soak) {
+		s.cutKafka(25 * time.Second)
+	}},
+}
+
+// soakTxnTimeout is the soak connectors' kafka.transaction_timeout.
+const soakTxnTimeout = 10 * time.Second
+
+// cutKafka cuts the connectors' network to Kafka for d.
+func (s *soak) cutKafka(d time.Duration) {
+	s.kafkaProxy.cut()
+	time.Sleep(d)
+	s.kafkaProxy.restore()
 }
 
 // restartBroker takes the broker down (stop or kill), starts it again 2 s

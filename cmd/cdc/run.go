@@ -152,6 +152,10 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 	presence, err := kafka.JoinPresence(pctx, kafkaCluster(cfg), cfg.Name, log.With("sink", "kafka"))
 	pcancel()
 	if err != nil {
+		if ctx.Err() != nil { // a stop request cut the join short
+			log.Info("stopped cleanly during start-up")
+			return nil
+		}
 		return err
 	}
 	defer presence.Close()
@@ -413,14 +417,19 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		opts.Schemas = schemas(cfg, history)
 	}
 	if errors.Is(err, kafka.ErrTransactionTimeout) {
-		// The broker's abort of a transaction open too long and a newer
-		// instance's fencing answer alike; a process frozen (SIGSTOP, a
-		// paused VM) past the timeout while another instance took over
-		// sees both. Exiting 1 would get it restarted, fencing the newer
-		// one in turn: look for that instance first.
-		if other, ok := kafka.OtherInstance(context.WithoutCancel(ctx), kafkaCluster(cfg), cfg.Name, presence.Self(), otherInstanceWait); ok {
+		// A timeout the Writer could not recover from: it found another
+		// producer on the transactional id (ErrFenced), or the retries
+		// ran out. A process frozen (SIGSTOP, a paused VM) past the
+		// timeout while another instance took over sees that. Exiting 1
+		// would get it restarted, fencing the newer one in turn: look for
+		// that instance first.
+		other, ok := kafka.OtherInstance(context.WithoutCancel(ctx), kafkaCluster(cfg), cfg.Name, presence.Self(), otherInstanceWait)
+		switch {
+		case ok && errors.Is(err, kafka.ErrFenced): // the Writer saw it took over
+			err = fmt.Errorf("%s is running: %w", other, err)
+		case ok:
 			err = fmt.Errorf("%w: %s is running; this one's Kafka transaction was fenced while open longer than kafka.transaction_timeout (the process was frozen or cut off): %w", kafka.ErrFenced, other, err)
-		} else {
+		default:
 			return fmt.Errorf("connector %q: %w", cfg.Name, err)
 		}
 	}

@@ -21,9 +21,12 @@ var (
 
 	// ErrTransactionTimeout reports that the open transaction was open
 	// longer than Config.TransactionTimeout, so the broker aborted it (and
-	// bumped the producer epoch, which it then reports as fencing). This
-	// Writer cannot commit again; a restart resumes from the last
-	// checkpoint. The fix is a longer timeout or smaller transactions.
+	// bumped the producer epoch, which it then reports as fencing). The
+	// transaction can only be aborted: Abort (and so Recover) then makes a
+	// new producer, unless the coordinator says another instance took the
+	// transactional id meanwhile (then ErrFenced, see reopen). Retriable
+	// reports true for it. When it recurs, the fix is a longer timeout or
+	// smaller transactions.
 	ErrTransactionTimeout = errors.New("kafka transaction timed out; the broker aborted it")
 
 	// ErrUnreachable reports that none of the configured brokers answered
@@ -152,16 +155,19 @@ func wrap(op string, err error) error {
 // Retriable reports whether err, from Write, Commit or Abort, is Kafka being
 // out of reach or answering "not now" (a dropped connection, a refused dial,
 // a request that timed out, a retriable broker code) rather than a failure
-// that needs an operator (fencing, a transaction timeout, a record too
-// large, a denied authorization, a bad topic). After a retriable error the
+// that needs an operator (fencing, a record too large, a denied
+// authorization, a bad topic). A transaction timeout is retriable: the
+// broker aborted the transaction, and Recover makes a new producer. After a retriable error the
 // outcome of the transaction may be unknown; Recover settles it, and the
 // caller resumes from LoadCheckpoint.
 func Retriable(err error) bool {
-	if err == nil || isFenced(err) || errors.Is(err, ErrTransactionTimeout) ||
-		errors.Is(err, ErrRecordTooLarge) || errors.Is(err, ErrTopicDenied) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, ErrTransactionTimeout) && !errors.Is(err, ErrFenced) {
+		return true
+	}
+	if err == nil || isFenced(err) || errors.Is(err, ErrRecordTooLarge) || errors.Is(err, ErrTopicDenied) || errors.Is(err, context.Canceled) {
 		return false
 	}
-	if errors.Is(err, ErrTopicLimit) || errors.Is(err, ErrDeniedInTransaction) {
+	if errors.Is(err, ErrTopicLimit) || errors.Is(err, ErrDeniedInTransaction) || errors.Is(err, kerr.ConcurrentTransactions) {
 		return true
 	}
 	if ke, ok := errors.AsType[*kerr.Error](err); ok {

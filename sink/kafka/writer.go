@@ -55,10 +55,15 @@ const (
 // Abort and Close are useful); fenced (a newer instance took over; every
 // method returns an error wrapping ErrFenced, and the caller should exit).
 type Writer struct {
-	cfg    Config
-	log    *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// cl and adm are the producer client and its admin wrapper; reopen
+	// replaces both (under clMu, which Ping holds), with the creator
+	// stopped.
 	cl     *kgo.Client
 	adm    *kadm.Client
+	clMu   sync.RWMutex
+	opts   []kgo.Opt           // cl's, for reopen
 	topics map[string]struct{} // topics known to exist
 	limits *topicLimits
 	// creating holds the event topics being created (see produceTo), for
@@ -71,6 +76,7 @@ type Writer struct {
 	createKick chan struct{}
 	life       context.Context
 	endLife    context.CancelFunc
+	created    chan struct{} // closed when the creator returns
 	// fetchBytes caps one fetch of LoadCheckpoint (tests lower it to read
 	// batch by batch).
 	fetchBytes int32
@@ -83,8 +89,12 @@ type Writer struct {
 	records int          // written in the open transaction
 	bytes   int
 	failed  error // why the open transaction can only be aborted
-	fenced  error // permanent
-	closed  bool
+	// timedOut is the ErrTransactionTimeout failure of the open
+	// transaction: the broker ended it, and the producer client cannot
+	// go on; Abort replaces it (see reopen).
+	timedOut error
+	fenced   error // permanent
+	closed   bool
 
 	async firstError // first failed produce of the open transaction
 }
@@ -137,7 +147,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	limits := &topicLimits{max: cfg.MaxRecordBytes}
-	cl, err := cfg.Cluster.NewClient(
+	opts := []kgo.Opt{
 		kgo.ClientID(cfg.ClientID),
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.TransactionTimeout(cfg.TransactionTimeout),
@@ -161,7 +171,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		kgo.RequestRetries(math.MaxInt32),
 		kgo.RetryTimeout(cfg.TransactionTimeout),
 		kgo.MaxBufferedBytes(bufferedBytes(cfg)),
-	)
+	}
+	cl, err := cfg.Cluster.NewClient(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +181,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		log:        log,
 		cl:         cl,
 		adm:        kadm.NewClient(cl),
+		opts:       opts,
 		topics:     make(map[string]struct{}),
 		limits:     limits,
 		creating:   make(map[string]*newTopic),
@@ -182,8 +194,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Writer, error) {
 		cl.Close()
 		return nil, err
 	}
-	go w.creator()
+	w.startCreator()
 	return w, nil
+}
+
+// startCreator starts the goroutine creating new event topics, for the
+// Writer's life (or until reopen stops it).
+func (w *Writer) startCreator() {
+	w.created = make(chan struct{})
+	go func() {
+		defer close(w.created)
+		w.creator()
+	}()
 }
 
 func (w *Writer) open(ctx context.Context) error {
@@ -221,11 +243,19 @@ func (w *Writer) usable() error {
 // fail records err as the reason the open transaction can only be aborted,
 // or as permanent if it is a fencing error, and returns it.
 func (w *Writer) fail(err error) error {
-	if errors.Is(err, ErrFenced) || errors.Is(err, ErrTransactionTimeout) {
+	switch {
+	case errors.Is(err, ErrFenced):
 		if w.fenced == nil {
 			w.fenced = err
 		}
-	} else if w.failed == nil {
+	case errors.Is(err, ErrTransactionTimeout):
+		if w.timedOut == nil {
+			w.timedOut = err
+		}
+		if w.failed == nil {
+			w.failed = err
+		}
+	case w.failed == nil:
 		w.failed = err
 	}
 	return err
@@ -442,7 +472,9 @@ func (w *Writer) settleNewTopics(ctx context.Context) error {
 
 // Abort drops the open transaction: buffered records are failed, records
 // already sent are aborted by the broker, and read_committed consumers never
-// see any of them. It does nothing if no transaction is open.
+// see any of them. It does nothing if no transaction is open. After an
+// ErrTransactionTimeout it makes a new producer, if no newer instance took
+// the transactional id meanwhile (see reopen).
 //
 // Abort blocks until in-flight produce requests have answered and the abort
 // is acknowledged, or ctx ends. On error the Writer stays failed and Abort
@@ -457,6 +489,9 @@ func (w *Writer) Abort(ctx context.Context) error {
 		return w.fail(fmt.Errorf("aborting buffered kafka records: %w", err))
 	}
 	w.async.reset()
+	if w.timedOut != nil {
+		return w.reopen(ctx)
+	}
 	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
 		return w.fail(wrapTxn("aborting kafka transaction", err, time.Since(w.began), w.cfg.TransactionTimeout))
 	}
@@ -474,7 +509,9 @@ func (w *Writer) Abort(ctx context.Context) error {
 // coordinator had already decided and aborts one it had not. Once Recover
 // returns nil, LoadCheckpoint sees every transaction of this transactional
 // id that will ever commit, so resuming from it neither loses nor repeats a
-// record. A Writer that was fenced stays fenced.
+// record. After ErrTransactionTimeout the Abort makes a new producer
+// client (see reopen), or finds the Writer fenced. A Writer that was fenced
+// stays fenced.
 func (w *Writer) Recover(ctx context.Context) error {
 	backoff := 250 * time.Millisecond
 	for {
@@ -531,7 +568,7 @@ func (w *Writer) Shutdown(ctx context.Context) {
 	if w.closed {
 		return
 	}
-	if w.inTxn {
+	if w.inTxn && w.timedOut == nil { // the broker aborted a timed-out one
 		ctx, cancel := context.WithTimeout(ctx, closeAbortTimeout)
 		err := ctx.Err()
 		if err == nil {
@@ -554,6 +591,8 @@ func (w *Writer) Shutdown(ctx context.Context) {
 // client. Unlike the other methods it is safe to call concurrently with
 // them (from a health check, say); it does not touch the transaction.
 func (w *Writer) Ping(ctx context.Context) error {
+	w.clMu.RLock()
+	defer w.clMu.RUnlock()
 	if err := w.cl.Ping(ctx); err != nil {
 		return w.cfg.Cluster.connectError(err)
 	}
