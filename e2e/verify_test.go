@@ -48,6 +48,30 @@ func TestVerify(t *testing.T) {
 			c := newConsumer(t, "^"+regexp.QuoteMeta(topic)+"$")
 			c.atLeast(2000+20+10, 60*time.Second)
 
+			// A topic of the connector's whose records retention has
+			// deleted (start = end > 0): verify must not wait for them.
+			emptied := ns + ".emptied"
+			createTopicsAt(t, []string{brokers}, emptied)
+			ecl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := ecl.ProduceSync(t.Context(), &kgo.Record{Topic: emptied, Value: []byte("x")})
+			rec, err := res.First()
+			if err != nil {
+				t.Fatal(err)
+			}
+			del := kadm.Offsets{}
+			del.Add(kadm.Offset{Topic: emptied, Partition: rec.Partition, At: rec.Offset + 1})
+			dr, err := kadm.NewClient(ecl).DeleteRecords(t.Context(), del)
+			if err == nil {
+				err = dr.Error()
+			}
+			if err != nil {
+				t.Fatalf("deleting the records of %s: %v", emptied, err)
+			}
+			ecl.Close()
+
 			// A writer changes rows while the first run verifies.
 			var wg sync.WaitGroup
 			stop := make(chan struct{})

@@ -147,8 +147,13 @@ func (c *columns) hashes(after map[string]json.RawMessage, old []uint64) []uint6
 		if i >= len(h) {
 			h = append(h, make([]uint64, i+1-len(h))...)
 		}
-		if slices.Contains(Unavailable, string(bytes.TrimSpace(v))) && i < len(old) && old[i] != 0 {
-			h[i] = old[i]
+		if slices.Contains(Unavailable, string(bytes.TrimSpace(v))) {
+			// The value is kept from before; with no value before (the
+			// event that had it deleted by retention, say), it is unknown.
+			h[i] = unknownHash
+			if i < len(old) && old[i] != 0 {
+				h[i] = old[i]
+			}
 			continue
 		}
 		h[i] = hash(v)
@@ -280,6 +285,7 @@ func (s *State) check(topic, table string, k rowKey, r *row, cols *columns, afte
 	default:
 		got := cols.hashes(after, nil)
 		var diff []string
+		unknown := false
 		for i, name := range cols.names {
 			var a, b uint64
 			if i < len(got) {
@@ -288,11 +294,19 @@ func (s *State) check(topic, table string, k rowKey, r *row, cols *columns, afte
 			if i < len(r.cols) {
 				b = r.cols[i]
 			}
+			if b == unknownHash {
+				unknown = true
+				continue
+			}
 			if a != b {
 				diff = append(diff, name)
 			}
 		}
-		if len(diff) == 0 {
+		switch {
+		case len(diff) == 0 && unknown:
+			s.count(Finding{Table: table, Key: k.key, Result: Unknown})
+			return
+		case len(diff) == 0:
 			s.count(Finding{Table: table, Key: k.key, Result: Match})
 			return
 		}
@@ -346,8 +360,13 @@ func (s *State) End(tables []string) Report {
 func hash(v json.RawMessage) uint64 {
 	h := fnv.New64a()
 	h.Write(bytes.TrimSpace(v))
-	return max(h.Sum64(), 1)
+	return max(h.Sum64(), unknownHash+1)
 }
+
+// unknownHash is the hash of a column whose value no event carried (only
+// the Unavailable placeholder): it compares with nothing. hash never
+// returns it, nor 0 (no column).
+const unknownHash = 1
 
 // Checkpoint is what CheckHistory reads of one committed checkpoint.
 type Checkpoint struct {

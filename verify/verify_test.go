@@ -109,6 +109,27 @@ func TestUnknownWhenTheHistoryIsIncomplete(t *testing.T) {
 	}
 }
 
+// A column that only ever arrived as unavailable (its full value was in an
+// event retention deleted) cannot be compared: the row is unknown, not
+// differing; its other columns still are compared.
+func TestUnavailableWithoutAValueIsUnknown(t *testing.T) {
+	s := NewState()
+	placeholder := Unavailable[0]
+	apply(t, s, `{"id":1}`, string(ev("u", "", `{"id":1,"v":"a","big":`+placeholder+`}`)))
+	apply(t, s, `{"id":2}`, string(ev("u", "", `{"id":2,"v":"a","big":`+placeholder+`}`)))
+	s.Begin()
+	apply(t, s, `{"id":1}`, string(ev("r", "incremental", `{"id":1,"v":"a","big":"xxxx"}`)))
+	apply(t, s, `{"id":2}`, string(ev("r", "incremental", `{"id":2,"v":"b","big":"xxxx"}`)))
+	rep := s.End([]string{"public.t"})
+	c := rep.Counts["public.t"]
+	if c[Unknown] != 1 || c[Differs] != 1 || c[Match] != 0 {
+		t.Fatalf("counts %v: want id 1 unknown (only big, never known, could differ), id 2 differing in v", c)
+	}
+	if f := rep.Findings; len(f) != 1 || !reflect.DeepEqual(f[0].Columns, []string{"v"}) {
+		t.Fatalf("findings %+v: want id 2 differing in v alone", f)
+	}
+}
+
 func TestDebeziumEnvelopesAndOtherValues(t *testing.T) {
 	s := NewState()
 	s.Complete = func(string) bool { return true }

@@ -437,7 +437,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		err = fmt.Errorf("another instance of connector %q took over (same transactional id); this one stops: %w", cfg.Name, err)
 	}
 	if de, ok := errors.AsType[*kafka.DeniedError](err); ok {
-		err = fmt.Errorf("%w; %s", err, grantHint(cfg, de.Topic))
+		err = fmt.Errorf("%w; %s", err, grantHint(cfg, de))
 	}
 	if err != nil {
 		if errors.Is(err, mysql.ErrServerChanged) && cfg.Source.Failover == config.FailoverGTID {
@@ -657,12 +657,16 @@ func compatibilityPolicy(cfg *config.Config) func(string) (schema.Compatibility,
 }
 
 // grantHint tells what to do about a topic the broker denied.
-func grantHint(cfg *config.Config, topic string) string {
+func grantHint(cfg *config.Config, de *kafka.DeniedError) string {
 	principal := "<the connector's principal>"
 	if cfg.Kafka.SASL.Username != "" {
 		principal = "User:" + cfg.Kafka.SASL.Username
 	}
+	topic := de.Topic
 	hint := fmt.Sprintf("grant it WRITE and DESCRIBE on the topic (kafka-acls.sh --bootstrap-server <broker> --add --allow-principal %s --operation Write --operation Describe --topic %s)", principal, topic)
+	if de.Create {
+		hint = fmt.Sprintf("create the topic beforehand, or grant it CREATE on it as well as WRITE and DESCRIBE (kafka-acls.sh --bootstrap-server <broker> --add --allow-principal %s --operation Create --operation Write --operation Describe --topic %s)", principal, topic)
+	}
 	internal := topic == cfg.Kafka.CheckpointTopic || topic == cfg.Kafka.HistoryTopic
 	if !internal && cfg.Kafka.OnTopicDenied == config.TopicDeniedStop {
 		hint += ", or set kafka.on_topic_denied: dlt to send the events of denied topics to the dead-letter topic"

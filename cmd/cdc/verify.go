@@ -68,6 +68,9 @@ func verifyCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 	if err := v.catchUp(ctx, v.topics()); err != nil {
+		if ctx.Err() != nil && *every > 0 { // the daemon stopped
+			return nil
+		}
 		return err
 	}
 	log.Info("rebuilt the rows from the events", "rows", v.state.Rows(), "events", v.events)
@@ -75,16 +78,24 @@ func verifyCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		rctx, cancel := context.WithTimeout(ctx, *timeout)
 		rep, err := v.run(rctx, tables)
 		cancel()
-		if err != nil {
-			return err
+		var cont verify.Continuity
+		if err == nil {
+			printReport(stdout, rep)
+			cont, err = checkContinuity(ctx, cfg)
 		}
-		printReport(stdout, rep)
-		cont, err := checkContinuity(ctx, cfg)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil && *every > 0: // the daemon stopped during a run
+			return nil
+		case err != nil && *every <= 0:
 			return err
+		case err != nil:
+			// The connector restarting, say: the next run may do.
+			log.Warn("verify run failed; trying again", "error", err, "retry_in", *every)
+			m.failed()
+		default:
+			printContinuity(stdout, cfg, cont)
+			m.update(rep, cont)
 		}
-		printContinuity(stdout, cfg, cont)
-		m.update(rep, cont)
 		if *every <= 0 {
 			n := rep.Mismatches()
 			if n > 0 {
@@ -247,10 +258,18 @@ func (v *verifier) catchUp(ctx context.Context, topics []string) error {
 		})
 		v.starts[t] = complete
 	}
+	// Nothing below a partition's start can be fetched: a partition that
+	// retention emptied (start = end) has nothing to wait for.
+	from := func(o kadm.ListedOffset) int64 {
+		if s, ok := starts.Lookup(o.Topic, o.Partition); ok {
+			return max(v.next[o.Topic][o.Partition], s.Offset)
+		}
+		return v.next[o.Topic][o.Partition]
+	}
 	for {
 		behind := false
 		ends.Each(func(o kadm.ListedOffset) {
-			if v.next[o.Topic][o.Partition] < o.Offset {
+			if from(o) < o.Offset {
 				behind = true
 			}
 		})
@@ -388,6 +407,7 @@ type verifyMetrics struct {
 	rows *prometheus.GaugeVec
 	disc *prometheus.GaugeVec
 	runs prometheus.Counter
+	fail prometheus.Counter
 	last prometheus.Gauge
 }
 
@@ -401,9 +421,10 @@ func serveVerifyMetrics(addr string, log *slog.Logger) (*verifyMetrics, error) {
 		disc: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cdc_verify_checkpoint_discontinuities",
 			Help: "Discontinuities of the checkpoint history at the last verify run: gap (a sequence number skipped or repeated), regression (a position before the previous one on the same server, without a move)."}, []string{"kind"}),
 		runs: prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_verify_runs_total", Help: "Verify runs completed."}),
+		fail: prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_verify_runs_failed_total", Help: "Verify runs that failed (no answer to the snapshot request, Kafka unreachable, ...); with -every the next run is tried after the interval."}),
 		last: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cdc_verify_last_run_timestamp_seconds", Help: "When the last verify run ended."}),
 	}
-	reg.MustRegister(m.rows, m.disc, m.runs, m.last)
+	reg.MustRegister(m.rows, m.disc, m.runs, m.fail, m.last)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("verify: -listen %s: %w", addr, err)
@@ -417,6 +438,13 @@ func serveVerifyMetrics(addr string, log *slog.Logger) (*verifyMetrics, error) {
 	}()
 	log.Info("serving verify metrics", "addr", ln.Addr().String())
 	return m, nil
+}
+
+// failed counts a run that failed.
+func (m *verifyMetrics) failed() {
+	if m != nil {
+		m.fail.Inc()
+	}
 }
 
 func (m *verifyMetrics) update(rep verify.Report, c verify.Continuity) {

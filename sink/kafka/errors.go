@@ -84,7 +84,13 @@ var errAbortedByCoordinator = errors.New("the transaction coordinator had alread
 type DeniedError struct {
 	Topic string
 	Err   error // the broker's TOPIC_AUTHORIZATION_FAILED, with what was asked
+	// Create is set when what the broker refused is creating the topic
+	// (no CREATE on it or on the cluster), not writing to it.
+	Create bool
 }
+
+// errCreateRefused marks the broker's refusal of a CreateTopics.
+var errCreateRefused = errors.New("the broker refused to create it")
 
 func (e *DeniedError) Error() string {
 	return fmt.Sprintf("%v: topic %q (%v)", ErrTopicDenied, e.Topic, e.Err)
@@ -95,7 +101,7 @@ func (e *DeniedError) Unwrap() []error { return []error{ErrTopicDenied, e.Err} }
 // denial is what Write answers for the records of topic once the broker
 // denied it with err.
 func denial(topic string, err error) error {
-	return &DeniedError{Topic: topic, Err: err}
+	return &DeniedError{Topic: topic, Err: err, Create: errors.Is(err, errCreateRefused)}
 }
 
 // deniedInTransaction is the failure of the open transaction that taught

@@ -227,7 +227,7 @@ func (w *Writer) createTopics(ctx context.Context, want []*newTopic) {
 		case errors.Is(r.Err, kerr.TopicAlreadyExists): // created by an earlier try, or by someone else
 			nt.err = w.awaitTopic(ctx, nt.topic)
 		case r.Err != nil:
-			nt.err = fmt.Errorf("creating topic %q: %w", nt.topic, r.Err)
+			nt.err = fmt.Errorf("creating topic %q: %w: %w", nt.topic, errCreateRefused, r.Err)
 		default:
 			if nt.err = w.awaitTopic(ctx, nt.topic); nt.err == nil {
 				w.log.Info("created kafka topic", "topic", nt.topic, "partitions", w.cfg.Partitions,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -825,5 +826,44 @@ func TestTopicDenied(t *testing.T) {
 		if got := consumeCommitted(t, c, topic, kgo.SASL(plain.Auth{User: "admin", Pass: "admin"}.AsMechanism())); len(got) != n {
 			t.Errorf("%s: %d committed records, want %d", topic, len(got), n)
 		}
+	}
+}
+
+// A topic the broker refuses to create (no CREATE on it, nor on the
+// cluster) is denied like one it refuses writes to, and the denial says
+// that creating is what was refused: the grant to make differs.
+func TestTopicCreateDenied(t *testing.T) {
+	all := func(res kmsg.ACLResourceType, name string) kfake.ACL {
+		return kfake.ACL{Resource: res, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationAll, Allow: true}
+	}
+	allow := func(op kmsg.ACLOperation) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeCluster, Name: "kafka-cluster", Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: op, Allow: true}
+	}
+	c := newCluster(t, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser("PLAIN", "admin", "admin"),
+		kfake.User("PLAIN", "cdc", "pw",
+			all(kmsg.ACLResourceTypeTopic, "*"), allow(kmsg.ACLOperationDescribe), allow(kmsg.ACLOperationIdempotentWrite),
+			all(kmsg.ACLResourceTypeTransactionalId, "*"), all(kmsg.ACLResourceTypeGroup, "*"),
+			kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: "shop.nocreate", Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationCreate}))
+	cfg := testConfig(c, "shop")
+	cfg.Cluster.SASL = SASL{Mechanism: "plain", Username: "cdc", Password: "pw"}
+	w := openWriter(t, cfg)
+	write(t, w, event("shop.ok", "1", "a"), event("shop.nocreate", "1", "b"))
+	err := w.Commit(t.Context(), checkpoint("shop", 1))
+	if !errors.Is(err, ErrDeniedInTransaction) || !Retriable(err) {
+		t.Fatalf("Commit with a record for a topic it may not create: %v, want a retriable ErrDeniedInTransaction", err)
+	}
+	if err := w.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Write(t.Context(), event("shop.nocreate", "1", "b"))
+	var de *DeniedError
+	if !errors.As(err, &de) || de.Topic != "shop.nocreate" || !de.Create {
+		t.Fatalf("Write for the topic again: %v (%+v), want a DeniedError of shop.nocreate for creating it", err, de)
+	}
+	write(t, w, event("shop.ok", "1", "a"))
+	commit(t, w, checkpoint("shop", 1))
+	// A topic denied writes is not taken for one denied creation.
+	if err := denial("shop.x", fmt.Errorf("producing: %w", kerr.TopicAuthorizationFailed)); errors.As(err, &de) && de.Create {
+		t.Fatalf("a write denial reads as a create denial: %+v", de)
 	}
 }
