@@ -328,7 +328,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		}()
 		runSrc = ackTracker{streamer: src, guard: guard}
 	}
-	backoff, failingSince := time.Second, time.Time{}
+	var failing streak
 	for {
 		started := time.Now()
 		st.setSnapshot(opts.Snapshot != nil)
@@ -357,22 +357,16 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		// The source lost its connection, or Kafka did: resume from the
 		// checkpoint in Kafka (not from memory) after a backoff, for up to
 		// retryFor of failures in a row.
-		if time.Since(started) > time.Minute {
-			backoff, failingSince = time.Second, time.Time{}
-		}
-		if failingSince.IsZero() {
-			failingSince = started
-		}
-		if time.Since(failingSince) > retryFor {
+		if failing.failed(started, time.Now()) > retryFor {
 			err = fmt.Errorf("giving up after %v of %s failures: %w", retryFor, what, err)
 			break
 		}
+		backoff := failing.next()
 		log.Warn(what+" failed; resuming from the last checkpoint", "error", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
 		if ctx.Err() != nil {
 			err = nil
 			break
@@ -380,7 +374,7 @@ func runConnector(parent context.Context, path, fromFlag string, stderr io.Write
 		// The last transaction may have committed or not (Kafka's answer
 		// may be what was lost): settle it before reading the checkpoint,
 		// waiting for Kafka as long as the retry window lasts.
-		rctx, cancel := context.WithDeadline(ctx, failingSince.Add(retryFor))
+		rctx, cancel := context.WithDeadline(ctx, failing.since.Add(retryFor))
 		err = sink.Recover(rctx)
 		cancel()
 		if err != nil {
@@ -676,6 +670,34 @@ func grantHint(cfg *config.Config, de *kafka.DeniedError) string {
 
 // retryFor bounds how long run keeps resuming after failures in a row.
 const retryFor = 5 * time.Minute
+
+// streak is the run loop's failures in a row: a run that held for more
+// than heldFor ends one.
+type streak struct {
+	since   time.Time // the first failure of the streak
+	backoff time.Duration
+}
+
+// heldFor is how long a run must hold to end a streak of failures.
+const heldFor = time.Minute
+
+// failed records that a run started at started failed at now, and returns
+// how long the failures have lasted in a row: from the first failure of
+// the streak, never from the start of a run that held (a connector that
+// streamed for an hour and then lost Kafka has failed for 0 s, not an
+// hour).
+func (s *streak) failed(started, now time.Time) time.Duration {
+	if s.since.IsZero() || now.Sub(started) > heldFor {
+		s.since, s.backoff = now, 0
+	}
+	return now.Sub(s.since)
+}
+
+// next returns the wait before the next try: 1 s, doubling to 30 s.
+func (s *streak) next() time.Duration {
+	s.backoff = min(max(2*s.backoff, time.Second), 30*time.Second)
+	return s.backoff
+}
 
 // retryable tells whether err is a failure worth resuming from the
 // checkpoint, and whose: "source" for a lost database connection, "kafka"
